@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely/migration';
+import * as initial from './20261123T1500-initial.ts';
+
+/**
+ * Every migration, by name in the order they apply. Listed here rather than read from the folder
+ * so they load the same under Node, Jest and a bundled image.
+ */
+export const migrations: Record<string, Migration> = {
+  '20261123T1500-initial': initial,
+};

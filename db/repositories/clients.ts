@@ -1,0 +1,68 @@
+import type { Insertable } from 'kysely';
+import type { Db } from '../database.ts';
+import type { ClientRow, ClientsTable } from '../schema.ts';
+
+export interface ClientWithRoles extends ClientRow {
+  roles: string[];
+}
+
+export async function insertClient(db: Db, row: Insertable<ClientsTable>): Promise<void> {
+  await db.insertInto('clients').values(row).execute();
+}
+
+export async function findClient(db: Db, clientId: string): Promise<ClientWithRoles | undefined> {
+  const row = await db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+  return row && { ...row, roles: await clientRoleNames(db, clientId) };
+}
+
+export async function listClients(db: Db): Promise<ClientWithRoles[]> {
+  const [rows, roles] = await Promise.all([
+    db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('client_id').execute(),
+    db
+      .selectFrom('client_roles')
+      .innerJoin('roles', 'roles.id', 'client_roles.role_id')
+      .select(['client_roles.client_id', 'roles.name'])
+      .orderBy('roles.name')
+      .execute(),
+  ]);
+  return rows.map((row) => ({
+    ...row,
+    roles: roles.filter((r) => r.client_id === row.client_id).map((r) => r.name),
+  }));
+}
+
+export async function clientRoleNames(db: Db, clientId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('client_roles')
+    .innerJoin('roles', 'roles.id', 'client_roles.role_id')
+    .select('roles.name')
+    .where('client_roles.client_id', '=', clientId)
+    .orderBy('roles.name')
+    .execute();
+  return rows.map((r) => r.name);
+}
+
+export async function setClientRoles(db: Db, clientId: string, roleIds: string[]): Promise<void> {
+  await db.deleteFrom('client_roles').where('client_id', '=', clientId).execute();
+  if (roleIds.length > 0) {
+    await db
+      .insertInto('client_roles')
+      .values(roleIds.map((role_id) => ({ client_id: clientId, role_id })))
+      .execute();
+  }
+}
+
+export async function updateClientSecret(db: Db, clientId: string, sealedSecret: string): Promise<boolean> {
+  const result = await db
+    .updateTable('clients')
+    .set({ secret_encrypted: sealedSecret, updated_at: new Date() })
+    .where('client_id', '=', clientId)
+    .where('type', '!=', 'spa')
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function deleteClient(db: Db, clientId: string): Promise<boolean> {
+  const result = await db.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}

@@ -1,0 +1,20 @@
+import type { Insertable } from 'kysely';
+import type { Db } from '../database.ts';
+import type { ResourceServerRow, ResourceServersTable } from '../schema.ts';
+
+export async function insertResourceServer(db: Db, row: Insertable<ResourceServersTable>) {
+  return db.insertInto('resource_servers').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findResourceServer(db: Db, audience: string): Promise<ResourceServerRow | undefined> {
+  return db.selectFrom('resource_servers').selectAll().where('audience', '=', audience).executeTakeFirst();
+}
+
+export async function listResourceServers(db: Db): Promise<ResourceServerRow[]> {
+  return db.selectFrom('resource_servers').selectAll().orderBy('created_at').execute();
+}
+
+export async function deleteResourceServer(db: Db, audience: string): Promise<boolean> {
+  const result = await db.deleteFrom('resource_servers').where('audience', '=', audience).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}

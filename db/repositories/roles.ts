@@ -1,0 +1,43 @@
+import type { Db } from '../database.ts';
+
+export async function insertRole(db: Db, role: { id: string; name: string; description: string | null }) {
+  await db.insertInto('roles').values(role).execute();
+}
+
+export async function findRoleByName(db: Db, name: string) {
+  return db.selectFrom('roles').selectAll().where('name', '=', name).executeTakeFirst();
+}
+
+/** The ids of the named roles; names that do not exist are returned as `missing`. */
+export async function resolveRoleNames(db: Db, names: string[]) {
+  const rows = names.length
+    ? await db.selectFrom('roles').select(['id', 'name']).where('name', 'in', names).execute()
+    : [];
+  const found = new Set(rows.map((r) => r.name));
+  return { ids: rows.map((r) => r.id), missing: names.filter((n) => !found.has(n)) };
+}
+
+export async function userRoleNames(db: Db, userId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('user_roles')
+    .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+    .select('roles.name')
+    .where('user_roles.user_id', '=', userId)
+    .orderBy('roles.name')
+    .execute();
+  return rows.map((r) => r.name);
+}
+
+export async function setUserRoles(db: Db, userId: string, roleIds: string[]): Promise<void> {
+  await db.deleteFrom('user_roles').where('user_id', '=', userId).execute();
+  if (roleIds.length > 0) {
+    await db
+      .insertInto('user_roles')
+      .values(roleIds.map((role_id) => ({ user_id: userId, role_id })))
+      .execute();
+  }
+}
+
+export async function listRoleRows(db: Db) {
+  return db.selectFrom('roles').select(['id', 'name', 'description']).orderBy('name').execute();
+}

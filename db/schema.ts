@@ -1,0 +1,115 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Row types of every table, as Kysely sees them. jsonb columns are written as JSON text. */
+type Json<T> = ColumnType<T, string, string>;
+type CreatedAt = ColumnType<Date, Date | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | undefined, Date>;
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  username: string | null;
+  name: string | null;
+  password_hash: string | null;
+  email_verified: Generated<boolean>;
+  disabled_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface RolesTable {
+  id: string;
+  name: string;
+  description: string | null;
+  created_at: CreatedAt;
+}
+
+export interface UserRolesTable {
+  user_id: string;
+  role_id: string;
+}
+
+export type ClientType = 'web' | 'spa' | 'machine';
+
+export interface ClientsTable {
+  client_id: string;
+  name: string;
+  type: ClientType;
+  secret_encrypted: string | null;
+  redirect_uris: Json<string[]>;
+  post_logout_redirect_uris: Json<string[]>;
+  scopes: Json<string[] | null>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ClientRolesTable {
+  client_id: string;
+  role_id: string;
+}
+
+export interface ResourceServersTable {
+  id: string;
+  audience: string;
+  name: string | null;
+  scopes: Json<string[]>;
+  access_token_ttl: Generated<number>;
+  created_at: CreatedAt;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: 'RS256' | 'ES256';
+  public_jwk: Json<JsonWebKey>;
+  private_jwk_encrypted: string;
+  created_at: CreatedAt;
+  activates_at: Date;
+  retired_at: Date | null;
+}
+
+export interface OidcPayloadsTable {
+  type: string;
+  id: string;
+  payload: Json<Record<string, unknown>>;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  expires_at: Date | null;
+  consumed_at: Date | null;
+}
+
+export interface AuditEventsTable {
+  id: ColumnType<string, never, never>;
+  at: CreatedAt;
+  type: string;
+  user_id: string | null;
+  client_id: string | null;
+  actor: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  details: Json<Record<string, unknown>>;
+}
+
+export interface ConfigVersionTable {
+  id: boolean;
+  version: number;
+}
+
+export interface Schema {
+  users: UsersTable;
+  roles: RolesTable;
+  user_roles: UserRolesTable;
+  clients: ClientsTable;
+  client_roles: ClientRolesTable;
+  resource_servers: ResourceServersTable;
+  signing_keys: SigningKeysTable;
+  oidc_payloads: OidcPayloadsTable;
+  audit_events: AuditEventsTable;
+  config_version: ConfigVersionTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type ClientRow = Selectable<ClientsTable>;
+export type ResourceServerRow = Selectable<ResourceServersTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;

@@ -1,0 +1,166 @@
+import { setUserDisabled } from '../../db/repositories/users.ts';
+import { createUser, setRolesOfUser } from '../../server/accounts/users.ts';
+import { createApi, listApis } from '../../server/apis/apis.ts';
+import {
+  createClient,
+  deleteClient,
+  describeClient,
+  listClientViews,
+  requireClient,
+  rotateClientSecret,
+} from '../../server/clients/clients.ts';
+import { AppError } from '../../server/errors.ts';
+import { rotateSigningKeys } from '../../server/keys/signing-keys.ts';
+import { createRole, listRoles } from '../../server/roles/roles.ts';
+import { type Command, list, text } from './context.ts';
+
+const CLI = { actor: 'cli' };
+
+/** Every `tessera` command: the words that name it, its flags, and what it does. */
+export const commands: Record<string, Command> = {
+  migrate: {
+    usage: 'tessera migrate',
+    // Pending migrations are applied before any command runs; this one only reports.
+    run: async () => ({ status: 'up to date' }),
+  },
+
+  'clients create': {
+    usage:
+      'tessera clients create --name N --type web|spa|machine [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]…',
+    options: {
+      name: { type: 'string' },
+      type: { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
+      scope: { type: 'string', multiple: true },
+      role: { type: 'string', multiple: true },
+    },
+    async run({ db, secrets, audit, values }) {
+      const created = await createClient(db, secrets, {
+        name: text(values.name) ?? '',
+        type: text(values.type) as 'web',
+        redirect_uris: list(values['redirect-uri']),
+        post_logout_redirect_uris: list(values['post-logout-redirect-uri']),
+        ...(values.scope ? { scopes: list(values.scope) } : {}),
+        roles: list(values.role),
+      });
+      await audit({ type: 'client.created', clientId: created.client_id, ...CLI, details: { type: created.type } });
+      return created;
+    },
+  },
+  'clients list': { usage: 'tessera clients list', run: ({ db }) => listClientViews(db) },
+  'clients show': {
+    usage: 'tessera clients show CLIENT_ID',
+    positionals: 1,
+    run: async ({ db, positionals: [id] }) => describeClient(await requireClient(db, id ?? '')),
+  },
+  'clients delete': {
+    usage: 'tessera clients delete CLIENT_ID',
+    positionals: 1,
+    async run({ db, audit, positionals: [id = ''] }) {
+      await deleteClient(db, id);
+      await audit({ type: 'client.deleted', clientId: id, ...CLI });
+      return { client_id: id, deleted: true };
+    },
+  },
+  'clients rotate-secret': {
+    usage: 'tessera clients rotate-secret CLIENT_ID',
+    positionals: 1,
+    async run({ db, secrets, audit, positionals: [id = ''] }) {
+      const rotated = await rotateClientSecret(db, secrets, id);
+      await audit({ type: 'client.secret_rotated', clientId: id, ...CLI });
+      return rotated;
+    },
+  },
+
+  'apis create': {
+    usage: 'tessera apis create --audience URL [--scope S]… [--name N] [--access-token-ttl SECONDS]',
+    options: {
+      audience: { type: 'string' },
+      scope: { type: 'string', multiple: true },
+      name: { type: 'string' },
+      'access-token-ttl': { type: 'string' },
+    },
+    async run({ db, audit, values }) {
+      const ttl = text(values['access-token-ttl']);
+      if (ttl !== undefined && !/^\d+$/.test(ttl))
+        throw new AppError('invalid_input', '--access-token-ttl must be a number of seconds');
+      const api = await createApi(db, {
+        audience: text(values.audience) ?? '',
+        scopes: list(values.scope),
+        ...(text(values.name) ? { name: text(values.name) } : {}),
+        ...(ttl ? { access_token_ttl: Number(ttl) } : {}),
+      });
+      await audit({ type: 'api.created', ...CLI, details: { audience: api.audience } });
+      return api;
+    },
+  },
+  'apis list': { usage: 'tessera apis list', run: ({ db }) => listApis(db) },
+
+  'users create': {
+    usage: 'tessera users create --email E [--username U] [--name N] [--role R]… --password-stdin',
+    options: {
+      email: { type: 'string' },
+      username: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string', multiple: true },
+      'password-stdin': { type: 'boolean' },
+    },
+    async run({ db, audit, values, readStdin }) {
+      if (!values['password-stdin']) {
+        throw new AppError('invalid_input', '--password-stdin is required (the password is read from standard input)');
+      }
+      const user = await createUser(db, {
+        email: text(values.email) ?? '',
+        ...(text(values.username) ? { username: text(values.username) } : {}),
+        ...(text(values.name) ? { name: text(values.name) } : {}),
+        password: (await readStdin()).replace(/\r?\n$/, ''),
+        roles: list(values.role),
+      });
+      await audit({ type: 'user.created', userId: user.id, ...CLI, details: { roles: user.roles } });
+      return user;
+    },
+  },
+  'users set-roles': {
+    usage: 'tessera users set-roles USER_ID [ROLE]…',
+    positionals: -1,
+    async run({ db, audit, positionals: [id = '', ...roles] }) {
+      const user = await setRolesOfUser(db, id, roles);
+      await audit({ type: 'user.roles_changed', userId: id, ...CLI, details: { roles: user.roles } });
+      return user;
+    },
+  },
+  'users disable': {
+    usage: 'tessera users disable USER_ID',
+    positionals: 1,
+    async run({ db, audit, positionals: [id = ''] }) {
+      if (!(await setUserDisabled(db, id, true))) throw new AppError('not_found', `user ${id} does not exist`);
+      await audit({ type: 'user.disabled', userId: id, ...CLI });
+      return { id, disabled: true };
+    },
+  },
+
+  'roles create': {
+    usage: 'tessera roles create NAME [--description D]',
+    options: { description: { type: 'string' } },
+    positionals: 1,
+    async run({ db, audit, values, positionals: [name = ''] }) {
+      const role = await createRole(db, {
+        name,
+        ...(text(values.description) ? { description: text(values.description) } : {}),
+      });
+      await audit({ type: 'role.created', ...CLI, details: { role: role.name } });
+      return role;
+    },
+  },
+  'roles list': { usage: 'tessera roles list', run: ({ db }) => listRoles(db) },
+
+  'keys rotate': {
+    usage: 'tessera keys rotate',
+    async run({ db, secrets, audit }) {
+      const keys = await rotateSigningKeys(db, secrets);
+      await audit({ type: 'keys.rotated', ...CLI, details: { kids: keys.map((k) => k.kid) } });
+      return { keys };
+    },
+  },
+};

@@ -1,0 +1,23 @@
+import type { Db } from '../../db/database.ts';
+import type { Audit } from '../../server/audit/audit.ts';
+import type { Secrets } from '../../server/secrets.ts';
+
+/** What a command gets: the database, the secrets, the audit trail, and its parsed arguments. */
+export interface CommandContext {
+  db: Db;
+  secrets: Secrets;
+  audit: Audit;
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  positionals: string[];
+  readStdin: () => Promise<string>;
+}
+
+export interface Command {
+  usage: string;
+  options?: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
+  positionals?: number;
+  run(ctx: CommandContext): Promise<unknown>;
+}
+
+export const list = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
+export const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);

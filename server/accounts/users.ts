@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Db } from '../../db/database.ts';
+import { resolveRoleNames, setUserRoles, userRoleNames } from '../../db/repositories/roles.ts';
+import { findUserById, findUserByLogin, insertUser, updatePasswordHash } from '../../db/repositories/users.ts';
+import type { User } from '../../db/schema.ts';
+import { roleName } from '../clients/clients.ts';
+import { AppError } from '../errors.ts';
+import { parseInput } from '../validation.ts';
+import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
+
+export const userInput = z.object({
+  email: z.email({ error: 'must be an email address' }).max(254),
+  username: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$/, 'must be 2-39 letters, digits or _ . -')
+    .optional(),
+  name: z.string().trim().min(1).max(200).optional(),
+  password: z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 1024 characters'),
+  roles: z.array(roleName).max(100).default([]),
+});
+
+export interface UserView {
+  id: string;
+  email: string;
+  email_verified: boolean;
+  username: string | null;
+  name: string | null;
+  roles: string[];
+  disabled: boolean;
+  created_at: string;
+}
+
+export function describeUser(user: User, roles: string[]): UserView {
+  return {
+    id: user.id,
+    email: user.email,
+    email_verified: user.email_verified,
+    username: user.username,
+    name: user.name,
+    roles,
+    disabled: user.disabled_at !== null,
+    created_at: user.created_at.toISOString(),
+  };
+}
+
+/** An operator-made account: its email counts as verified. */
+export async function createUser(db: Db, input: z.input<typeof userInput>): Promise<UserView> {
+  const u = parseInput(userInput, input);
+  const passwordHash = await hashPassword(u.password);
+  const user = await db.transaction().execute(async (trx) => {
+    const roles = await resolveRoleNames(trx, u.roles);
+    if (roles.missing.length) throw new AppError('not_found', `role ${roles.missing[0]} does not exist`);
+    if (await findUserByLogin(trx, u.email)) throw new AppError('conflict', 'a user with that email already exists');
+    if (u.username && (await findUserByLogin(trx, u.username))) {
+      throw new AppError('conflict', 'a user with that username already exists');
+    }
+    const created = await insertUser(trx, {
+      id: randomUUID(),
+      email: u.email,
+      username: u.username ?? null,
+      name: u.name ?? null,
+      password_hash: passwordHash,
+      email_verified: true,
+    });
+    await setUserRoles(trx, created.id, roles.ids);
+    return created;
+  });
+  return describeUser(user, u.roles.toSorted());
+}
+
+export async function setRolesOfUser(db: Db, userId: string, names: string[]): Promise<UserView> {
+  const parsed = parseInput(z.array(roleName), names);
+  return db.transaction().execute(async (trx) => {
+    const user = await findUserById(trx, userId);
+    if (!user) throw new AppError('not_found', `user ${userId} does not exist`);
+    const roles = await resolveRoleNames(trx, parsed);
+    if (roles.missing.length) throw new AppError('not_found', `role ${roles.missing[0]} does not exist`);
+    await setUserRoles(trx, userId, roles.ids);
+    return describeUser(user, await userRoleNames(trx, userId));
+  });
+}
+
+/**
+ * Checks a login (email or username) and password. Unknown accounts and wrong passwords answer
+ * alike and take as long; a disabled account is told apart only after a correct password.
+ */
+export async function authenticate(db: Db, login: string, password: string): Promise<User> {
+  const user = await findUserByLogin(db, login.trim());
+  if (!user?.password_hash) {
+    await burnPasswordCheck(password);
+    throw new AppError('invalid_credentials', 'Incorrect email, username or password.');
+  }
+  if (!(await verifyPassword(user.password_hash, password))) {
+    throw new AppError('invalid_credentials', 'Incorrect email, username or password.');
+  }
+  if (user.disabled_at) throw new AppError('account_disabled', 'This account has been disabled.');
+  if (needsRehash(user.password_hash)) await updatePasswordHash(db, user.id, await hashPassword(password));
+  return user;
+}

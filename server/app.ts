@@ -1,0 +1,32 @@
+import Koa from 'koa';
+import type { Deps } from './deps.ts';
+import { healthRouter } from './http/health.ts';
+import { notFound, requestContext } from './http/request-context.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { interactionRouter } from './interaction/router.ts';
+
+/**
+ * The HTTP surface, in order: request context and errors, headers, Tessera's own routes, then
+ * oidc-provider's (which end the response when they match), then 404.
+ */
+export function createApp(deps: Deps): Koa {
+  // The provider signs its cookies with these keys; the host app must hold the same ones.
+  const app = new Koa({ proxy: deps.config.trustProxy, keys: deps.secrets.cookieKeys });
+  const health = healthRouter(deps.db, deps.stylesheet);
+  const interactions = interactionRouter({
+    db: deps.db,
+    audit: deps.audit,
+    page: deps.page,
+    provider: () => deps.oidc.provider,
+  });
+  app.use(requestContext(deps.logger, deps.page));
+  app.use(securityHeaders(deps.config.issuer.startsWith('https:')));
+  app.use(health.routes());
+  app.use(interactions.routes());
+  app.use(interactions.allowedMethods());
+  app.use(deps.oidc.middleware);
+  app.use(notFound(deps.page));
+  // Errors are answered by requestContext; this only keeps Koa from printing them a second time.
+  app.silent = true;
+  return app;
+}

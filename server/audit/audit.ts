@@ -1,0 +1,16 @@
+import type { Db } from '../../db/database.ts';
+import { type AuditEventInput, insertAuditEvent } from '../../db/repositories/audit-events.ts';
+import type { Logger } from '../logger.ts';
+
+export type Audit = (event: AuditEventInput) => Promise<void>;
+
+/**
+ * One call every feature makes for a security event: a row in `audit_events` and a log line.
+ * Callers pass ids and reasons only, never a password, token or secret.
+ */
+export function createAudit(db: Db, logger: Logger): Audit {
+  return async (event) => {
+    logger.info({ audit: event }, `audit ${event.type}`);
+    await insertAuditEvent(db, event);
+  };
+}

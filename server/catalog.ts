@@ -1,0 +1,94 @@
+import { EventEmitter } from 'node:events';
+import type { Db } from '../db/database.ts';
+import { type ClientWithRoles, findClient } from '../db/repositories/clients.ts';
+import { readConfigVersion } from '../db/repositories/config-version.ts';
+import { findResourceServer } from '../db/repositories/resource-servers.ts';
+import { listSigningKeys } from '../db/repositories/signing-keys.ts';
+import type { ResourceServerRow, SigningKeyRow } from '../db/schema.ts';
+import { type KeySet, keySetAt } from './keys/signing-keys.ts';
+import type { Logger } from './logger.ts';
+import type { Secrets } from './secrets.ts';
+
+/**
+ * What every request reads and operators rarely change (clients, APIs, signing keys), cached in
+ * this process. One cheap query a second watches `config_version`, which triggers bump on every
+ * change, so a change made by the CLI or another node shows here within a second, no restart.
+ * Emits `keys` with the new KeySet when the published keys or the signing order change.
+ */
+export class Catalog extends EventEmitter<{ keys: [KeySet] }> {
+  #clients = new Map<string, Promise<ClientWithRoles | undefined>>();
+  #apis = new Map<string, Promise<ResourceServerRow | undefined>>();
+  #keyRows: SigningKeyRow[] = [];
+  #keySet: KeySet = { keys: [], publicKeys: [], fingerprint: '' };
+  #version = -1;
+  #timer: NodeJS.Timeout | undefined;
+
+  readonly #db: Db;
+  readonly #secrets: Secrets;
+  readonly #logger: Logger;
+  readonly #pollMs: number;
+
+  constructor(db: Db, secrets: Secrets, logger: Logger, pollMs = 1_000) {
+    super();
+    this.#db = db;
+    this.#secrets = secrets;
+    this.#logger = logger;
+    this.#pollMs = pollMs;
+  }
+
+  /** Loads the current state; call once before serving. */
+  async load(): Promise<void> {
+    await this.refresh();
+    this.#timer = setInterval(() => {
+      this.refresh().catch((err) => this.#logger.warn({ err }, 'catalog refresh failed'));
+    }, this.#pollMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  get keySet(): KeySet {
+    return this.#keySet;
+  }
+
+  findClient(clientId: string): Promise<ClientWithRoles | undefined> {
+    return cached(this.#clients, clientId, () => findClient(this.#db, clientId));
+  }
+
+  findApi(audience: string): Promise<ResourceServerRow | undefined> {
+    return cached(this.#apis, audience, () => findResourceServer(this.#db, audience));
+  }
+
+  private async refresh(): Promise<void> {
+    const version = await readConfigVersion(this.#db);
+    if (version !== this.#version) {
+      this.#version = version;
+      this.#clients.clear();
+      this.#apis.clear();
+      this.#keyRows = await listSigningKeys(this.#db);
+    }
+    // Recomputed on every tick, not only on change: a pending key starts signing by the clock.
+    const keySet = keySetAt(this.#keyRows, this.#secrets);
+    if (keySet.fingerprint !== this.#keySet.fingerprint) {
+      this.#keySet = keySet;
+      this.emit('keys', keySet);
+    }
+  }
+}
+
+// Unknown ids are cached too (as undefined), so a flood of made-up client ids costs one query
+// each at most once; the cap keeps that flood from growing memory without bound.
+const MAX_ENTRIES = 10_000;
+
+function cached<T>(map: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  let hit = map.get(key);
+  if (!hit) {
+    if (map.size >= MAX_ENTRIES) map.clear();
+    hit = load();
+    hit.catch(() => map.delete(key));
+    map.set(key, hit);
+  }
+  return hit;
+}

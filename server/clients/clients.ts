@@ -1,0 +1,181 @@
+import type { ClientMetadata } from 'oidc-provider';
+import { z } from 'zod';
+import type { Db } from '../../db/database.ts';
+import {
+  type ClientWithRoles,
+  deleteClient as deleteClientRow,
+  findClient,
+  insertClient,
+  listClients,
+  setClientRoles,
+  updateClientSecret,
+} from '../../db/repositories/clients.ts';
+import { resolveRoleNames } from '../../db/repositories/roles.ts';
+import type { ClientType, ResourceServerRow } from '../../db/schema.ts';
+import { AppError } from '../errors.ts';
+import { randomToken, type Secrets } from '../secrets.ts';
+import { parseInput } from '../validation.ts';
+
+/**
+ * Clients as operators describe them (`web`, `spa`, `machine`) and as oidc-provider needs them.
+ * web: confidential, code flow. spa: public, code flow, PKCE required by the provider. machine:
+ * client_credentials only. Secrets are generated here, shown once, and kept encrypted.
+ */
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+const redirectUri = z.url({ error: 'must be an absolute URL' }).refine((value) => {
+  const url = new URL(value);
+  return !url.hash && (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname)));
+}, 'must be https (or http on localhost) and have no #fragment');
+
+const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token without spaces');
+export const roleName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'must be 1-64 letters, digits or _ . : -');
+
+const clientInput = z
+  .object({
+    name: z.string().trim().min(1, 'is required').max(100),
+    type: z.enum(['web', 'spa', 'machine'], { error: 'must be web, spa or machine' }),
+    redirect_uris: z.array(redirectUri).max(20).default([]),
+    post_logout_redirect_uris: z.array(redirectUri).max(20).default([]),
+    scopes: z.array(scopeToken).max(100).optional(),
+    roles: z.array(roleName).max(100).default([]),
+  })
+  .superRefine((c, ctx) => {
+    if (c.type === 'machine' && (c.redirect_uris.length || c.post_logout_redirect_uris.length)) {
+      ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: 'machine clients have no redirect URIs' });
+    }
+    if (c.type !== 'machine' && c.redirect_uris.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: `a ${c.type} client needs at least one` });
+    }
+  });
+
+export type ClientInput = z.input<typeof clientInput>;
+
+/** The scopes a web or spa client may ask for when it was created without a list. */
+const DEFAULT_USER_SCOPES = ['openid', 'profile', 'email', 'offline_access', 'roles'];
+
+export interface ClientView {
+  client_id: string;
+  name: string;
+  type: ClientType;
+  redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  scopes: string[];
+  roles: string[];
+  created_at: string;
+}
+
+export function describeClient(row: ClientWithRoles): ClientView {
+  return {
+    client_id: row.client_id,
+    name: row.name,
+    type: row.type,
+    redirect_uris: row.redirect_uris,
+    post_logout_redirect_uris: row.post_logout_redirect_uris,
+    scopes: allowedScopes(row),
+    roles: row.roles,
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+export function allowedScopes(row: Pick<ClientWithRoles, 'type' | 'scopes'>): string[] {
+  return row.scopes ?? (row.type === 'machine' ? [] : DEFAULT_USER_SCOPES);
+}
+
+export async function createClient(
+  db: Db,
+  secrets: Secrets,
+  input: ClientInput,
+): Promise<ClientView & { client_secret?: string }> {
+  const c = parseInput(clientInput, input);
+  const clientId = randomToken(16);
+  const secret = c.type === 'spa' ? undefined : randomToken(32);
+  await db.transaction().execute(async (trx) => {
+    const roles = await resolveRoleNames(trx, c.roles);
+    if (roles.missing.length) throw new AppError('not_found', `role ${roles.missing[0]} does not exist`);
+    await insertClient(trx, {
+      client_id: clientId,
+      name: c.name,
+      type: c.type,
+      secret_encrypted: secret ? secrets.encrypt(secret) : null,
+      redirect_uris: JSON.stringify(c.redirect_uris),
+      post_logout_redirect_uris: JSON.stringify(c.post_logout_redirect_uris),
+      scopes: JSON.stringify(c.scopes ?? null),
+    });
+    await setClientRoles(trx, clientId, roles.ids);
+  });
+  const view = describeClient(await requireClient(db, clientId));
+  return secret ? { ...view, client_secret: secret } : view;
+}
+
+export async function requireClient(db: Db, clientId: string): Promise<ClientWithRoles> {
+  const row = await findClient(db, clientId);
+  if (!row) throw new AppError('not_found', `client ${clientId} does not exist`);
+  return row;
+}
+
+export async function listClientViews(db: Db): Promise<ClientView[]> {
+  return (await listClients(db)).map(describeClient);
+}
+
+export async function deleteClient(db: Db, clientId: string): Promise<void> {
+  if (!(await deleteClientRow(db, clientId))) throw new AppError('not_found', `client ${clientId} does not exist`);
+}
+
+export async function rotateClientSecret(db: Db, secrets: Secrets, clientId: string) {
+  const row = await requireClient(db, clientId);
+  if (row.type === 'spa') throw new AppError('invalid_input', 'spa clients are public and have no secret');
+  const secret = randomToken(32);
+  await updateClientSecret(db, clientId, secrets.encrypt(secret));
+  return { client_id: clientId, client_secret: secret };
+}
+
+/** The metadata oidc-provider validates and serves for a client row. */
+export function toClientMetadata(row: ClientWithRoles, secrets: Secrets): ClientMetadata {
+  const common = {
+    client_id: row.client_id,
+    client_name: row.name,
+    scope: allowedScopes(row).join(' '),
+  };
+  if (row.type === 'machine') {
+    return {
+      ...common,
+      client_secret: secrets.decrypt(row.secret_encrypted ?? ''),
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+    };
+  }
+  const userFacing = {
+    ...common,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code' as const],
+    redirect_uris: row.redirect_uris,
+    post_logout_redirect_uris: row.post_logout_redirect_uris,
+  };
+  return row.type === 'spa'
+    ? { ...userFacing, token_endpoint_auth_method: 'none' }
+    : {
+        ...userFacing,
+        client_secret: secrets.decrypt(row.secret_encrypted ?? ''),
+        token_endpoint_auth_method: 'client_secret_basic',
+      };
+}
+
+/**
+ * The scopes of `api` a client may receive. Machine clients, and clients created with an
+ * explicit --scope list, get only the API scopes they were given; other web and spa clients may
+ * ask for any of the API's scopes, and the user's consent decides.
+ */
+export function apiScopesFor(
+  row: Pick<ClientWithRoles, 'type' | 'scopes'>,
+  api: Pick<ResourceServerRow, 'scopes'>,
+): string[] {
+  if (row.scopes === null && row.type !== 'machine') return api.scopes;
+  const allowed = new Set(row.scopes ?? []);
+  return api.scopes.filter((s) => allowed.has(s));
+}

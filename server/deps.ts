@@ -1,0 +1,57 @@
+import { type Database, type Db, openDatabase } from '../db/database.ts';
+import { migrateToLatest } from '../db/migrator.ts';
+import { type Audit, createAudit } from './audit/audit.ts';
+import { Catalog } from './catalog.ts';
+import type { Config } from './config.ts';
+import { createPages, type Page } from './http/pages.ts';
+import { ensureSigningKeys } from './keys/signing-keys.ts';
+import type { Logger } from './logger.ts';
+import { createOidcHost, type OidcHost } from './oidc/provider.ts';
+import { createSecrets, resolveSecretKey, type Secrets } from './secrets.ts';
+import { startSweeper } from './sweeper.ts';
+
+/** Everything the server is made of, created here once and handed down. */
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  secrets: Secrets;
+  database: Database;
+  db: Db;
+  catalog: Catalog;
+  oidc: OidcHost;
+  audit: Audit;
+  page: Page;
+  stylesheet: string;
+  close(): Promise<void>;
+}
+
+export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
+  const secrets = createSecrets(await resolveSecretKey(config));
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'server' });
+  const { db } = database;
+  const applied = await migrateToLatest(db);
+  if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
+  await ensureSigningKeys(db, secrets);
+  const catalog = new Catalog(db, secrets, logger);
+  await catalog.load();
+  const { page, stylesheet } = createPages();
+  const oidc = createOidcHost({ issuer: config.issuer, db, secrets, catalog, logger, page });
+  const stopSweeper = startSweeper(db, logger);
+  return {
+    config,
+    logger,
+    secrets,
+    database,
+    db,
+    catalog,
+    oidc,
+    audit: createAudit(db, logger),
+    page,
+    stylesheet,
+    async close() {
+      stopSweeper();
+      catalog.stop();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * Tessera's own errors: one class, a closed set of codes. Protocol errors stay oidc-provider's
+ * `errors.*`. The code and message are safe to show; `status` is the HTTP answer.
+ */
+export type AppErrorCode =
+  | 'invalid_input'
+  | 'not_found'
+  | 'conflict'
+  | 'invalid_credentials'
+  | 'account_disabled'
+  | 'interaction_expired';
+
+const statusOf: Record<AppErrorCode, number> = {
+  invalid_input: 400,
+  not_found: 404,
+  conflict: 409,
+  invalid_credentials: 401,
+  account_disabled: 403,
+  interaction_expired: 400,
+};
+
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly code: AppErrorCode;
+  readonly status: number;
+  constructor(code: AppErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.status = statusOf[code];
+  }
+}

@@ -1,0 +1,29 @@
+import Router from '@koa/router';
+import { sql } from 'kysely';
+import type { Db } from '../../db/database.ts';
+
+/** /healthz: the process answers. /readyz: and its database does, within two seconds. */
+export function healthRouter(db: Db, stylesheet: string): Router {
+  const router = new Router();
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', async (ctx) => {
+    try {
+      await Promise.race([
+        sql`select 1`.execute(db),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('database timeout')), 2_000).unref()),
+      ]);
+      ctx.body = { status: 'ok' };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable', reason: 'database unreachable' };
+    }
+  });
+  router.get('/assets/tessera.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = stylesheet;
+  });
+  return router;
+}

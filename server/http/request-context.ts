@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, Middleware } from 'koa';
+import { errors } from 'oidc-provider';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Page } from './pages.ts';
+
+/**
+ * The outermost middleware: a request id (taken from X-Request-Id when it looks like one), one
+ * access-log line per request (path only: query strings carry codes and tokens), and the error
+ * boundary. A user sees a clear message and the request id; a stack trace only reaches the log.
+ */
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
+
+export function requestContext(logger: Logger, page: Page): Middleware {
+  return async (ctx, next) => {
+    const given = ctx.get('x-request-id');
+    const requestId = REQUEST_ID.test(given) ? given : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set('X-Request-Id', requestId);
+    const started = performance.now();
+    try {
+      await next();
+    } catch (err) {
+      respondWithError(ctx, err, logger, page);
+    } finally {
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      logger.info({ reqId: requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms }, 'request');
+    }
+  };
+}
+
+function respondWithError(ctx: Context, err: unknown, logger: Logger, page: Page) {
+  const { status, error, message } = describe(err);
+  if (status >= 500) logger.error({ err, reqId: ctx.state.requestId }, 'request failed');
+  if (ctx.accepts('html', 'json') === 'html') {
+    page(
+      ctx,
+      'error',
+      { title: 'Error', heading: headingFor(status), message, requestId: ctx.state.requestId },
+      status,
+    );
+  } else {
+    ctx.status = status;
+    ctx.body = { error, error_description: message };
+  }
+}
+
+function describe(err: unknown): { status: number; error: string; message: string } {
+  if (err instanceof AppError) return { status: err.status, error: err.code, message: err.message };
+  if (err instanceof errors.SessionNotFound) {
+    return {
+      status: 400,
+      error: 'interaction_expired',
+      message: 'This sign-in request has expired or was already used. Go back to the application and sign in again.',
+    };
+  }
+  if (err instanceof errors.OIDCProviderError) {
+    return { status: err.status, error: err.error, message: err.error_description ?? err.message };
+  }
+  // Koa and its body parser mark errors whose message is safe to show with `expose`.
+  const http = err as { status?: number; expose?: boolean; message?: string };
+  if (http.expose && http.status && http.status < 500) {
+    return { status: http.status, error: 'invalid_request', message: http.message ?? 'Bad request' };
+  }
+  return { status: 500, error: 'server_error', message: 'Something went wrong on our side. Please try again.' };
+}
+
+function headingFor(status: number): string {
+  if (status === 404) return 'Page not found';
+  if (status >= 500) return 'Something went wrong';
+  return 'This request cannot be completed';
+}
+
+/** Nothing matched: a 404 in the shape the caller asked for. */
+export function notFound(page: Page): Middleware {
+  return async (ctx) => {
+    if (ctx.accepts('html', 'json') === 'html') {
+      page(
+        ctx,
+        'error',
+        { title: 'Not found', heading: 'Page not found', message: 'There is nothing at this address.' },
+        404,
+      );
+    } else {
+      ctx.status = 404;
+      ctx.body = { error: 'not_found', error_description: 'There is nothing at this address.' };
+    }
+  };
+}

@@ -1,0 +1,51 @@
+import type { Context } from 'koa';
+import { errors, type InteractionResults, type Provider } from 'oidc-provider';
+import type { Db } from '../../db/database.ts';
+import type { Audit } from '../audit/audit.ts';
+import type { Page } from '../http/pages.ts';
+
+/** What every interaction step needs. */
+export interface InteractionDeps {
+  db: Db;
+  audit: Audit;
+  page: Page;
+  provider: () => Provider;
+}
+
+export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/**
+ * The interaction this request continues, checked against the uid in the URL and, when a step
+ * names one, the prompt it serves: a form posted to the wrong step is refused, not obeyed.
+ */
+export async function loadInteraction(ctx: Context, deps: InteractionDeps, prompt?: string): Promise<Interaction> {
+  const interaction = await deps.provider().interactionDetails(ctx.req, ctx.res);
+  if (interaction.uid !== ctx.params.uid) throw new errors.SessionNotFound('interaction uid mismatch');
+  if (prompt && interaction.prompt.name !== prompt) {
+    throw new errors.InvalidRequest(`this step is not expected now (expected ${interaction.prompt.name})`);
+  }
+  return interaction;
+}
+
+export async function clientNameOf(deps: InteractionDeps, interaction: Interaction): Promise<string> {
+  const client = await deps.provider().Client.find(String(interaction.params.client_id));
+  return client?.clientName ?? 'the application';
+}
+
+/** Hands the result back to the provider, which sends the browser on with the authorization. */
+export async function finishInteraction(
+  ctx: Context,
+  deps: InteractionDeps,
+  result: InteractionResults,
+  mergeWithLastSubmission: boolean,
+): Promise<void> {
+  const returnTo = await deps.provider().interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission });
+  ctx.status = 303;
+  ctx.redirect(returnTo);
+}
+
+/** A field of a posted form as a string; absent or repeated fields read as empty. */
+export function formField(ctx: Context, name: string): string {
+  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
+}

@@ -1,0 +1,141 @@
+import type { JWK } from 'jose';
+import {
+  type AdapterConstructor,
+  type Configuration,
+  errors,
+  type FindAccount,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
+import type { ResourceServerRow } from '../../db/schema.ts';
+
+/**
+ * Everything oidc-provider is told, in one pure function of its dependencies. What each setting
+ * is for is said next to it; what Tessera adds around the library lives in the functions passed in.
+ */
+export interface OidcDependencies {
+  https: boolean;
+  cookieKeys: string[];
+  jwks: JWK[];
+  adapter: AdapterConstructor;
+  findAccount: FindAccount;
+  /** The registered API with this audience, if any. */
+  findApi: (audience: string) => Promise<ResourceServerRow | undefined>;
+  /** The API scopes this client may receive for that API. */
+  apiScopesFor: (clientId: string, api: ResourceServerRow) => Promise<string[]>;
+  /** Roles carried by an access token: the user's, or for client_credentials the client's. */
+  rolesFor: (subject: { accountId?: string | undefined; clientId: string }) => Promise<string[]>;
+  /** Remembers which grant a JWT access token belongs to, for introspection. */
+  recordJwtAccessToken: (jti: string, grantId: string, clientId: string, expiresIn: number) => Promise<void>;
+  pages: {
+    error: (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string | undefined }) => void;
+    logout: (ctx: KoaContextWithOIDC, form: string) => void;
+    loggedOut: (ctx: KoaContextWithOIDC) => void;
+  };
+}
+
+const DAY = 24 * 3600;
+
+export function oidcConfiguration(d: OidcDependencies): Configuration {
+  const cookie = { signed: true, httpOnly: true, sameSite: 'lax', secure: d.https } as const;
+  return {
+    adapter: d.adapter,
+    findAccount: d.findAccount,
+    jwks: { keys: d.jwks as Configuration['jwks'] extends { keys: infer K } | undefined ? K : never },
+    cookies: { keys: d.cookieKeys, long: cookie, short: cookie },
+    responseTypes: ['code'],
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'roles'],
+    claims: {
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'preferred_username'],
+      roles: ['roles'],
+    },
+    // ID tokens carry the scope's claims even when an access token for userinfo is issued too.
+    conformIdTokenClaims: false,
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      id_token_signed_response_alg: 'RS256',
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    // Browsers may call the token and userinfo endpoints only from a spa client's own origins.
+    clientBasedCORS: (_ctx, origin, client) =>
+      client.clientAuthMethod === 'none' &&
+      (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      registration: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (ctx, client, token) =>
+          client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client?.clientId,
+      },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => d.pages.logout(ctx, form),
+        postLogoutSuccessSource: async (ctx) => d.pages.loggedOut(ctx),
+      },
+      resourceIndicators: {
+        enabled: true,
+        // No `resource`: an opaque token for userinfo. One registered API: a JWT for it.
+        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? undefined,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, indicator, client) => {
+          const api = await d.findApi(indicator);
+          if (!api) throw new errors.InvalidTarget('resource is not a registered API');
+          return {
+            audience: api.audience,
+            scope: (await d.apiScopesFor(client.clientId, api)).join(' '),
+            accessTokenTTL: api.access_token_ttl,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'ES256' } },
+          };
+        },
+      },
+    },
+    extraTokenClaims: async (_ctx, token) => ({
+      roles: await d.rolesFor({
+        accountId: 'accountId' in token ? token.accountId : undefined,
+        clientId: token.clientId ?? '',
+      }),
+    }),
+    formats: {
+      customizers: {
+        jwt: async (_ctx, token, jwt) => {
+          const { grantId, clientId } = token as { grantId?: string; clientId?: string };
+          const exp = Number(jwt.payload.exp);
+          if (grantId && clientId) {
+            await d.recordJwtAccessToken(
+              String(jwt.payload.jti),
+              grantId,
+              clientId,
+              exp - Math.floor(Date.now() / 1000),
+            );
+          }
+        },
+      },
+    },
+    // Refresh tokens for offline_access (which the library keeps only with prompt=consent), and
+    // always for spa clients, whose tokens rotate on every use.
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') &&
+      (code.scopes.has('offline_access') || client.clientAuthMethod === 'none'),
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: 600,
+      AuthorizationCode: 60,
+      ClientCredentials: 600,
+      IdToken: 3600,
+      Interaction: 3600,
+      RefreshToken: 14 * DAY,
+      Session: 14 * DAY,
+      // Covers the longest chain of rotated refresh tokens, which the library caps at a year.
+      Grant: 366 * DAY,
+    },
+    renderError: async (ctx, out) => d.pages.error(ctx, out),
+  };
+}

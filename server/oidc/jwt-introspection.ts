@@ -1,0 +1,62 @@
+import { createLocalJWKSet, type JWK, jwtVerify } from 'jose';
+import type { Adapter, KoaContextWithOIDC, Provider } from 'oidc-provider';
+
+/**
+ * oidc-provider does not store JWT access tokens, so its introspection endpoint refuses them with
+ * `unsupported_token_type`. Resource servers still expect an answer, so this middleware (added
+ * with `provider.use`) takes over after the library has authenticated the calling client, and
+ * answers from the token itself: signature by one of our keys, issuer, `typ`, expiry, and, for
+ * tokens issued to a user, whether their grant still exists (a revoked grant is deleted).
+ * `recordJwtAccessToken` keeps the jti → grant link that last check needs.
+ */
+export const JWT_ACCESS_TOKEN_MODEL = 'JwtAccessToken';
+
+interface Dependencies {
+  issuer: string;
+  publicKeys: () => JWK[];
+  records: Adapter;
+  clientExists: (clientId: string) => Promise<boolean>;
+}
+
+export function jwtIntrospection(deps: Dependencies) {
+  return async function introspectJwtAccessTokens(ctx: KoaContextWithOIDC, next: () => Promise<void>) {
+    await next();
+    const body = ctx.body as { error?: string } | undefined;
+    if (ctx.oidc?.route !== 'introspection' || body?.error !== 'unsupported_token_type') return;
+    const { client, params, provider } = ctx.oidc;
+    if (!client || typeof params?.token !== 'string') return;
+    ctx.status = 200;
+    ctx.body = await introspect(deps, provider, params.token, client.clientId, client.clientAuthMethod === 'none');
+  };
+}
+
+async function introspect(
+  deps: Dependencies,
+  provider: Provider,
+  token: string,
+  callerId: string,
+  callerIsPublic: boolean,
+): Promise<Record<string, unknown>> {
+  const inactive = { active: false };
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtVerify(token, createLocalJWKSet({ keys: deps.publicKeys() }), {
+      issuer: deps.issuer,
+      typ: 'at+jwt',
+      algorithms: ['RS256', 'ES256'],
+    }));
+  } catch {
+    return inactive;
+  }
+  const clientId = String(payload.client_id);
+  // Same rule as the library's default policy: a public client may only look at its own tokens.
+  if (callerIsPublic && clientId !== callerId) return inactive;
+  if (payload.sub === clientId) {
+    if (!(await deps.clientExists(clientId))) return inactive;
+  } else {
+    const record = await deps.records.find(String(payload.jti));
+    const grant = record?.grantId ? await provider.Grant.find(record.grantId) : undefined;
+    if (!grant || grant.clientId !== clientId) return inactive;
+  }
+  return { ...payload, active: true, token_type: 'Bearer' };
+}

@@ -1,0 +1,122 @@
+import type Koa from 'koa';
+import mount from 'koa-mount';
+import { type KoaContextWithOIDC, Provider } from 'oidc-provider';
+import { payloadAdapter } from '../../adapters/oidc-adapter.ts';
+import type { Db } from '../../db/database.ts';
+import { userRoleNames } from '../../db/repositories/roles.ts';
+import type { Catalog } from '../catalog.ts';
+import { apiScopesFor, toClientMetadata } from '../clients/clients.ts';
+import type { Page } from '../http/pages.ts';
+import type { KeySet } from '../keys/signing-keys.ts';
+import type { Logger } from '../logger.ts';
+import type { Secrets } from '../secrets.ts';
+import { oidcConfiguration } from './configuration.ts';
+import { accountFinder } from './find-account.ts';
+import { JWT_ACCESS_TOKEN_MODEL, jwtIntrospection } from './jwt-introspection.ts';
+
+interface HostDependencies {
+  issuer: string;
+  db: Db;
+  secrets: Secrets;
+  catalog: Catalog;
+  logger: Logger;
+  page: Page;
+}
+
+/** The running provider. Replaced whole when the signing keys change; requests in flight finish on the old one. */
+export interface OidcHost {
+  readonly provider: Provider;
+  readonly middleware: Koa.Middleware;
+}
+
+export function createOidcHost(deps: HostDependencies): OidcHost {
+  let current = build(deps, deps.catalog.keySet);
+  deps.catalog.on('keys', (keySet) => {
+    current = build(deps, keySet);
+    deps.logger.info({ keys: keySet.fingerprint }, 'signing keys changed; provider reloaded');
+  });
+  return {
+    get provider() {
+      return current.provider;
+    },
+    middleware: (ctx, next) => current.mounted(ctx, next),
+  };
+}
+
+function build(deps: HostDependencies, keySet: KeySet) {
+  const { db, secrets, catalog, logger, page, issuer } = deps;
+  const Adapter = clientsFromCatalog(payloadAdapter(db), catalog, secrets);
+  const records = new Adapter(JWT_ACCESS_TOKEN_MODEL);
+  const provider = new Provider(
+    issuer,
+    oidcConfiguration({
+      https: issuer.startsWith('https:'),
+      cookieKeys: secrets.cookieKeys,
+      jwks: keySet.keys,
+      adapter: Adapter,
+      findAccount: accountFinder(db),
+      findApi: (audience) => catalog.findApi(audience),
+      apiScopesFor: async (clientId, api) => {
+        const client = await catalog.findClient(clientId);
+        return client ? apiScopesFor(client, api) : [];
+      },
+      rolesFor: async ({ accountId, clientId }) =>
+        accountId ? userRoleNames(db, accountId) : ((await catalog.findClient(clientId))?.roles ?? []),
+      recordJwtAccessToken: (jti, grantId, clientId, expiresIn) =>
+        records.upsert(jti, { grantId, clientId }, expiresIn),
+      pages: {
+        error: (ctx, out) =>
+          page(
+            ctx,
+            'error',
+            {
+              title: 'Error',
+              heading: 'Something is not right',
+              message: out.error_description ?? out.error,
+              requestId: ctx.state.requestId,
+            },
+            Math.max(ctx.status, 400),
+          ),
+        logout: (ctx, form) =>
+          page(ctx, 'logout', { title: 'Sign out', form, clientName: ctx.oidc.client?.clientName }),
+        loggedOut: (ctx) => page(ctx, 'logged-out', { title: 'Signed out' }),
+      },
+    }),
+  );
+  provider.use(
+    jwtIntrospection({
+      issuer,
+      publicKeys: () => keySet.publicKeys,
+      records,
+      clientExists: async (clientId) => (await catalog.findClient(clientId)) !== undefined,
+    }),
+  );
+  provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) =>
+    logger.error({ err, reqId: ctx.state.requestId, route: ctx.oidc?.route }, 'oidc-provider server error'),
+  );
+  // Clients' protocol mistakes: worth a line for operators, never an error-level alarm.
+  const protocolError =
+    (event: string) => (ctx: KoaContextWithOIDC, err: { error?: string; error_description?: string }) =>
+      logger.info(
+        { reqId: ctx.state.requestId, route: ctx.oidc?.route, error: err.error, description: err.error_description },
+        event,
+      );
+  provider.on('grant.error', protocolError('grant.error'));
+  provider.on('introspection.error', protocolError('introspection.error'));
+  provider.on('revocation.error', protocolError('revocation.error'));
+  provider.on('grant.revoked', (_ctx: KoaContextWithOIDC, grantId: string) =>
+    logger.info({ grantId }, 'grant revoked'),
+  );
+  return { provider, mounted: mount(provider as unknown as Koa) };
+}
+
+/** The payload adapter, except that `Client` is read (never written) from the clients table. */
+function clientsFromCatalog(Payloads: ReturnType<typeof payloadAdapter>, catalog: Catalog, secrets: Secrets) {
+  return class extends Payloads {
+    override async find(id: string) {
+      if (this.type !== 'Client') return super.find(id);
+      const row = await catalog.findClient(id);
+      return row && toClientMetadata(row, secrets);
+    }
+  };
+}

@@ -1,0 +1,24 @@
+import { sweepExpiredPayloads } from '../adapters/oidc-adapter.ts';
+import type { Db } from '../db/database.ts';
+import { deleteSigningKeysRetiredBefore } from '../db/repositories/signing-keys.ts';
+import { RETAIN_AFTER_RETIREMENT_MS } from './keys/signing-keys.ts';
+import type { Logger } from './logger.ts';
+
+/**
+ * Deletes what has expired (oidc-provider artifacts, retired keys) every few minutes, so nothing
+ * grows without bound. Several nodes may sweep at once; the deletes do not mind.
+ */
+export function startSweeper(db: Db, logger: Logger, everyMs = 5 * 60_000): () => void {
+  const sweep = async () => {
+    try {
+      const payloads = await sweepExpiredPayloads(db);
+      const keys = await deleteSigningKeysRetiredBefore(db, new Date(Date.now() - RETAIN_AFTER_RETIREMENT_MS));
+      if (payloads || keys) logger.info({ payloads, keys }, 'swept expired rows');
+    } catch (err) {
+      logger.warn({ err }, 'sweep failed');
+    }
+  };
+  const timer = setInterval(sweep, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
