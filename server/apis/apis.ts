@@ -8,6 +8,7 @@ import {
 } from '../../db/repositories/resource-servers.ts';
 import type { ResourceServerRow } from '../../db/schema.ts';
 import { AppError } from '../errors.ts';
+import { OIDC_SCOPES } from '../oidc/scopes.ts';
 import { parseInput } from '../validation.ts';
 
 /** APIs (resource servers): an audience URL, its scopes, and how long its JWT access tokens live. */
@@ -18,7 +19,7 @@ const apiInput = z.object({
     .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token without spaces'))
     .max(100)
     .default([])
-    .refine((s) => !s.some((x) => ['openid', 'offline_access', 'profile', 'email', 'roles'].includes(x)), {
+    .refine((s) => !s.some((x) => OIDC_SCOPES.includes(x)), {
       message: 'must not reuse an OpenID scope (openid, profile, email, roles, offline_access)',
     }),
   access_token_ttl: z.number().int().min(60).max(3600).default(600),

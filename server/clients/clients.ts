@@ -13,6 +13,7 @@ import {
 import { resolveRoleNames } from '../../db/repositories/roles.ts';
 import type { ClientType, ResourceServerRow } from '../../db/schema.ts';
 import { AppError } from '../errors.ts';
+import { OIDC_SCOPES } from '../oidc/scopes.ts';
 import { randomToken, type Secrets } from '../secrets.ts';
 import { parseInput } from '../validation.ts';
 
@@ -55,7 +56,7 @@ const clientInput = z
 export type ClientInput = z.input<typeof clientInput>;
 
 /** The scopes a web or spa client may ask for when it was created without a list. */
-const DEFAULT_USER_SCOPES = ['openid', 'profile', 'email', 'offline_access', 'roles'];
+const DEFAULT_USER_SCOPES = OIDC_SCOPES;
 
 export interface ClientView {
   client_id: string;
@@ -135,11 +136,12 @@ export async function rotateClientSecret(db: Db, secrets: Secrets, clientId: str
 
 /** The metadata oidc-provider validates and serves for a client row. */
 export function toClientMetadata(row: ClientWithRoles, secrets: Secrets): ClientMetadata {
-  const common = {
-    client_id: row.client_id,
-    client_name: row.name,
-    scope: allowedScopes(row).join(' '),
-  };
+  // oidc-provider checks a client's `scope` against its own scopes only; API scopes are
+  // narrowed per API by apiScopesFor.
+  const scope = allowedScopes(row)
+    .filter((s) => OIDC_SCOPES.includes(s))
+    .join(' ');
+  const common = { client_id: row.client_id, client_name: row.name, ...(scope ? { scope } : {}) };
   if (row.type === 'machine') {
     return {
       ...common,

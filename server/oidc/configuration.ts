@@ -7,6 +7,7 @@ import {
   type KoaContextWithOIDC,
 } from 'oidc-provider';
 import type { ResourceServerRow } from '../../db/schema.ts';
+import { OIDC_SCOPES } from './scopes.ts';
 
 /**
  * Everything oidc-provider is told, in one pure function of its dependencies. What each setting
@@ -43,7 +44,7 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
     jwks: { keys: d.jwks as Configuration['jwks'] extends { keys: infer K } | undefined ? K : never },
     cookies: { keys: d.cookieKeys, long: cookie, short: cookie },
     responseTypes: ['code'],
-    scopes: ['openid', 'offline_access', 'profile', 'email', 'roles'],
+    scopes: OIDC_SCOPES,
     claims: {
       openid: ['sub', 'acr', 'amr', 'auth_time'],
       email: ['email', 'email_verified'],

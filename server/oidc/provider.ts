@@ -13,6 +13,7 @@ import type { Secrets } from '../secrets.ts';
 import { oidcConfiguration } from './configuration.ts';
 import { accountFinder } from './find-account.ts';
 import { JWT_ACCESS_TOKEN_MODEL, jwtIntrospection } from './jwt-introspection.ts';
+import { rfc6749ErrorCodes } from './rfc-errors.ts';
 
 interface HostDependencies {
   issuer: string;
@@ -91,6 +92,7 @@ function build(deps: HostDependencies, keySet: KeySet) {
       clientExists: async (clientId) => (await catalog.findClient(clientId)) !== undefined,
     }),
   );
+  provider.use(rfc6749ErrorCodes);
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) =>
     logger.error({ err, reqId: ctx.state.requestId, route: ctx.oidc?.route }, 'oidc-provider server error'),
   );
