@@ -74,6 +74,7 @@ function build(deps: HostDependencies, keySet: KeySet) {
               title: 'Error',
               heading: 'Something is not right',
               message: out.error_description ?? out.error,
+              code: out.error,
               requestId: ctx.state.requestId,
             },
             Math.max(ctx.status, 400),

@@ -1,16 +1,25 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
 /**
- * oidc-provider answers a client using a grant type it is not registered for with
- * `invalid_request`; RFC 6749 §5.2 names that `unauthorized_client`, and client libraries branch
- * on the code. Added with `provider.use`, this renames that one answer after the route ran.
+ * Two answers where oidc-provider's error code differs from the one RFC 6749 §5.2 names, and
+ * client libraries branch on the code: a client using a grant type it is not registered for
+ * (`unauthorized_client`), and a request to an endpoint that needs client authentication
+ * carrying none (`invalid_client`, 401). Added with `provider.use`, this renames them after the
+ * route ran; every other answer passes untouched.
  */
-const NOT_ALLOWED = 'requested grant type is not allowed for this client';
+const RENAMED: Record<string, { error: string; status: number }> = {
+  'requested grant type is not allowed for this client': { error: 'unauthorized_client', status: 400 },
+  'no client authentication mechanism provided': { error: 'invalid_client', status: 401 },
+};
+
+const CLIENT_ENDPOINTS = new Set(['token', 'introspection', 'revocation']);
 
 export async function rfc6749ErrorCodes(ctx: KoaContextWithOIDC, next: () => Promise<void>) {
   await next();
   const body = ctx.body as { error?: string; error_description?: string } | undefined;
-  if (ctx.oidc?.route === 'token' && body?.error === 'invalid_request' && body.error_description === NOT_ALLOWED) {
-    body.error = 'unauthorized_client';
-  }
+  const renamed = body?.error === 'invalid_request' && RENAMED[body.error_description ?? ''];
+  if (!renamed || !CLIENT_ENDPOINTS.has(ctx.oidc?.route ?? '')) return;
+  ctx.status = renamed.status;
+  ctx.body = { ...body, error: renamed.error };
+  if (renamed.status === 401) ctx.set('WWW-Authenticate', 'Basic realm="tessera"');
 }

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import type { Provider } from 'oidc-provider';
+
+/**
+ * What both servers under test hold, so the two answer the same requests with the same work:
+ * one API, a machine client that may get its `read` scope, a web client, and a user who signed
+ * in with a password and was granted `openid offline_access` and the API's `read` scope.
+ */
+export const FIXTURE = {
+  audience: 'https://api.bench.example/',
+  apiScope: 'read',
+  machineRole: 'bench.service',
+  userRole: 'bench.user',
+  userEmail: 'bench.user@example.com',
+  webRedirectUri: 'http://127.0.0.1/callback',
+} as const;
+
+export interface ClientCredentials {
+  readonly id: string;
+  readonly secret: string;
+}
+
+/** A running server under test. */
+export interface Target {
+  readonly label: string;
+  /** Its issuer, where `/token` is. */
+  readonly origin: string;
+  readonly machine: ClientCredentials;
+  readonly web: ClientCredentials;
+  /** A fresh grant for the fixture user and a refresh token for it, as a finished code flow leaves them. */
+  mintRefreshToken(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Writes a Grant and a RefreshToken through the provider's own models, so they land in whatever
+ * storage it has (Postgres or memory) exactly as the authorization_code grant would write them
+ * after a login with consent; a browser login per worker would only slow the setup down.
+ */
+export async function mintRefreshToken(provider: Provider, clientId: string, accountId: string): Promise<string> {
+  const client = await provider.Client.find(clientId);
+  if (!client) throw new Error(`client ${clientId} is unknown to the provider`);
+  const grant = new provider.Grant({ accountId, clientId });
+  grant.addOIDCScope('openid offline_access');
+  grant.addResourceScope(FIXTURE.audience, FIXTURE.apiScope);
+  const grantId = await grant.save();
+  const refreshToken = new provider.RefreshToken({
+    client,
+    accountId,
+    grantId,
+    gty: 'authorization_code',
+    scope: `openid offline_access ${FIXTURE.apiScope}`,
+    resource: FIXTURE.audience,
+    authTime: Math.floor(Date.now() / 1000),
+    amr: ['pwd'],
+    sessionUid: randomUUID(),
+    // offline_access: the token outlives the browser session, as the library decides by default.
+    expiresWithSession: false,
+    rotations: 0,
+  });
+  return refreshToken.save();
+}
