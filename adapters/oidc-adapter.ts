@@ -25,7 +25,8 @@ export function payloadAdapter(db: Db) {
         grant_id: payload.grantId ?? null,
         user_code: payload.userCode ?? null,
         uid: payload.uid ?? null,
-        expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+        // 0 is a lifetime that has run out, not a missing one.
+        expires_at: typeof expiresIn === 'number' ? new Date(Date.now() + expiresIn * 1000) : null,
       };
       await db
         .insertInto('oidc_payloads')

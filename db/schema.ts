@@ -1,3 +1,4 @@
+import type { JWK } from 'jose';
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /** Row types of every table, as Kysely sees them. jsonb columns are written as JSON text. */
@@ -60,7 +61,7 @@ export interface ResourceServersTable {
 export interface SigningKeysTable {
   kid: string;
   alg: 'RS256' | 'ES256';
-  public_jwk: Json<JsonWebKey>;
+  public_jwk: Json<JWK>;
   private_jwk_encrypted: string;
   created_at: CreatedAt;
   activates_at: Date;

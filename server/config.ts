@@ -15,7 +15,10 @@ const boolean = z
 const environment = z.object({
   ISSUER: url(['http', 'https'])
     .default('http://localhost:3000')
-    .refine((v) => new URL(v).pathname === '/' && !new URL(v).search, 'must be an origin without a path')
+    .refine((v) => {
+      const url = URL.parse(v);
+      return !url || (url.pathname === '/' && !url.search);
+    }, 'must be an origin without a path')
     .transform((v) => new URL(v).origin),
   PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(3000),
   DATABASE_URL: url(['postgres', 'postgresql']).optional(),

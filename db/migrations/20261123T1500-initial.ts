@@ -90,7 +90,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('oidc_payloads')
     .addColumn('type', 'text', (c) => c.notNull())
     .addColumn('id', 'text', (c) => c.notNull())
-    .addColumn('payload', 'jsonb', (c) => c.notNull())
+    // json, not jsonb: payloads carry request parameters verbatim, and jsonb refuses \u0000.
+    // Nothing queries inside a payload; lookups use the columns copied out of it.
+    .addColumn('payload', 'json', (c) => c.notNull())
     .addColumn('grant_id', 'text')
     .addColumn('user_code', 'text')
     .addColumn('uid', 'text')

@@ -13,7 +13,7 @@ import { parseInput } from '../validation.ts';
 
 /** APIs (resource servers): an audience URL, its scopes, and how long its JWT access tokens live. */
 const apiInput = z.object({
-  audience: z.url({ error: 'must be an absolute URL' }).refine((v) => !new URL(v).hash, 'must have no #fragment'),
+  audience: z.url({ error: 'must be an absolute URL' }).refine((v) => !URL.parse(v)?.hash, 'must have no #fragment'),
   name: z.string().trim().min(1).max(100).optional(),
   scopes: z
     .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token without spaces'))

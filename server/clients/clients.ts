@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import type { Db } from '../../db/database.ts';
@@ -25,9 +26,10 @@ import { parseInput } from '../validation.ts';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
+// Zod runs refinements even when z.url() failed, hence URL.parse and the pass on null.
 const redirectUri = z.url({ error: 'must be an absolute URL' }).refine((value) => {
-  const url = new URL(value);
-  return !url.hash && (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname)));
+  const url = URL.parse(value);
+  return !url || (!url.hash && (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))));
 }, 'must be https (or http on localhost) and have no #fragment');
 
 const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token without spaces');
@@ -92,7 +94,8 @@ export async function createClient(
   input: ClientInput,
 ): Promise<ClientView & { client_secret?: string }> {
   const c = parseInput(clientInput, input);
-  const clientId = randomToken(16);
+  // Hex, so an id never starts with '-' and reads as a flag on a command line.
+  const clientId = randomBytes(16).toString('hex');
   const secret = c.type === 'spa' ? undefined : randomToken(32);
   await db.transaction().execute(async (trx) => {
     const roles = await resolveRoleNames(trx, c.roles);

@@ -92,7 +92,7 @@ export function keySetAt(rows: SigningKeyRow[], secrets: Secrets, now = Date.now
   );
   return {
     keys: ordered.map((k) => JSON.parse(secrets.decrypt(k.private_jwk_encrypted)) as JWK),
-    publicKeys: ordered.map((k) => k.public_jwk as JWK),
+    publicKeys: ordered.map((k) => k.public_jwk),
     fingerprint: ordered.map((k) => `${k.kid}${signing(k) ? '*' : ''}`).join(','),
   };
 }

@@ -48,6 +48,20 @@ describe('the authorization endpoint', () => {
     expect(res.headers.get('location')).toMatch(/^\/interaction\/[\w-]+$/);
   });
 
+  it('carries a NUL character in state through to the login page instead of failing', async () => {
+    const res = await authorize({
+      client_id: spa.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+      state: 'a\u0000b',
+      code_challenge: CHALLENGE,
+      code_challenge_method: 'S256',
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toMatch(/^\/interaction\//);
+  });
+
   it('shows its own error page, without redirecting, for an unknown client', async () => {
     const res = await authorize({
       client_id: 'no-such-client',

@@ -1,0 +1,111 @@
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type RunningTessera, startTessera } from '../support/tessera.ts';
+
+/** What an operator relies on: health, headers, request ids, clean refusals at start, and SIGTERM. */
+let tessera: RunningTessera;
+
+beforeAll(async () => {
+  tessera = await startTessera();
+});
+
+afterAll(async () => {
+  await tessera?.dispose();
+});
+
+describe('health', () => {
+  it('answers /healthz and /readyz while the database is reachable', async () => {
+    for (const path of ['/healthz', '/readyz']) {
+      const res = await fetch(new URL(path, tessera.issuer));
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ status: 'ok' });
+    }
+  });
+});
+
+describe('every response', () => {
+  it('carries a request id (the caller’s when it sent a sane one) and the security headers', async () => {
+    const own = await fetch(new URL('/healthz', tessera.issuer), { headers: { 'x-request-id': 'trace-1234abcd' } });
+    expect(own.headers.get('x-request-id')).toBe('trace-1234abcd');
+    const odd = await fetch(new URL('/healthz', tessera.issuer), { headers: { 'x-request-id': '<script>' } });
+    expect(odd.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(odd.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(odd.headers.get('x-frame-options')).toBe('DENY');
+    expect(odd.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(tessera.logs()).toContain('"reqId":"trace-1234abcd"');
+  });
+
+  it('answers an unknown path with 404 as JSON or as a page, whichever was asked for', async () => {
+    const json = await fetch(new URL('/no/such/thing', tessera.issuer), { headers: { accept: 'application/json' } });
+    expect(json.status).toBe(404);
+    expect(await json.json()).toEqual({ error: 'not_found', error_description: 'There is nothing at this address.' });
+    const page = await fetch(new URL('/no/such/thing', tessera.issuer), { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(404);
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(await page.text()).toContain('Page not found');
+  });
+});
+
+describe('a bad configuration', () => {
+  it.each([
+    [{ PORT: 'eighty' }, 'Invalid configuration: PORT must be a port number'],
+    [{ ISSUER: 'https://id.example.com/tenant' }, 'Invalid configuration: ISSUER must be an origin without a path'],
+    [
+      { DATABASE_URL: 'postgres://db.example/tessera' },
+      'Invalid configuration: SECRET_KEY is required when DATABASE_URL is set',
+    ],
+    [{ SECRET_KEY: 'too short' }, 'Invalid configuration: SECRET_KEY must be at least 32 characters'],
+  ])('%j stops the start with one line naming the variable', async (env, line) => {
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'server', 'main.ts')], {
+          env: { PATH: process.env.PATH, DATA_DIR: '/nonexistent/never-created', ...env },
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (c: Buffer) => {
+          out += c;
+        });
+        child.stderr.on('data', (c: Buffer) => {
+          err += c;
+        });
+        child.on('exit', (exitCode) => resolve({ code: exitCode, stdout: out, stderr: err }));
+      },
+    );
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr.trim()).toBe(line);
+  });
+});
+
+describe('SIGTERM', () => {
+  it('lets a request in flight finish, then exits cleanly', async () => {
+    const { port } = new URL(tessera.issuer);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let response = '';
+    socket.on('data', (c: Buffer) => {
+      response += c;
+    });
+    const body = 'grant_type=client_credentials';
+    // Headers and half the body now; the rest after the server was told to stop.
+    socket.write(
+      `POST /token HTTP/1.1\r\nHost: localhost:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
+        `Authorization: Basic ${Buffer.from('nobody:nothing').toString('base64')}\r\n` +
+        `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const stopped = tessera.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    socket.end(body.slice(10));
+    await stopped;
+    expect(response).toMatch(/^HTTP\/1\.1 401/);
+    expect(response).toContain('invalid_client');
+    expect(tessera.logs()).toContain('stopping: draining requests');
+    expect(tessera.logs()).toContain('[tessera exited: code 0, signal null]');
+    await tessera.restart();
+    expect((await fetch(new URL('/healthz', tessera.issuer))).status).toBe(200);
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from '@jest/globals';
+import { loadConfig } from '../../server/config.ts';
+
+describe('loadConfig', () => {
+  it('starts from defaults a bare machine can run with', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      issuer: 'http://localhost:3000',
+      port: 3000,
+      databaseUrl: undefined,
+      trustProxy: false,
+    });
+    expect(config.dataDir).toMatch(/\/data$/);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('normalises the issuer to its origin and reads booleans and GitHub settings', () => {
+    const config = loadConfig({
+      ISSUER: 'https://id.example.com/',
+      TRUST_PROXY: 'true',
+      GITHUB_CLIENT_ID: 'id',
+      GITHUB_CLIENT_SECRET: 'secret',
+    });
+    expect(config.issuer).toBe('https://id.example.com');
+    expect(config.trustProxy).toBe(true);
+    expect(config.github).toEqual({
+      clientId: 'id',
+      clientSecret: 'secret',
+      baseUrl: 'https://github.com',
+      apiUrl: 'https://api.github.com',
+    });
+  });
+
+  it.each([
+    [{ ISSUER: 'ftp://id.example.com' }, 'ISSUER must be a URL (http or https)'],
+    [{ ISSUER: 'not a url' }, 'ISSUER must be a URL (http or https)'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x/y' }, 'DATABASE_URL must be a URL (postgres or postgresql)'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY must be true or false'],
+    [{ GITHUB_CLIENT_ID: 'only-one' }, 'GITHUB_CLIENT_SECRET is required when the other GitHub setting is set'],
+    [{ SMTP_URL: 'http://mail' }, 'SMTP_URL must be a URL (smtp or smtps)'],
+  ])('refuses %j, naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
