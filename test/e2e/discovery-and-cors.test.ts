@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type RunningTessera, startTessera } from '../support/tessera.ts';
+
+/** What discovery promises relying parties, and which browser origins may call the token endpoint. */
+const SPA_ORIGIN = 'https://spa.example.test';
+
+let tessera: RunningTessera;
+let spa: { client_id: string };
+let web: { client_id: string };
+
+beforeAll(async () => {
+  tessera = await startTessera();
+  spa = (
+    await tessera.cli(['clients', 'create', '--name', 'S', '--type', 'spa', '--redirect-uri', `${SPA_ORIGIN}/cb`])
+  ).json();
+  web = (
+    await tessera.cli([
+      'clients',
+      'create',
+      '--name',
+      'W',
+      '--type',
+      'web',
+      '--redirect-uri',
+      'https://web.example.test/cb',
+    ])
+  ).json();
+});
+
+afterAll(async () => {
+  await tessera?.dispose();
+});
+
+describe('discovery', () => {
+  it('advertises every endpoint at its default path, and only the code flow', async () => {
+    const res = await fetch(new URL('/.well-known/openid-configuration', tessera.issuer));
+    expect(res.status).toBe(200);
+    const d = (await res.json()) as Record<string, unknown>;
+    const at = (path: string) => `${tessera.issuer}${path}`;
+    expect(d).toMatchObject({
+      issuer: tessera.issuer,
+      authorization_endpoint: at('/auth'),
+      token_endpoint: at('/token'),
+      userinfo_endpoint: at('/me'),
+      jwks_uri: at('/jwks'),
+      introspection_endpoint: at('/token/introspection'),
+      revocation_endpoint: at('/token/revocation'),
+      end_session_endpoint: at('/session/end'),
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+    });
+    expect(d.grant_types_supported).toEqual(['authorization_code', 'refresh_token', 'client_credentials']);
+    expect(d.scopes_supported).toEqual(
+      expect.arrayContaining(['openid', 'offline_access', 'profile', 'email', 'roles']),
+    );
+    expect(d.claims_supported).toEqual(
+      expect.arrayContaining(['sub', 'email', 'email_verified', 'name', 'preferred_username', 'roles', 'amr']),
+    );
+    expect(d.id_token_signing_alg_values_supported).toEqual(expect.arrayContaining(['RS256', 'ES256']));
+  });
+
+  it('serves the public halves of an RS256 and an ES256 key, never a private part', async () => {
+    const { keys } = (await (await fetch(new URL('/jwks', tessera.issuer))).json()) as {
+      keys: Record<string, string>[];
+    };
+    expect(keys.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+    for (const key of keys) {
+      expect(key.use).toBe('sig');
+      for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(secret);
+    }
+  });
+});
+
+describe('CORS on the token endpoint', () => {
+  const tokenRequest = (origin: string, clientId: string) =>
+    fetch(new URL('/token', tessera.issuer), {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=refresh_token&refresh_token=unknown&client_id=${clientId}`,
+    });
+
+  it('lets a spa client’s own origin read the answer', async () => {
+    const res = await tokenRequest(SPA_ORIGIN, spa.client_id);
+    expect(res.headers.get('access-control-allow-origin')).toBe(SPA_ORIGIN);
+  });
+
+  it('does not let another origin, or a web client’s origin, read it', async () => {
+    const other = await tokenRequest('https://evil.example', spa.client_id);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    const webOrigin = await tokenRequest('https://web.example.test', web.client_id);
+    expect(webOrigin.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
