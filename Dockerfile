@@ -7,7 +7,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# npm install rather than npm ci: see .ci/run (the lockfile lacks other platforms' optional builds).
+RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY server ./server
 COPY adapters ./adapters

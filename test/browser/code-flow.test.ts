@@ -83,6 +83,16 @@ afterAll(async () => {
   await tessera?.dispose();
 });
 
+/** offline_access is kept only when consent is prompted for (OpenID Connect Core §11). */
+const signInForRefreshToken = (config: oidc.Configuration) =>
+  signInThroughPages(page, config, {
+    app,
+    login: 'ada',
+    password: PASSWORD,
+    scope: 'openid offline_access',
+    extra: { prompt: 'consent' },
+  });
+
 describe('authorization code with PKCE through the login and consent pages', () => {
   it('signs a spa user in and gives the client an ID token with the user and their roles', async () => {
     const config = await relyingParty(tessera.issuer, spa.client_id);
@@ -196,13 +206,7 @@ describe('authorization code with PKCE through the login and consent pages', () 
 describe('refresh tokens', () => {
   it('rotate on every use; presenting a used one revokes the grant', async () => {
     const config = await relyingParty(tessera.issuer, web.client_id, web.client_secret);
-    const { tokens } = await signInThroughPages(page, config, {
-      app,
-      login: 'ada',
-      password: PASSWORD,
-      scope: 'openid offline_access',
-      extra: { prompt: 'consent' },
-    });
+    const { tokens } = await signInForRefreshToken(config);
     const first = tokens?.refresh_token ?? '';
     expect(first).toBeTruthy();
 
@@ -222,13 +226,7 @@ describe('refresh tokens', () => {
 
   it('are introspectable while valid and inactive after revocation', async () => {
     const config = await relyingParty(tessera.issuer, web.client_id, web.client_secret);
-    const { tokens } = await signInThroughPages(page, config, {
-      app,
-      login: 'ada',
-      password: PASSWORD,
-      scope: 'openid offline_access',
-      extra: { prompt: 'consent' },
-    });
+    const { tokens } = await signInForRefreshToken(config);
     const rt = tokens?.refresh_token ?? '';
     expect(await oidc.tokenIntrospection(config, rt)).toMatchObject({
       active: true,
@@ -284,13 +282,7 @@ describe('logout', () => {
 describe('a restart', () => {
   it('keeps issued tokens valid and the signing keys the same', async () => {
     const config = await relyingParty(tessera.issuer, web.client_id, web.client_secret);
-    const { tokens } = await signInThroughPages(page, config, {
-      app,
-      login: 'ada',
-      password: PASSWORD,
-      scope: 'openid offline_access',
-      extra: { prompt: 'consent' },
-    });
+    const { tokens } = await signInForRefreshToken(config);
     const jwksBefore = await (await fetch(new URL('/jwks', tessera.issuer))).json();
 
     await tessera.restart();

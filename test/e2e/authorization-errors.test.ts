@@ -12,6 +12,20 @@ let tessera: RunningTessera;
 let spa: { client_id: string };
 let web: { client_id: string; client_secret: string };
 
+/** A well-formed spa request; each test changes only what it is about. */
+function spaRequest(changes: Record<string, string | undefined> = {}) {
+  const params: Record<string, string | undefined> = {
+    client_id: spa.client_id,
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: 'openid',
+    code_challenge: CHALLENGE,
+    code_challenge_method: 'S256',
+    ...changes,
+  };
+  return Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) as Record<string, string>;
+}
+
 async function authorize(params: Record<string, string>) {
   const url = new URL('/auth', tessera.issuer);
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
@@ -36,39 +50,19 @@ afterAll(async () => {
 
 describe('the authorization endpoint', () => {
   it('redirects a valid request to the login page', async () => {
-    const res = await authorize({
-      client_id: spa.client_id,
-      response_type: 'code',
-      redirect_uri: REDIRECT,
-      scope: 'openid',
-      code_challenge: CHALLENGE,
-      code_challenge_method: 'S256',
-    });
+    const res = await authorize(spaRequest());
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toMatch(/^\/interaction\/[\w-]+$/);
   });
 
   it('carries a NUL character in state through to the login page instead of failing', async () => {
-    const res = await authorize({
-      client_id: spa.client_id,
-      response_type: 'code',
-      redirect_uri: REDIRECT,
-      scope: 'openid',
-      state: 'a\u0000b',
-      code_challenge: CHALLENGE,
-      code_challenge_method: 'S256',
-    });
+    const res = await authorize(spaRequest({ state: 'a\u0000b' }));
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toMatch(/^\/interaction\//);
   });
 
   it('shows its own error page, without redirecting, for an unknown client', async () => {
-    const res = await authorize({
-      client_id: 'no-such-client',
-      response_type: 'code',
-      redirect_uri: REDIRECT,
-      scope: 'openid',
-    });
+    const res = await authorize(spaRequest({ client_id: 'no-such-client' }));
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     const page = await res.text();
@@ -78,67 +72,34 @@ describe('the authorization endpoint', () => {
   });
 
   it('shows its own error page for a redirect_uri the client did not register', async () => {
-    const res = await authorize({
-      client_id: spa.client_id,
-      response_type: 'code',
-      redirect_uri: 'https://attacker.example/callback',
-      scope: 'openid',
-      code_challenge: CHALLENGE,
-      code_challenge_method: 'S256',
-    });
+    const res = await authorize(spaRequest({ redirect_uri: 'https://attacker.example/callback' }));
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     expect(await res.text()).toContain('redirect_uri did not match any of the client&#39;s registered redirect_uris');
   });
 
   it('refuses a spa request without PKCE', async () => {
-    const res = await authorize({
-      client_id: spa.client_id,
-      response_type: 'code',
-      redirect_uri: REDIRECT,
-      scope: 'openid',
-    });
+    const res = await authorize(spaRequest({ code_challenge: undefined, code_challenge_method: undefined }));
     const params = redirectedError(res);
     expect(params.get('error')).toBe('invalid_request');
     expect(params.get('error_description')).toMatch(/PKCE/);
   });
 
   it('refuses the plain PKCE method', async () => {
-    const res = await authorize({
-      client_id: spa.client_id,
-      response_type: 'code',
-      redirect_uri: REDIRECT,
-      scope: 'openid',
-      code_challenge: CHALLENGE,
-      code_challenge_method: 'plain',
-    });
+    const res = await authorize(spaRequest({ code_challenge_method: 'plain' }));
     expect(redirectedError(res).get('error')).toBe('invalid_request');
   });
 
   it('refuses the implicit flow', async () => {
-    const res = await authorize({
-      client_id: web.client_id,
-      response_type: 'id_token token',
-      redirect_uri: REDIRECT,
-      scope: 'openid',
-      nonce: 'n',
-    });
+    const res = await authorize(spaRequest({ client_id: web.client_id, response_type: 'id_token token', nonce: 'n' }));
     // Implicit response types answer in the fragment, as OAuth 2.0 Multiple Response Types says.
     const location = new URL(res.headers.get('location') ?? '');
     expect(`${location.origin}${location.pathname}`).toBe(REDIRECT);
     expect(new URLSearchParams(location.hash.slice(1)).get('error')).toBe('unsupported_response_type');
   });
 
-  it('refuses a scope the client may not ask for', async () => {
-    const res = await authorize({
-      client_id: spa.client_id,
-      response_type: 'code',
-      redirect_uri: REDIRECT,
-      scope: 'openid unheard-of-scope',
-      code_challenge: CHALLENGE,
-      code_challenge_method: 'S256',
-      resource: 'https://not-registered.example',
-    });
+  it('refuses a resource that is not a registered API', async () => {
+    const res = await authorize(spaRequest({ resource: 'https://not-registered.example' }));
     expect(redirectedError(res).get('error')).toBe('invalid_target');
   });
 });
