@@ -38,6 +38,12 @@ export async function openDatabase(options: Options): Promise<Database> {
       'socket',
     );
   }
+  if (options.role === 'server' && (await socketAnswers(socketPath(options.dataDir)))) {
+    // Two processes opening one PGlite directory would corrupt it.
+    throw new Error(
+      `another Tessera server is already running on ${options.dataDir}; stop it, or set DATABASE_URL to run several nodes`,
+    );
+  }
   return embedded(options.dataDir, options.role === 'server');
 }
 

@@ -20,8 +20,8 @@ const CLI = { actor: 'cli' };
 export const commands: Record<string, Command> = {
   migrate: {
     usage: 'tessera migrate',
-    // Pending migrations are applied before any command runs; this one only reports.
-    run: async () => ({ status: 'up to date' }),
+    // Pending migrations are applied before any command runs; this one reports them.
+    run: async ({ applied }) => ({ applied, status: 'up to date' }),
   },
 
   'clients create': {

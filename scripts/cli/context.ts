@@ -10,6 +10,8 @@ export interface CommandContext {
   values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   positionals: string[];
   readStdin: () => Promise<string>;
+  /** The migrations applied before this command ran. */
+  applied: string[];
 }
 
 export interface Command {
