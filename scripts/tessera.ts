@@ -64,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
   const secrets = createSecrets(await resolveSecretKey(config));
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'cli' });
   try {
-    await migrateToLatest(database.db);
+    const applied = await migrateToLatest(database.db);
     const logger = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn', 2);
     const result = await command.run({
       db: database.db,
@@ -73,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
       values,
       positionals,
       readStdin,
+      applied,
     });
     console.log(JSON.stringify(result, null, 2));
     return 0;
