@@ -6,7 +6,7 @@ import type { Db } from '../db/database.ts';
  * - a row past `expires_at` is never returned, even before the sweep deletes it;
  * - `consume` only stamps `consumed_at`; `find` then reports it, with no grace period, so a
  *   rotated refresh token presented again revokes its grant at once;
- * - grantId, uid and userCode are copied into columns so the lookups by them use an index.
+ * - grantId, uid, userCode and accountId are copied into columns so lookups by them use an index.
  * Clients are not stored here: they come from the `clients` table through `clientAdapter`.
  */
 
@@ -25,6 +25,7 @@ export function payloadAdapter(db: Db) {
         grant_id: payload.grantId ?? null,
         user_code: payload.userCode ?? null,
         uid: payload.uid ?? null,
+        account_id: payload.accountId ?? null,
         // 0 is a lifetime that has run out, not a missing one.
         expires_at: typeof expiresIn === 'number' ? new Date(Date.now() + expiresIn * 1000) : null,
       };

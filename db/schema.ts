@@ -77,6 +77,23 @@ export interface OidcPayloadsTable {
   uid: string | null;
   expires_at: Date | null;
   consumed_at: Date | null;
+  account_id: string | null;
+}
+
+export interface EmailTokensTable {
+  token_hash: string;
+  user_id: string;
+  purpose: 'verify_email' | 'reset_password';
+  email: string;
+  created_at: CreatedAt;
+  expires_at: Date;
+  consumed_at: Date | null;
+}
+
+export interface RateLimitsTable {
+  key: string;
+  points: number;
+  expires_at: Date;
 }
 
 export interface AuditEventsTable {
@@ -106,6 +123,8 @@ export interface Schema {
   signing_keys: SigningKeysTable;
   oidc_payloads: OidcPayloadsTable;
   audit_events: AuditEventsTable;
+  email_tokens: EmailTokensTable;
+  rate_limits: RateLimitsTable;
   config_version: ConfigVersionTable;
 }
 

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely/migration';
 import * as initial from './20261123T1500-initial.ts';
+import * as accounts from './20261123T1600-accounts.ts';
 
 /**
  * Every migration, by name in the order they apply. Listed here rather than read from the folder
@@ -7,4 +8,5 @@ import * as initial from './20261123T1500-initial.ts';
  */
 export const migrations: Record<string, Migration> = {
   '20261123T1500-initial': initial,
+  '20261123T1600-accounts': accounts,
 };
