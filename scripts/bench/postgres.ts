@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { BenchError } from './errors.ts';
 
 /**
  * A database of the benchmark's own on the given Postgres server, dropped afterwards with
@@ -12,8 +13,13 @@ export interface BenchDatabase {
 
 export async function createBenchDatabase(serverUrl: string): Promise<BenchDatabase> {
   const name = `tessera_bench_${randomBytes(6).toString('hex')}`;
-  await onServer(serverUrl, `create database ${name}`);
   const url = new URL(serverUrl);
+  try {
+    await onServer(serverUrl, `create database ${name}`);
+  } catch (err) {
+    // The URL may hold a password: name the server by host and port only.
+    throw new BenchError(`cannot create a database on Postgres at ${url.host}: ${(err as Error).message}`);
+  }
   url.pathname = `/${name}`;
   return {
     url: url.toString(),

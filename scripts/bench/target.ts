@@ -4,11 +4,13 @@ import type { Provider } from 'oidc-provider';
 /**
  * What both servers under test hold, so the two answer the same requests with the same work:
  * one API, a machine client that may get its `read` scope, a web client, and a user who signed
- * in with a password and was granted `openid offline_access` and the API's `read` scope.
+ * in with a password and was granted `userScope` and the API's `read` scope.
  */
 export const FIXTURE = {
   audience: 'https://api.bench.example/',
   apiScope: 'read',
+  /** What a web client typically asks for at login; email and roles put claims in the ID token. */
+  userScope: 'openid email roles offline_access',
   machineRole: 'bench.service',
   userRole: 'bench.user',
   userEmail: 'bench.user@example.com',
@@ -41,7 +43,7 @@ export async function mintRefreshToken(provider: Provider, clientId: string, acc
   const client = await provider.Client.find(clientId);
   if (!client) throw new Error(`client ${clientId} is unknown to the provider`);
   const grant = new provider.Grant({ accountId, clientId });
-  grant.addOIDCScope('openid offline_access');
+  grant.addOIDCScope(FIXTURE.userScope);
   grant.addResourceScope(FIXTURE.audience, FIXTURE.apiScope);
   const grantId = await grant.save();
   const refreshToken = new provider.RefreshToken({
@@ -49,7 +51,7 @@ export async function mintRefreshToken(provider: Provider, clientId: string, acc
     accountId,
     grantId,
     gty: 'authorization_code',
-    scope: `openid offline_access ${FIXTURE.apiScope}`,
+    scope: `${FIXTURE.userScope} ${FIXTURE.apiScope}`,
     resource: FIXTURE.audience,
     authTime: Math.floor(Date.now() / 1000),
     amr: ['pwd'],
