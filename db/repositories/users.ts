@@ -36,3 +36,25 @@ export async function setUserDisabled(db: Db, id: string, disabled: boolean): Pr
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
+
+/** A user and the names of their roles, in one round trip (the token endpoint's hot path). */
+export async function findUserWithRoles(db: Db, id: string): Promise<(User & { roles: string[] }) | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .selectAll('users')
+    .select((eb) =>
+      eb.fn
+        .coalesce(
+          eb
+            .selectFrom('user_roles')
+            .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+            .whereRef('user_roles.user_id', '=', 'users.id')
+            .select(sql<string[]>`array_agg(roles.name order by roles.name)`.as('names')),
+          sql<string[]>`'{}'::text[]`,
+        )
+        .as('roles'),
+    )
+    .where('users.id', '=', id)
+    .executeTakeFirst();
+  return row as (User & { roles: string[] }) | undefined;
+}

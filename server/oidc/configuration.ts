@@ -24,7 +24,10 @@ export interface OidcDependencies {
   /** The API scopes this client may receive for that API. */
   apiScopesFor: (clientId: string, api: ResourceServerRow) => Promise<string[]>;
   /** Roles carried by an access token: the user's, or for client_credentials the client's. */
-  rolesFor: (subject: { accountId?: string | undefined; clientId: string }) => Promise<string[]>;
+  rolesFor: (
+    ctx: KoaContextWithOIDC,
+    subject: { accountId?: string | undefined; clientId: string },
+  ) => Promise<string[]>;
   /** Remembers which grant a JWT access token belongs to, for introspection. */
   recordJwtAccessToken: (jti: string, grantId: string, clientId: string, expiresIn: number) => Promise<void>;
   pages: {
@@ -98,8 +101,8 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
         },
       },
     },
-    extraTokenClaims: async (_ctx, token) => ({
-      roles: await d.rolesFor({
+    extraTokenClaims: async (ctx, token) => ({
+      roles: await d.rolesFor(ctx, {
         accountId: 'accountId' in token ? token.accountId : undefined,
         clientId: token.clientId ?? '',
       }),

@@ -1,15 +1,20 @@
-import type { FindAccount } from 'oidc-provider';
+import type { Account, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../../db/database.ts';
-import { userRoleNames } from '../../db/repositories/roles.ts';
-import { findUserById } from '../../db/repositories/users.ts';
+import { findUserWithRoles } from '../../db/repositories/users.ts';
+
+/** An oidc-provider account that also knows its roles, read once per request. */
+export interface TesseraAccount extends Account {
+  roles: string[];
+}
 
 /** The account behind a `sub`; a disabled or deleted user has none, which ends their sessions' use. */
 export function accountFinder(db: Db): FindAccount {
-  return async (_ctx, sub) => {
-    const user = await findUserById(db, sub);
+  return async (_ctx, sub): Promise<TesseraAccount | undefined> => {
+    const user = await findUserWithRoles(db, sub);
     if (!user || user.disabled_at) return undefined;
     return {
       accountId: user.id,
+      roles: user.roles,
       async claims() {
         return {
           sub: user.id,
@@ -17,9 +22,15 @@ export function accountFinder(db: Db): FindAccount {
           email_verified: user.email_verified,
           name: user.name ?? undefined,
           preferred_username: user.username ?? undefined,
-          roles: await userRoleNames(db, user.id),
+          roles: user.roles,
         };
       },
     };
   };
+}
+
+/** The roles of the account this request already loaded, if it is the one asked about. */
+export function rolesLoadedFor(ctx: KoaContextWithOIDC, accountId: string): string[] | undefined {
+  const account = ctx.oidc?.account as TesseraAccount | undefined;
+  return account?.accountId === accountId ? account.roles : undefined;
 }

@@ -1,8 +1,9 @@
 import type Koa from 'koa';
 import mount from 'koa-mount';
-import { type KoaContextWithOIDC, Provider } from 'oidc-provider';
+import { type ClientMetadata, type KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { payloadAdapter } from '../../adapters/oidc-adapter.ts';
 import type { Db } from '../../db/database.ts';
+import type { ClientWithRoles } from '../../db/repositories/clients.ts';
 import { userRoleNames } from '../../db/repositories/roles.ts';
 import type { Catalog } from '../catalog.ts';
 import { apiScopesFor, toClientMetadata } from '../clients/clients.ts';
@@ -11,7 +12,7 @@ import type { KeySet } from '../keys/signing-keys.ts';
 import type { Logger } from '../logger.ts';
 import type { Secrets } from '../secrets.ts';
 import { oidcConfiguration } from './configuration.ts';
-import { accountFinder } from './find-account.ts';
+import { accountFinder, rolesLoadedFor } from './find-account.ts';
 import { JWT_ACCESS_TOKEN_MODEL, jwtIntrospection } from './jwt-introspection.ts';
 import { rfc6749ErrorCodes } from './rfc-errors.ts';
 
@@ -61,8 +62,10 @@ function build(deps: HostDependencies, keySet: KeySet) {
         const client = await catalog.findClient(clientId);
         return client ? apiScopesFor(client, api) : [];
       },
-      rolesFor: async ({ accountId, clientId }) =>
-        accountId ? userRoleNames(db, accountId) : ((await catalog.findClient(clientId))?.roles ?? []),
+      rolesFor: async (ctx, { accountId, clientId }) => {
+        if (!accountId) return (await catalog.findClient(clientId))?.roles ?? [];
+        return rolesLoadedFor(ctx, accountId) ?? userRoleNames(db, accountId);
+      },
       recordJwtAccessToken: (jti, grantId, clientId, expiresIn) =>
         records.upsert(jti, { grantId, clientId }, expiresIn),
       pages: {
@@ -113,13 +116,24 @@ function build(deps: HostDependencies, keySet: KeySet) {
   return { provider, mounted: mount(provider as unknown as Koa) };
 }
 
-/** The payload adapter, except that `Client` is read (never written) from the clients table. */
+/**
+ * The payload adapter, except that `Client` is read (never written) from the clients table. The
+ * metadata is made once per cached row: it decrypts the secret, which every token request would
+ * otherwise pay for. A change replaces the row in the catalog, and with it this entry.
+ */
 function clientsFromCatalog(Payloads: ReturnType<typeof payloadAdapter>, catalog: Catalog, secrets: Secrets) {
+  const metadata = new WeakMap<ClientWithRoles, ClientMetadata>();
   return class extends Payloads {
     override async find(id: string) {
       if (this.type !== 'Client') return super.find(id);
       const row = await catalog.findClient(id);
-      return row && toClientMetadata(row, secrets);
+      if (!row) return undefined;
+      let made = metadata.get(row);
+      if (!made) {
+        made = toClientMetadata(row, secrets);
+        metadata.set(row, made);
+      }
+      return made;
     }
   };
 }
