@@ -107,3 +107,12 @@ export async function sweepExpiredPayloads(db: Db, batchSize = 5_000): Promise<n
     if (deleted < batchSize) return total;
   }
 }
+
+/**
+ * Ends everything one user holds: sessions, grants and every token issued from them. JWT access
+ * tokens are not stored, but introspection answers them inactive once their grant is gone.
+ */
+export async function revokeEverythingOf(db: Db, accountId: string): Promise<number> {
+  const result = await db.deleteFrom('oidc_payloads').where('account_id', '=', accountId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -4,6 +4,7 @@ import { healthRouter } from './http/health.ts';
 import { notFound, requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { interactionRouter } from './interaction/router.ts';
+import { selfServiceRouter } from './self-service/router.ts';
 
 /**
  * The HTTP surface, in order: request context and errors, headers, Tessera's own routes, then
@@ -13,17 +14,24 @@ export function createApp(deps: Deps): Koa {
   // The provider signs its cookies with these keys; the host app must hold the same ones.
   const app = new Koa({ proxy: deps.config.trustProxy, keys: deps.secrets.cookieKeys });
   const health = healthRouter(deps.db, deps.stylesheet);
-  const interactions = interactionRouter({
+  const secure = deps.config.issuer.startsWith('https:');
+  const pageDeps = {
     db: deps.db,
     audit: deps.audit,
     page: deps.page,
-    provider: () => deps.oidc.provider,
-  });
+    mailer: deps.mailer,
+    logger: deps.logger,
+    issuer: deps.config.issuer,
+    rateLimiter: deps.rateLimiter,
+  };
+  const interactions = interactionRouter({ ...pageDeps, provider: () => deps.oidc.provider }, secure);
+  const selfService = selfServiceRouter(pageDeps, secure);
   app.use(requestContext(deps.logger, deps.page));
-  app.use(securityHeaders(deps.config.issuer.startsWith('https:')));
+  app.use(securityHeaders(secure));
   app.use(health.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
+  app.use(selfService.routes());
   app.use(deps.oidc.middleware);
   app.use(notFound(deps.page));
   // Errors are answered by requestContext; this only keeps Koa from printing them a second time.

@@ -3,10 +3,12 @@ import { migrateToLatest } from '../db/migrator.ts';
 import { type Audit, createAudit } from './audit/audit.ts';
 import { Catalog } from './catalog.ts';
 import type { Config } from './config.ts';
+import { createMailer, type Mailer } from './email/mailer.ts';
 import { createPages, type Page } from './http/pages.ts';
 import { ensureSigningKeys } from './keys/signing-keys.ts';
 import type { Logger } from './logger.ts';
 import { createOidcHost, type OidcHost } from './oidc/provider.ts';
+import { createRateLimiter, type RateLimiter } from './rate-limit/rate-limits.ts';
 import { createSecrets, resolveSecretKey, type Secrets } from './secrets.ts';
 import { startSweeper } from './sweeper.ts';
 
@@ -22,6 +24,8 @@ export interface Deps {
   audit: Audit;
   page: Page;
   stylesheet: string;
+  mailer: Mailer;
+  rateLimiter: RateLimiter;
   close(): Promise<void>;
 }
 
@@ -37,6 +41,8 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const { page, stylesheet } = createPages();
   const oidc = createOidcHost({ issuer: config.issuer, db, secrets, catalog, logger, page });
   const stopSweeper = startSweeper(db, logger);
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom }, logger);
+  const rateLimiter = createRateLimiter({ db, redisUrl: config.redisUrl });
   return {
     config,
     logger,
@@ -48,9 +54,13 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     audit: createAudit(db, logger),
     page,
     stylesheet,
+    mailer,
+    rateLimiter,
     async close() {
       stopSweeper();
       catalog.stop();
+      mailer.close();
+      await rateLimiter.close();
       await database.close();
     },
   };

@@ -1,11 +1,14 @@
 import { sweepExpiredPayloads } from '../adapters/oidc-adapter.ts';
 import type { Db } from '../db/database.ts';
+import { deleteExpiredEmailTokens } from '../db/repositories/email-tokens.ts';
 import { deleteSigningKeysRetiredBefore } from '../db/repositories/signing-keys.ts';
 import { RETAIN_AFTER_RETIREMENT_MS } from './keys/signing-keys.ts';
 import type { Logger } from './logger.ts';
+import { sweepExpiredRateLimits } from './rate-limit/rate-limits.ts';
 
 /**
- * Deletes what has expired (oidc-provider artifacts, retired keys) every few minutes, so nothing
+ * Deletes what has expired (oidc-provider artifacts, retired keys, mailed links, rate-limit
+ * counters) every few minutes, so nothing
  * grows without bound. Several nodes may sweep at once; the deletes do not mind.
  */
 export function startSweeper(db: Db, logger: Logger, everyMs = 5 * 60_000): () => void {
@@ -13,7 +16,11 @@ export function startSweeper(db: Db, logger: Logger, everyMs = 5 * 60_000): () =
     try {
       const payloads = await sweepExpiredPayloads(db);
       const keys = await deleteSigningKeysRetiredBefore(db, new Date(Date.now() - RETAIN_AFTER_RETIREMENT_MS));
-      if (payloads || keys) logger.info({ payloads, keys }, 'swept expired rows');
+      const emailTokens = await deleteExpiredEmailTokens(db);
+      const rateLimits = await sweepExpiredRateLimits(db);
+      if (payloads || keys || emailTokens || rateLimits) {
+        logger.info({ payloads, keys, emailTokens, rateLimits }, 'swept expired rows');
+      }
     } catch (err) {
       logger.warn({ err }, 'sweep failed');
     }

@@ -58,3 +58,14 @@ export async function findUserWithRoles(db: Db, id: string): Promise<(User & { r
     .executeTakeFirst();
   return row as (User & { roles: string[] }) | undefined;
 }
+
+/** Marks the address verified, if it is still the user's address. */
+export async function markEmailVerified(db: Db, id: string, email: string): Promise<boolean> {
+  const result = await db
+    .updateTable('users')
+    .set({ email_verified: true, updated_at: new Date() })
+    .where('id', '=', id)
+    .where(sql`lower(email)`, '=', email.toLowerCase())
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

@@ -21,7 +21,7 @@ export function createPages(): { page: Page; stylesheet: string } {
     ctx.type = 'html';
     ctx.set('Content-Security-Policy', PAGE_CSP);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = eta.render(name, data);
+    ctx.body = eta.render(name, { csrf: ctx.state.csrf, ...data });
   };
   return { page, stylesheet: readFileSync(join(VIEWS, 'assets', 'tessera.css'), 'utf8') };
 }

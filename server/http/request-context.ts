@@ -3,6 +3,7 @@ import type { Context, Middleware } from 'koa';
 import { errors } from 'oidc-provider';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { CsrfError } from './csrf.ts';
 import type { Page } from './pages.ts';
 
 /**
@@ -48,6 +49,13 @@ function respondWithError(ctx: Context, err: unknown, logger: Logger, page: Page
 
 function describe(err: unknown): { status: number; error: string; message: string } {
   if (err instanceof AppError) return { status: err.status, error: err.code, message: err.message };
+  if (err instanceof CsrfError) {
+    return {
+      status: 403,
+      error: 'invalid_csrf',
+      message: 'This form has expired. Go back, reload the page and try again.',
+    };
+  }
   if (err instanceof errors.SessionNotFound) {
     return {
       status: 400,

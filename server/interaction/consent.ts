@@ -40,7 +40,7 @@ export async function showConsent(ctx: Context, deps: InteractionDeps, interacti
 }
 
 export async function submitConsent(ctx: Context, deps: InteractionDeps) {
-  const interaction = await loadInteraction(ctx, deps, 'consent');
+  const interaction = await loadInteraction(ctx, deps, ['consent']);
   const { Grant } = deps.provider();
   const accountId = interaction.session?.accountId;
   const clientId = String(interaction.params.client_id);

@@ -1,14 +1,17 @@
 import type { Context } from 'koa';
 import { errors, type InteractionResults, type Provider } from 'oidc-provider';
 import type { Db } from '../../db/database.ts';
+import type { MailDeps } from '../accounts/account-mail.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Page } from '../http/pages.ts';
+import type { RateLimiter } from '../rate-limit/rate-limits.ts';
 
 /** What every interaction step needs. */
-export interface InteractionDeps {
+export interface InteractionDeps extends MailDeps {
   db: Db;
   audit: Audit;
   page: Page;
+  rateLimiter: RateLimiter;
   provider: () => Provider;
 }
 
@@ -16,12 +19,12 @@ export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 /**
  * The interaction this request continues, checked against the uid in the URL and, when a step
- * names one, the prompt it serves: a form posted to the wrong step is refused, not obeyed.
+ * names them, the prompts it serves: a form posted to the wrong step is refused, not obeyed.
  */
-export async function loadInteraction(ctx: Context, deps: InteractionDeps, prompt?: string): Promise<Interaction> {
+export async function loadInteraction(ctx: Context, deps: InteractionDeps, prompts?: string[]): Promise<Interaction> {
   const interaction = await deps.provider().interactionDetails(ctx.req, ctx.res);
   if (interaction.uid !== ctx.params.uid) throw new errors.SessionNotFound('interaction uid mismatch');
-  if (prompt && interaction.prompt.name !== prompt) {
+  if (prompts && !prompts.includes(interaction.prompt.name)) {
     throw new errors.InvalidRequest(`this step is not expected now (expected ${interaction.prompt.name})`);
   }
   return interaction;
@@ -44,8 +47,20 @@ export async function finishInteraction(
   ctx.redirect(returnTo);
 }
 
+/** Keeps state on the interaction (bound to its cookie) without finishing it. */
+export async function rememberOnInteraction(ctx: Context, deps: InteractionDeps, state: InteractionResults) {
+  await deps.provider().interactionResult(ctx.req, ctx.res, state, { mergeWithLastSubmission: true });
+}
+
 /** A field of a posted form as a string; absent or repeated fields read as empty. */
 export function formField(ctx: Context, name: string): string {
   const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' ? value : '';
+}
+
+/** 429 with Retry-After, and the words a person reads on the page. */
+export function tooManyAttempts(ctx: Context, retryAfterSeconds: number): string {
+  ctx.set('Retry-After', String(retryAfterSeconds));
+  const minutes = Math.ceil(retryAfterSeconds / 60);
+  return `Too many attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
 }

@@ -1,4 +1,6 @@
 import type { Context } from 'koa';
+import { findUserById } from '../../db/repositories/users.ts';
+import { sendVerificationMail } from '../accounts/account-mail.ts';
 import { authenticate } from '../accounts/users.ts';
 import { AppError } from '../errors.ts';
 import {
@@ -8,15 +10,30 @@ import {
   type Interaction,
   type InteractionDeps,
   loadInteraction,
+  rememberOnInteraction,
+  tooManyAttempts,
 } from './interaction.ts';
 
-/** The `login` prompt: email or username and password. */
+/**
+ * The `login` prompt (and `create`, when the person signs in instead): email or username and
+ * password. Failed attempts count per account+IP and per IP; over either limit the password is
+ * not even checked. An account whose email is not verified cannot finish until it is: the page
+ * says so and offers a new link, remembered on the interaction so only this browser can ask.
+ */
+const PROMPTS = ['login', 'create'];
+
+interface Notice {
+  error?: string;
+  info?: string;
+  unverified?: boolean;
+}
+
 export async function showLogin(
   ctx: Context,
   deps: InteractionDeps,
   interaction: Interaction,
   status = 200,
-  error?: string,
+  notice: Notice = {},
 ) {
   deps.page(
     ctx,
@@ -26,29 +43,75 @@ export async function showLogin(
       uid: interaction.uid,
       clientName: await clientNameOf(deps, interaction),
       login: formField(ctx, 'login') || interaction.params.login_hint,
-      error,
+      ...notice,
     },
     status,
   );
 }
 
+export async function showLoginStep(ctx: Context, deps: InteractionDeps) {
+  await showLogin(ctx, deps, await loadInteraction(ctx, deps, PROMPTS));
+}
+
 export async function submitLogin(ctx: Context, deps: InteractionDeps) {
-  const interaction = await loadInteraction(ctx, deps, 'login');
+  const interaction = await loadInteraction(ctx, deps, PROMPTS);
   const login = formField(ctx, 'login').trim();
   const password = formField(ctx, 'password');
   if (!login || !password) {
-    return showLogin(ctx, deps, interaction, 400, 'Enter your email or username and your password.');
+    return showLogin(ctx, deps, interaction, 400, { error: 'Enter your email or username and your password.' });
   }
-  const clientId = String(interaction.params.client_id);
-  const seen = { clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') };
+  const seen = { clientId: String(interaction.params.client_id), ip: ctx.ip, userAgent: ctx.get('user-agent') };
+  const accountKey = `${login.toLowerCase()}|${ctx.ip}`;
+  const limits = [
+    ['login_account_ip', accountKey],
+    ['login_ip', ctx.ip],
+  ] as const;
+  for (const [name, key] of limits) {
+    const { allowed, retryAfterSeconds } = await deps.rateLimiter.peek(name, key);
+    if (!allowed) {
+      await deps.audit({ type: 'rate_limit.hit', ...seen, details: { limit: name } });
+      return showLogin(ctx, deps, interaction, 429, { error: tooManyAttempts(ctx, retryAfterSeconds) });
+    }
+  }
+
   let user: Awaited<ReturnType<typeof authenticate>>;
   try {
     user = await authenticate(deps.db, login, password);
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
+    for (const [name, key] of limits) await deps.rateLimiter.consume(name, key);
     await deps.audit({ type: 'login.failed', ...seen, details: { reason: err.code } });
-    return showLogin(ctx, deps, interaction, err.status, err.message);
+    return showLogin(ctx, deps, interaction, err.status, { error: err.message });
+  }
+  await deps.rateLimiter.reset('login_account_ip', accountKey);
+  if (!user.email_verified) {
+    await rememberOnInteraction(ctx, deps, { unverified: user.id });
+    await deps.audit({ type: 'login.unverified', userId: user.id, ...seen });
+    return showLogin(ctx, deps, interaction, 403, { unverified: true });
   }
   await deps.audit({ type: 'login.succeeded', userId: user.id, ...seen, details: { amr: ['pwd'] } });
-  await finishInteraction(ctx, deps, { login: { accountId: user.id, amr: ['pwd'] } }, false);
+  // Signing in also answers prompt=create: the person chose an account that already exists.
+  const create = interaction.prompt.name === 'create' ? { create: {} } : {};
+  await finishInteraction(ctx, deps, { login: { accountId: user.id, amr: ['pwd'] }, ...create }, false);
+}
+
+export async function resendVerification(ctx: Context, deps: InteractionDeps) {
+  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const userId = (interaction.result as { unverified?: string } | undefined)?.unverified;
+  const user = userId ? await findUserById(deps.db, userId) : undefined;
+  if (!user || user.email_verified) return showLogin(ctx, deps, interaction);
+  const { allowed, retryAfterSeconds } = await deps.rateLimiter.consume('reset_email', `verify|${user.id}`);
+  if (!allowed)
+    return showLogin(ctx, deps, interaction, 429, { unverified: true, error: tooManyAttempts(ctx, retryAfterSeconds) });
+  await sendVerificationMail(deps, user, interaction.uid);
+  await deps.audit({
+    type: 'email.verification_resent',
+    userId: user.id,
+    ip: ctx.ip,
+    userAgent: ctx.get('user-agent'),
+  });
+  return showLogin(ctx, deps, interaction, 200, {
+    unverified: true,
+    info: 'We sent a new link. Open it, then sign in again.',
+  });
 }

@@ -1,23 +1,28 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { formBody } from '../http/forms.ts';
 import { showConsent, submitConsent } from './consent.ts';
 import { finishInteraction, type InteractionDeps, loadInteraction } from './interaction.ts';
-import { showLogin, submitLogin } from './login.ts';
+import { resendVerification, showLogin, showLoginStep, submitLogin } from './login.ts';
+import { showSignupStep, submitSignup } from './signup.ts';
 
 /**
  * The interaction pages oidc-provider sends the browser to, one step per prompt. GET shows the
- * step the provider asks for; each POST serves exactly one prompt and finishes it.
+ * step the provider asks for; each POST serves its prompts only and finishes or re-shows them.
  */
-export function interactionRouter(deps: InteractionDeps): Router {
-  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+export function interactionRouter(deps: InteractionDeps, secure: boolean): Router {
+  const form = formBody(secure);
   const router = new Router({ prefix: '/interaction/:uid' });
   const step = (handler: (ctx: Context, deps: InteractionDeps) => Promise<void>) => (ctx: Context) =>
     handler(ctx, deps);
 
-  router.get('/', step(show));
-  router.post('/login', form, step(submitLogin));
-  router.post('/consent', form, step(submitConsent));
+  router.get('/', form.token, step(show));
+  router.get('/login', form.token, step(showLoginStep));
+  router.post('/login', ...form.post, step(submitLogin));
+  router.post('/resend-verification', ...form.post, step(resendVerification));
+  router.get('/signup', form.token, step(showSignupStep));
+  router.post('/signup', ...form.post, step(submitSignup));
+  router.post('/consent', ...form.post, step(submitConsent));
   router.get('/abort', step(abort));
   return router;
 }
@@ -25,6 +30,8 @@ export function interactionRouter(deps: InteractionDeps): Router {
 async function show(ctx: Context, deps: InteractionDeps) {
   const interaction = await loadInteraction(ctx, deps);
   switch (interaction.prompt.name) {
+    case 'create':
+      return showSignupStep(ctx, deps, interaction);
     case 'login':
       return showLogin(ctx, deps, interaction);
     case 'consent':

@@ -4,6 +4,7 @@ import {
   type Configuration,
   errors,
   type FindAccount,
+  interactionPolicy,
   type KoaContextWithOIDC,
 } from 'oidc-provider';
 import type { ResourceServerRow } from '../../db/schema.ts';
@@ -39,6 +40,16 @@ export interface OidcDependencies {
 
 const DAY = 24 * 3600;
 
+/**
+ * The library's prompts, with `create` first: a client sending prompt=create (OpenID Connect
+ * Initiating User Registration) gets the sign-up page; the step that finishes resolves it.
+ */
+function promptsWithCreate() {
+  const policy = interactionPolicy.base();
+  policy.add(new interactionPolicy.Prompt({ name: 'create', requestable: true }), 0);
+  return policy;
+}
+
 export function oidcConfiguration(d: OidcDependencies): Configuration {
   const cookie = { signed: true, httpOnly: true, sameSite: 'lax', secure: d.https } as const;
   return {
@@ -66,7 +77,7 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
     clientBasedCORS: (_ctx, origin, client) =>
       client.clientAuthMethod === 'none' &&
       (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: promptsWithCreate() },
     features: {
       devInteractions: { enabled: false },
       registration: { enabled: false },

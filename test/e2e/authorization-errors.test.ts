@@ -113,14 +113,14 @@ describe('the interaction pages', () => {
     expect(await res.text()).toContain('This sign-in request has expired or was already used');
   });
 
-  it('refuse a login posted without the interaction cookie', async () => {
+  it('refuse a login posted from another site (no form token, no interaction cookie)', async () => {
     const res = await fetch(new URL('/interaction/not-a-real-uid/login', tessera.issuer), {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: 'login=a&password=b',
     });
-    expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: 'interaction_expired' });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: 'invalid_csrf' });
   });
 
   it('answer a form body too large with 413', async () => {

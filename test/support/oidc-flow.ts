@@ -46,19 +46,50 @@ export interface SignIn {
   screenshots?: string;
 }
 
-/** Runs the authorization code flow with PKCE through the pages; returns the client's tokens. */
-export async function signInThroughPages(page: Page, config: oidc.Configuration, s: SignIn) {
+export interface StartedAuthorization {
+  verifier: string;
+  state: string;
+}
+
+/** Sends the browser to the authorization endpoint, as the client app would. */
+export async function startAuthorization(
+  page: Page,
+  config: oidc.Configuration,
+  app: ClientApp,
+  params: Record<string, string> = {},
+): Promise<StartedAuthorization> {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: s.app.redirectUri,
-    scope: s.scope ?? 'openid profile email roles',
+    redirect_uri: app.redirectUri,
+    scope: 'openid profile email roles',
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
-    ...s.extra,
+    ...params,
   });
   await page.goto(url.href);
+  return { verifier, state };
+}
+
+/** Waits for the browser to land on the client's redirect URI and redeems the code there. */
+export async function finishAtClient(
+  page: Page,
+  config: oidc.Configuration,
+  app: ClientApp,
+  started: StartedAuthorization,
+) {
+  await page.waitForURL((u) => u.href.startsWith(app.redirectUri));
+  return oidc.authorizationCodeGrant(config, new URL(page.url()), {
+    pkceCodeVerifier: started.verifier,
+    expectedState: started.state,
+  });
+}
+
+/** Runs the authorization code flow with PKCE through the pages; returns the client's tokens. */
+export async function signInThroughPages(page: Page, config: oidc.Configuration, s: SignIn) {
+  const started = await startAuthorization(page, config, s.app, { ...(s.scope ? { scope: s.scope } : {}), ...s.extra });
+  const { verifier, state } = started;
   if (page.url().includes('/interaction/') && (await page.locator('#password').count())) {
     if (s.screenshots) await screenshot(page, `${s.screenshots}-login`);
     await page.fill('#login', s.login);
@@ -71,10 +102,5 @@ export async function signInThroughPages(page: Page, config: oidc.Configuration,
     if (s.consent === false) return { page, verifier, state };
     await page.getByRole('button', { name: 'Allow' }).click();
   }
-  await page.waitForURL((u) => u.href.startsWith(s.app.redirectUri));
-  const tokens = await oidc.authorizationCodeGrant(config, new URL(page.url()), {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-  });
-  return { page, verifier, state, tokens };
+  return { page, verifier, state, tokens: await finishAtClient(page, config, s.app, started) };
 }

@@ -1,0 +1,65 @@
+import type { Context } from 'koa';
+import { type SignupErrors, type SignupField, signUp } from '../accounts/signup.ts';
+import {
+  clientNameOf,
+  formField,
+  type Interaction,
+  type InteractionDeps,
+  loadInteraction,
+  tooManyAttempts,
+} from './interaction.ts';
+
+/**
+ * The `create` prompt, also reached from the login page: email, username, full name, password.
+ * Errors are shown next to each field and the values kept, except the password. Every accepted
+ * form ends on "check your email"; the verification link brings the person back here to sign in.
+ */
+const PROMPTS = ['login', 'create'];
+const KEPT: SignupField[] = ['email', 'username', 'full_name'];
+
+async function showSignup(
+  ctx: Context,
+  deps: InteractionDeps,
+  interaction: Interaction,
+  status = 200,
+  errors: SignupErrors = {},
+  formError?: string,
+) {
+  deps.page(
+    ctx,
+    'signup',
+    {
+      title: 'Create account',
+      uid: interaction.uid,
+      clientName: await clientNameOf(deps, interaction),
+      values: Object.fromEntries(KEPT.map((f) => [f, formField(ctx, f)])),
+      errors,
+      formError,
+    },
+    status,
+  );
+}
+
+export async function showSignupStep(ctx: Context, deps: InteractionDeps, interaction?: Interaction) {
+  await showSignup(ctx, deps, interaction ?? (await loadInteraction(ctx, deps, PROMPTS)));
+}
+
+export async function submitSignup(ctx: Context, deps: InteractionDeps) {
+  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const { allowed, retryAfterSeconds } = await deps.rateLimiter.consume('signup_ip', ctx.ip);
+  if (!allowed) {
+    await deps.audit({ type: 'rate_limit.hit', ip: ctx.ip, details: { limit: 'signup_ip' } });
+    return showSignup(ctx, deps, interaction, 429, {}, tooManyAttempts(ctx, retryAfterSeconds));
+  }
+  const form = Object.fromEntries(
+    (['email', 'username', 'full_name', 'password'] as const).map((f) => [f, formField(ctx, f).trim()]),
+  ) as Record<SignupField, string>;
+  form.password = formField(ctx, 'password');
+  const result = await signUp(deps, form, {
+    ip: ctx.ip,
+    userAgent: ctx.get('user-agent'),
+    interaction: interaction.uid,
+  });
+  if (!result.ok) return showSignup(ctx, deps, interaction, 400, result.errors);
+  deps.page(ctx, 'check-email', { title: 'Check your email', email: result.email, uid: interaction.uid });
+}

@@ -1,0 +1,108 @@
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
+import { findUserById, findUserByLogin, updatePasswordHash } from '../../db/repositories/users.ts';
+import { sendResetMail } from '../accounts/account-mail.ts';
+import { checkEmailToken, consumeEmailToken } from '../accounts/email-tokens.ts';
+import { passwordProblem } from '../accounts/password-policy.ts';
+import { hashPassword } from '../accounts/passwords.ts';
+import { formField, tooManyAttempts } from '../interaction/interaction.ts';
+import type { SelfServiceDeps } from './deps.ts';
+
+/**
+ * /forgot-password answers the same for every address (and sends mail out of band, so the time
+ * it takes says nothing either); /reset-password takes the mailed single-use link, sets a new
+ * password under the sign-up policy, and ends every session and grant the user had.
+ */
+const email = z.email().max(254);
+
+export function showForgotPassword(ctx: Context, deps: SelfServiceDeps) {
+  deps.page(ctx, 'forgot-password', { title: 'Reset your password' });
+}
+
+export async function submitForgotPassword(ctx: Context, deps: SelfServiceDeps) {
+  const address = formField(ctx, 'email').trim();
+  if (!email.safeParse(address).success) {
+    return deps.page(
+      ctx,
+      'forgot-password',
+      { title: 'Reset your password', email: address, error: 'Enter a valid email address.' },
+      400,
+    );
+  }
+  for (const [name, key] of [
+    ['reset_ip', ctx.ip],
+    ['reset_email', address.toLowerCase()],
+  ] as const) {
+    const { allowed, retryAfterSeconds } = await deps.rateLimiter.consume(name, key);
+    if (!allowed) {
+      await deps.audit({ type: 'rate_limit.hit', ip: ctx.ip, details: { limit: name } });
+      return deps.page(
+        ctx,
+        'forgot-password',
+        { title: 'Reset your password', email: address, error: tooManyAttempts(ctx, retryAfterSeconds) },
+        429,
+      );
+    }
+  }
+  const user = await findUserByLogin(deps.db, address);
+  const known = user && user.email.toLowerCase() === address.toLowerCase() && !user.disabled_at;
+  if (known) await sendResetMail(deps, user);
+  await deps.audit({
+    type: 'password.reset_requested',
+    userId: known ? user.id : undefined,
+    ip: ctx.ip,
+    userAgent: ctx.get('user-agent'),
+  });
+  deps.page(ctx, 'message', {
+    title: 'Check your email',
+    heading: 'Check your email',
+    message: `If an account uses ${address}, we sent it a link to reset the password. The link works for 1 hour.`,
+  });
+}
+
+function expiredLink(ctx: Context, deps: SelfServiceDeps) {
+  deps.page(
+    ctx,
+    'message',
+    {
+      title: 'Link expired',
+      heading: 'This link has expired or was already used',
+      message: 'Ask for a new one; it works for 1 hour.',
+      link: { href: '/forgot-password', text: 'Reset your password' },
+    },
+    400,
+  );
+}
+
+export async function showResetPassword(ctx: Context, deps: SelfServiceDeps) {
+  const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
+  if (!token || !(await checkEmailToken(deps.db, token, 'reset_password'))) return expiredLink(ctx, deps);
+  deps.page(ctx, 'reset-password', { title: 'Choose a new password', token });
+}
+
+export async function submitResetPassword(ctx: Context, deps: SelfServiceDeps) {
+  const token = formField(ctx, 'token');
+  const password = formField(ctx, 'password');
+  const live = token ? await checkEmailToken(deps.db, token, 'reset_password') : undefined;
+  const user = live ? await findUserById(deps.db, live.user_id) : undefined;
+  if (!user) return expiredLink(ctx, deps);
+  const problem = passwordProblem(password, [user.email, user.email.split('@')[0], user.username, user.name]);
+  if (problem) return deps.page(ctx, 'reset-password', { title: 'Choose a new password', token, error: problem }, 400);
+  const hash = await hashPassword(password);
+  if (!(await consumeEmailToken(deps.db, token, 'reset_password'))) return expiredLink(ctx, deps);
+  await updatePasswordHash(deps.db, user.id, hash);
+  const revoked = await revokeEverythingOf(deps.db, user.id);
+  await deps.audit({
+    type: 'password.reset',
+    userId: user.id,
+    ip: ctx.ip,
+    userAgent: ctx.get('user-agent'),
+    details: { revoked },
+  });
+  deps.page(ctx, 'message', {
+    title: 'Password changed',
+    heading: 'Your password has been changed',
+    message: 'You have been signed out everywhere. Sign in with your new password from the application you use.',
+  });
+}

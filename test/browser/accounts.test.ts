@@ -1,0 +1,259 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import * as oidc from 'openid-client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, screenshot } from '../support/browser.ts';
+import {
+  type ClientApp,
+  finishAtClient,
+  relyingParty,
+  signInThroughPages,
+  startAuthorization,
+  startClientApp,
+} from '../support/oidc-flow.ts';
+import { startTestSmtp, type TestSmtp } from '../support/smtp.ts';
+import { eventually, type RunningTessera, startTessera } from '../support/tessera.ts';
+
+/**
+ * A person looking after their own account, in the browser: sign-up with a mailed verification
+ * link, the login refused until then, password reset by mail, and the 429 after wrong passwords.
+ * Mail goes through a real SMTP server started for the test.
+ */
+const PASSWORD = 'violet kettle under seven moons';
+
+let tessera: RunningTessera;
+let smtp: TestSmtp;
+let browser: Browser;
+let app: ClientApp;
+let context: BrowserContext;
+let page: Page;
+let spa: { client_id: string };
+let config: oidc.Configuration;
+
+beforeAll(async () => {
+  [smtp, browser, app] = await Promise.all([startTestSmtp(), launchBrowser(), startClientApp()]);
+  tessera = await startTessera({ SMTP_URL: smtp.url, MAIL_FROM: 'Tessera <auth@tessera.test>' });
+  spa = (
+    await tessera.cli([
+      'clients',
+      'create',
+      '--name',
+      'Garden Planner',
+      '--type',
+      'spa',
+      '--redirect-uri',
+      app.redirectUri,
+    ])
+  ).json();
+  config = await relyingParty(tessera.issuer, spa.client_id);
+});
+
+beforeEach(async () => {
+  context = await browser.newContext();
+  page = await context.newPage();
+});
+
+afterEach(async () => {
+  await context.close();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await tessera?.dispose();
+  await smtp?.close();
+});
+
+async function fillSignup(values: { email: string; username: string; full_name: string; password: string }) {
+  await page.fill('#email', values.email);
+  await page.fill('#username', values.username);
+  await page.fill('#full_name', values.full_name);
+  await page.fill('#password', values.password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+}
+
+async function signIn(login: string, password: string) {
+  await page.fill('#login', login);
+  await page.fill('#password', password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+describe('sign-up', () => {
+  it('creates an account, verifies it by mail, and continues to the client with email_verified', async () => {
+    const started = await startAuthorization(page, config, app);
+    await page.getByRole('link', { name: 'Create account' }).click();
+    await screenshot(page, 'accounts-signup');
+    await fillSignup({ email: 'june@example.test', username: 'june', full_name: 'June Park', password: PASSWORD });
+    expect(await page.textContent('main')).toContain('Check your email');
+    expect(await page.textContent('main')).toContain('june@example.test');
+    await screenshot(page, 'accounts-check-email');
+
+    const mail = await smtp.waitForMail('june@example.test', 'Verify your email address');
+    expect(mail.from).toContain('auth@tessera.test');
+    await page.goto(smtp.linkIn(mail, '/verify-email'));
+    expect(await page.textContent('main')).toContain('Your email address is verified');
+    await screenshot(page, 'accounts-verified');
+    await page.getByRole('link', { name: 'Continue signing in' }).click();
+
+    await signIn('june', PASSWORD);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const tokens = await finishAtClient(page, config, app, started);
+    expect(tokens.claims()).toMatchObject({
+      email: 'june@example.test',
+      email_verified: true,
+      name: 'June Park',
+      preferred_username: 'june',
+    });
+  });
+
+  it('shows each problem next to its field and keeps the values, never the password', async () => {
+    await startAuthorization(page, config, app, { prompt: 'create' });
+    expect(await page.textContent('h1')).toBe('Create account');
+    await fillSignup({ email: 'not-an-email', username: 'x', full_name: 'Sam', password: 'password1' });
+    expect(await page.textContent('#email-error')).toContain('Enter a valid email address.');
+    expect(await page.textContent('#username-error')).toContain('Use 2–39 letters');
+    expect(await page.textContent('#password-error')).toBeTruthy();
+    expect(await page.getAttribute('#email', 'aria-invalid')).toBe('true');
+    expect(await page.inputValue('#email')).toBe('not-an-email');
+    expect(await page.inputValue('#full_name')).toBe('Sam');
+    expect(await page.inputValue('#password')).toBe('');
+    await screenshot(page, 'accounts-signup-errors');
+
+    await fillSignup({ email: 'sam@example.test', username: 'june', full_name: 'Sam', password: PASSWORD });
+    expect(await page.textContent('#username-error')).toContain('That username is taken.');
+  });
+
+  it('answers a taken email like a new one, and tells the address owner instead', async () => {
+    await startAuthorization(page, config, app, { prompt: 'create' });
+    await fillSignup({
+      email: 'June@Example.test',
+      username: 'someone-else',
+      full_name: 'Mallory',
+      password: PASSWORD,
+    });
+    expect(await page.textContent('h1')).toBe('Check your email');
+    const mail = await smtp.waitForMail('june@example.test', 'Someone tried to sign up with your email');
+    expect(smtp.linkIn(mail)).toContain('/forgot-password');
+  });
+
+  it('will not finish a login before the email is verified, and sends a new link on request', async () => {
+    await startAuthorization(page, config, app, { prompt: 'create' });
+    await fillSignup({ email: 'kai@example.test', username: 'kai', full_name: 'Kai', password: PASSWORD });
+    await smtp.waitForMail('kai@example.test', 'Verify your email address');
+    await page.getByRole('link', { name: 'sign in' }).click();
+    await signIn('kai@example.test', PASSWORD);
+    expect(await page.textContent('main')).toContain('Verify your email address before you sign in');
+    await screenshot(page, 'accounts-unverified');
+    const before = smtp.mails.filter((m) => m.to.toLowerCase().includes('kai@example.test')).length;
+    await page.getByRole('button', { name: 'Send a new link' }).click();
+    expect(await page.textContent('main')).toContain('We sent a new link.');
+    await eventually(async () =>
+      expect(smtp.mails.filter((m) => m.to.toLowerCase().includes('kai@example.test'))).toHaveLength(before + 1),
+    );
+  });
+});
+
+describe('password reset', () => {
+  it('answers the same for known and unknown emails, and mails only the known one', async () => {
+    const answers = [];
+    for (const email of ['june@example.test', 'nobody@example.test']) {
+      await page.goto(new URL('/forgot-password', tessera.issuer).href);
+      await page.fill('#email', email);
+      await page.getByRole('button', { name: 'Send link' }).click();
+      answers.push((await page.textContent('main'))?.replace(email, '<email>'));
+    }
+    expect(answers[0]).toBe(answers[1]);
+    await smtp.waitForMail('june@example.test', 'Reset your password');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(smtp.mails.some((m) => m.to.includes('nobody@example.test'))).toBe(false);
+  });
+
+  it('sets a new password from the mailed link, ends the old sessions and grants, and spends the link', async () => {
+    const { tokens } = await signInThroughPages(page, config, {
+      app,
+      login: 'june',
+      password: PASSWORD,
+      scope: 'openid',
+    });
+    expect(tokens?.refresh_token).toBeTruthy();
+
+    const requested = smtp.mails.length;
+    await page.goto(new URL('/forgot-password', tessera.issuer).href);
+    await page.fill('#email', 'june@example.test');
+    await page.getByRole('button', { name: 'Send link' }).click();
+    // The newest reset mail: asking again spent the link of the earlier one.
+    const resetMail = await eventually(async () => {
+      const mail = smtp.mails.slice(requested).find((m) => m.subject === 'Reset your password');
+      expect(mail).toBeDefined();
+      return mail as NonNullable<typeof mail>;
+    });
+    const resetLink = smtp.linkIn(resetMail, '/reset-password');
+
+    await page.goto(resetLink);
+    await page.fill('#password', 'qwerty123');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    expect(await page.getByRole('alert').textContent()).toBeTruthy();
+    await page.fill('#password', 'a different, equally long passphrase');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    expect(await page.textContent('main')).toContain('Your password has been changed');
+    await screenshot(page, 'accounts-password-changed');
+
+    await expect(oidc.refreshTokenGrant(config, tokens?.refresh_token ?? '')).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await page.goto(resetLink);
+    expect(await page.textContent('main')).toContain('This link has expired or was already used');
+
+    const fresh = await browser.newContext();
+    const again = await signInThroughPages(await fresh.newPage(), config, {
+      app,
+      login: 'june',
+      password: 'a different, equally long passphrase',
+      scope: 'openid',
+    });
+    expect(again.tokens?.claims()?.sub).toBe(tokens?.claims()?.sub);
+    await fresh.close();
+  });
+});
+
+describe('repeated wrong passwords', () => {
+  it('are answered alike for known and unknown accounts, then with 429 and Retry-After', async () => {
+    await startAuthorization(page, config, app);
+    const texts: string[] = [];
+    for (const login of ['kai@example.test', 'ghost@example.test']) {
+      await signIn(login, 'wrong password entirely');
+      texts.push((await page.getByRole('alert').textContent()) ?? '');
+    }
+    expect(texts[0]).toBe(texts[1]);
+
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/login') && r.request().method() === 'POST'),
+        signIn('kai@example.test', 'still the wrong password'),
+      ]);
+      statuses.push(response.status());
+      if (response.status() === 429) {
+        expect(Number(response.headers()['retry-after'])).toBeGreaterThan(0);
+        break;
+      }
+    }
+    expect(statuses.at(-1)).toBe(429);
+    expect(await page.getByRole('alert').textContent()).toMatch(/Too many attempts\. Try again in \d+ minutes?\./);
+    await screenshot(page, 'accounts-rate-limited');
+    // Even the right password is not checked while the limit holds.
+    await signIn('kai@example.test', PASSWORD);
+    expect(await page.getByRole('alert').textContent()).toMatch(/Too many attempts/);
+  });
+});
+
+describe('forms', () => {
+  it('refuse a post without the CSRF token', async () => {
+    const res = await fetch(new URL('/forgot-password', tessera.issuer), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: 'email=june%40example.test',
+    });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('This form has expired');
+  });
+});
