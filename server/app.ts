@@ -24,8 +24,9 @@ export function createApp(deps: Deps): Koa {
     issuer: deps.config.issuer,
     rateLimiter: deps.rateLimiter,
   };
-  const interactions = interactionRouter({ ...pageDeps, provider: () => deps.oidc.provider }, secure);
-  const selfService = selfServiceRouter(pageDeps, secure);
+  const provider = () => deps.oidc.provider;
+  const interactions = interactionRouter({ ...pageDeps, provider }, secure);
+  const selfService = selfServiceRouter({ ...pageDeps, provider }, secure);
   app.use(requestContext(deps.logger, deps.page));
   app.use(securityHeaders(secure));
   app.use(health.routes());

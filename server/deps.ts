@@ -39,7 +39,8 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const catalog = new Catalog(db, secrets, logger);
   await catalog.load();
   const { page, stylesheet } = createPages();
-  const oidc = createOidcHost({ issuer: config.issuer, db, secrets, catalog, logger, page });
+  const audit = createAudit(db, logger);
+  const oidc = createOidcHost({ issuer: config.issuer, db, secrets, catalog, logger, page, audit });
   const stopSweeper = startSweeper(db, logger);
   const mailer = createMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom }, logger);
   const rateLimiter = createRateLimiter({ db, redisUrl: config.redisUrl });
@@ -51,7 +52,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     db,
     catalog,
     oidc,
-    audit: createAudit(db, logger),
+    audit,
     page,
     stylesheet,
     mailer,

@@ -69,3 +69,17 @@ export async function markEmailVerified(db: Db, id: string, email: string): Prom
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
+
+export async function updateProfile(db: Db, id: string, profile: { name: string; username: string }): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ ...profile, updated_at: new Date() })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Deletes the user; their roles and mailed links go with them (foreign keys cascade). */
+export async function deleteUser(db: Db, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}

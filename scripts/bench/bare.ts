@@ -20,7 +20,7 @@ export async function startBare(): Promise<Target> {
   try {
     const secrets = createSecrets(randomToken(36));
     const fixture = memoryFixture(secrets);
-    const provider = new Provider(listener.origin, await bareConfiguration(fixture, secrets));
+    const provider = new Provider(listener.origin, await bareConfiguration(listener.origin, fixture, secrets));
     listener.serve(provider.callback());
     return {
       label: 'bare oidc-provider',
@@ -75,11 +75,12 @@ function clientRow(
   };
 }
 
-async function bareConfiguration(fixture: MemoryFixture, secrets: Secrets) {
+async function bareConfiguration(issuer: string, fixture: MemoryFixture, secrets: Secrets) {
   const clientById = (clientId: string) => fixture.clients.find((c) => c.client_id === clientId);
   // Tessera records each JWT access token's grant for introspection; here the record is a Map.
   const jwtRecords = new Map<string, { grantId: string; clientId: string }>();
   const configuration = oidcConfiguration({
+    issuer,
     https: false,
     cookieKeys: secrets.cookieKeys,
     jwks: [await signingKey('RS256'), await signingKey('ES256')],
@@ -91,7 +92,7 @@ async function bareConfiguration(fixture: MemoryFixture, secrets: Secrets) {
       const client = clientById(clientId);
       return client ? apiScopesFor(client, api) : [];
     },
-    rolesFor: async ({ accountId, clientId }) =>
+    rolesFor: async (_ctx, { accountId, clientId }) =>
       accountId ? (accountId === fixture.user.id ? fixture.user.roles : []) : (clientById(clientId)?.roles ?? []),
     recordJwtAccessToken: async (jti, grantId, clientId) => {
       jwtRecords.set(jti, { grantId, clientId });

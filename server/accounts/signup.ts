@@ -12,12 +12,15 @@ import { hashPassword } from './passwords.ts';
  * gets a mail about it instead, so the page never tells who is registered. A taken username is
  * said plainly; usernames are public.
  */
+export const usernameField = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$/, 'Use 2–39 letters, digits, dots, dashes or underscores.');
+export const fullNameField = z.string().trim().min(1, 'Enter your name.').max(200, 'Use at most 200 characters.');
+
 const fields = z.object({
   email: z.email({ error: 'Enter a valid email address.' }).max(254, 'Use at most 254 characters.'),
-  username: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$/, 'Use 2–39 letters, digits, dots, dashes or underscores.'),
-  full_name: z.string().trim().min(1, 'Enter your name.').max(200, 'Use at most 200 characters.'),
+  username: usernameField,
+  full_name: fullNameField,
   password: z.string(),
 });
 

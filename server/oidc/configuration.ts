@@ -8,6 +8,7 @@ import {
   type KoaContextWithOIDC,
 } from 'oidc-provider';
 import type { ResourceServerRow } from '../../db/schema.ts';
+import { accountClient, loadExistingGrant } from './account-client.ts';
 import { OIDC_SCOPES } from './scopes.ts';
 
 /**
@@ -15,6 +16,7 @@ import { OIDC_SCOPES } from './scopes.ts';
  * is for is said next to it; what Tessera adds around the library lives in the functions passed in.
  */
 export interface OidcDependencies {
+  issuer: string;
   https: boolean;
   cookieKeys: string[];
   jwks: JWK[];
@@ -55,6 +57,8 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
   return {
     adapter: d.adapter,
     findAccount: d.findAccount,
+    clients: [accountClient(d.issuer)],
+    loadExistingGrant,
     jwks: { keys: d.jwks as Configuration['jwks'] extends { keys: infer K } | undefined ? K : never },
     cookies: { keys: d.cookieKeys, long: cookie, short: cookie },
     responseTypes: ['code'],

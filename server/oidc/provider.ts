@@ -5,6 +5,7 @@ import { payloadAdapter } from '../../adapters/oidc-adapter.ts';
 import type { Db } from '../../db/database.ts';
 import type { ClientWithRoles } from '../../db/repositories/clients.ts';
 import { userRoleNames } from '../../db/repositories/roles.ts';
+import type { Audit } from '../audit/audit.ts';
 import type { Catalog } from '../catalog.ts';
 import { apiScopesFor, toClientMetadata } from '../clients/clients.ts';
 import type { Page } from '../http/pages.ts';
@@ -23,6 +24,7 @@ interface HostDependencies {
   catalog: Catalog;
   logger: Logger;
   page: Page;
+  audit: Audit;
 }
 
 /** The running provider. Replaced whole when the signing keys change; requests in flight finish on the old one. */
@@ -46,12 +48,13 @@ export function createOidcHost(deps: HostDependencies): OidcHost {
 }
 
 function build(deps: HostDependencies, keySet: KeySet) {
-  const { db, secrets, catalog, logger, page, issuer } = deps;
+  const { db, secrets, catalog, logger, page, issuer, audit } = deps;
   const Adapter = clientsFromCatalog(payloadAdapter(db), catalog, secrets);
   const records = new Adapter(JWT_ACCESS_TOKEN_MODEL);
   const provider = new Provider(
     issuer,
     oidcConfiguration({
+      issuer,
       https: issuer.startsWith('https:'),
       cookieKeys: secrets.cookieKeys,
       jwks: keySet.keys,
@@ -110,6 +113,15 @@ function build(deps: HostDependencies, keySet: KeySet) {
   provider.on('grant.error', protocolError('grant.error'));
   provider.on('introspection.error', protocolError('introspection.error'));
   provider.on('revocation.error', protocolError('revocation.error'));
+  provider.on('end_session.success', (ctx: KoaContextWithOIDC) =>
+    audit({
+      type: 'logout',
+      userId: ctx.oidc.session?.accountId,
+      clientId: ctx.oidc.client?.clientId,
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent'),
+    }).catch((err) => logger.error({ err }, 'audit failed')),
+  );
   provider.on('grant.revoked', (_ctx: KoaContextWithOIDC, grantId: string) =>
     logger.info({ grantId }, 'grant revoked'),
   );

@@ -1,15 +1,25 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { formBody } from '../http/forms.ts';
-import type { SelfServiceDeps } from './deps.ts';
+import {
+  type AccountDeps,
+  changePassword,
+  deleteAccount,
+  finishAccountSignIn,
+  revokeGrant,
+  revokeSession,
+  saveProfile,
+  showAccount,
+  startAccountSignIn,
+} from './account.ts';
 import { showForgotPassword, showResetPassword, submitForgotPassword, submitResetPassword } from './password-reset.ts';
 import { showVerifyEmail } from './verify-email.ts';
 
-/** Pages a person reaches from a mail or a link, outside any sign-in. */
-export function selfServiceRouter(deps: SelfServiceDeps, secure: boolean): Router {
+/** Pages a person reaches from a mail, a link or their account, outside any app's sign-in. */
+export function selfServiceRouter(deps: AccountDeps, secure: boolean): Router {
   const form = formBody(secure);
   const router = new Router();
-  const page = (handler: (ctx: Context, deps: SelfServiceDeps) => unknown) => async (ctx: Context) => {
+  const page = (handler: (ctx: Context, deps: AccountDeps) => unknown) => async (ctx: Context) => {
     await handler(ctx, deps);
   };
 
@@ -18,5 +28,14 @@ export function selfServiceRouter(deps: SelfServiceDeps, secure: boolean): Route
   router.post('/forgot-password', ...form.post, page(submitForgotPassword));
   router.get('/reset-password', form.token, page(showResetPassword));
   router.post('/reset-password', ...form.post, page(submitResetPassword));
+
+  router.get('/account', form.token, page(showAccount));
+  router.get('/account/sign-in', page(startAccountSignIn));
+  router.get('/account/callback', page(finishAccountSignIn));
+  router.post('/account/profile', ...form.post, page(saveProfile));
+  router.post('/account/password', ...form.post, page(changePassword));
+  router.post('/account/sessions/:id/revoke', ...form.post, page(revokeSession));
+  router.post('/account/grants/:id/revoke', ...form.post, page(revokeGrant));
+  router.post('/account/delete', ...form.post, page(deleteAccount));
   return router;
 }

@@ -1,0 +1,221 @@
+import type { Context } from 'koa';
+import type { Provider } from 'oidc-provider';
+import { listArtifactsOf, revokeGrantsOf, revokeSessionOf } from '../../adapters/account-artifacts.ts';
+import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
+import {
+  deleteUser,
+  findUserById,
+  findUserByLogin,
+  updatePasswordHash,
+  updateProfile,
+} from '../../db/repositories/users.ts';
+import type { User } from '../../db/schema.ts';
+import { passwordProblem } from '../accounts/password-policy.ts';
+import { hashPassword, verifyPassword } from '../accounts/passwords.ts';
+import { fullNameField, usernameField } from '../accounts/signup.ts';
+import { formField, tooManyAttempts } from '../interaction/interaction.ts';
+import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
+import { randomToken, sha256 } from '../secrets.ts';
+import type { SelfServiceDeps } from './deps.ts';
+
+/**
+ * /account: the signed-in person's profile, password, sessions and app grants, and deleting the
+ * account. Who is signed in comes from oidc-provider's own session cookie; signing in goes
+ * through the built-in account client like any app. Each form posts, then redirects back with
+ * a note of what was done (post/redirect/get), or shows its error in place.
+ */
+export interface AccountDeps extends SelfServiceDeps {
+  provider: () => Provider;
+}
+
+interface SignedIn {
+  user: User;
+  sessionId: string;
+}
+
+const DONE: Record<string, string> = {
+  profile: 'Your profile was saved.',
+  password: 'Your password was changed.',
+  session: 'The session was signed out.',
+  grant: 'The app no longer has access to your account.',
+};
+
+async function signedIn(ctx: Context, deps: AccountDeps): Promise<SignedIn | undefined> {
+  const sessionId = ctx.cookies.get('_session', { signed: true });
+  const session = sessionId ? await deps.provider().Session.find(sessionId) : undefined;
+  const user = session?.accountId ? await findUserById(deps.db, session.accountId) : undefined;
+  return user && !user.disabled_at && sessionId ? { user, sessionId } : undefined;
+}
+
+/** Runs `handler` for a signed-in person, or shows how to sign in. */
+function requireSignIn(handler: (ctx: Context, deps: AccountDeps, who: SignedIn) => Promise<void>) {
+  return async (ctx: Context, deps: AccountDeps) => {
+    const who = await signedIn(ctx, deps);
+    if (who) return handler(ctx, deps, who);
+    deps.page(
+      ctx,
+      'message',
+      {
+        title: 'Your account',
+        heading: 'Sign in to manage your account',
+        message: 'Your profile, password, sessions and the apps you use are here once you sign in.',
+        link: { href: '/account/sign-in', text: 'Sign in' },
+      },
+      ctx.method === 'GET' ? 200 : 401,
+    );
+  };
+}
+
+/** Starts a sign-in through the account client; the code it returns is not needed, the session is. */
+export async function startAccountSignIn(ctx: Context, deps: AccountDeps) {
+  const url = new URL('/auth', deps.issuer);
+  url.search = new URLSearchParams({
+    client_id: ACCOUNT_CLIENT_ID,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: new URL(ACCOUNT_CALLBACK_PATH, deps.issuer).href,
+    code_challenge: sha256(randomToken()),
+    code_challenge_method: 'S256',
+    state: randomToken(16),
+  }).toString();
+  ctx.status = 303;
+  ctx.redirect(url.href);
+}
+
+export async function finishAccountSignIn(ctx: Context) {
+  ctx.status = 303;
+  ctx.redirect('/account');
+}
+
+async function render(
+  ctx: Context,
+  deps: AccountDeps,
+  who: SignedIn,
+  status = 200,
+  notice: Record<string, unknown> = {},
+) {
+  const provider = deps.provider();
+  const clientName = async (clientId: string) => (await provider.Client.find(clientId))?.clientName ?? clientId;
+  const sessions = await listArtifactsOf(deps.db, who.user.id, 'Session');
+  const grants = (await listArtifactsOf(deps.db, who.user.id, 'Grant')).filter(
+    (g) => g.payload.clientId !== ACCOUNT_CLIENT_ID,
+  );
+  const at = (seconds: unknown) => new Date(Number(seconds) * 1000).toUTCString();
+  deps.page(
+    ctx,
+    'account',
+    {
+      title: 'Your account',
+      user: who.user,
+      done: DONE[String(ctx.query.done)] ?? undefined,
+      sessions: await Promise.all(
+        sessions.map(async (s) => ({
+          id: s.id,
+          current: s.id === who.sessionId,
+          since: at(s.payload.loginTs),
+          apps: await Promise.all(
+            Object.keys((s.payload.authorizations ?? {}) as object)
+              .filter((id) => id !== ACCOUNT_CLIENT_ID)
+              .map(clientName),
+          ),
+        })),
+      ),
+      grants: await Promise.all(
+        grants.map(async (g) => ({
+          id: g.id,
+          app: await clientName(String(g.payload.clientId)),
+          scopes: String((g.payload.openid as { scope?: string } | undefined)?.scope ?? ''),
+          since: at(g.payload.iat),
+        })),
+      ),
+      ...notice,
+    },
+    status,
+  );
+}
+
+const done = (ctx: Context, what: keyof typeof DONE) => {
+  ctx.status = 303;
+  ctx.redirect(`/account?done=${what}`);
+};
+
+const seen = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
+
+/** A wrong current password counts like a failed login, so the account page is no side door. */
+async function checkPassword(ctx: Context, deps: AccountDeps, who: SignedIn, password: string) {
+  const key = `${who.user.email.toLowerCase()}|${ctx.ip}`;
+  const peek = await deps.rateLimiter.peek('login_account_ip', key);
+  if (!peek.allowed) return { status: 429, error: tooManyAttempts(ctx, peek.retryAfterSeconds) };
+  if (who.user.password_hash && (await verifyPassword(who.user.password_hash, password))) return undefined;
+  await deps.rateLimiter.consume('login_account_ip', key);
+  await deps.audit({ type: 'password.check_failed', userId: who.user.id, ...seen(ctx) });
+  return { status: 400, error: 'Your current password is not right.' };
+}
+
+export const showAccount = requireSignIn((ctx, deps, who) => render(ctx, deps, who));
+
+export const saveProfile = requireSignIn(async (ctx, deps, who) => {
+  const name = fullNameField.safeParse(formField(ctx, 'full_name'));
+  const username = usernameField.safeParse(formField(ctx, 'username').trim());
+  const errors: Record<string, string> = {};
+  if (!name.success) errors.full_name = name.error.issues[0]?.message ?? '';
+  if (!username.success) errors.username = username.error.issues[0]?.message ?? '';
+  if (username.success) {
+    const owner = await findUserByLogin(deps.db, username.data);
+    if (owner && owner.id !== who.user.id) errors.username = 'That username is taken. Try another.';
+  }
+  if (!name.success || !username.success || errors.username) {
+    // Shown again as typed, so fixing one field does not undo the other.
+    const typed = { ...who.user, name: formField(ctx, 'full_name'), username: formField(ctx, 'username') };
+    return render(ctx, deps, { ...who, user: typed }, 400, { profileErrors: errors });
+  }
+  await updateProfile(deps.db, who.user.id, { name: name.data, username: username.data });
+  await deps.audit({ type: 'profile.updated', userId: who.user.id, ...seen(ctx) });
+  done(ctx, 'profile');
+});
+
+export const changePassword = requireSignIn(async (ctx, deps, who) => {
+  const wrong = await checkPassword(ctx, deps, who, formField(ctx, 'current_password'));
+  if (wrong) return render(ctx, deps, who, wrong.status, { passwordError: wrong.error });
+  const password = formField(ctx, 'password');
+  const { user } = who;
+  const problem = passwordProblem(password, [user.email, user.email.split('@')[0], user.username, user.name]);
+  if (problem) return render(ctx, deps, who, 400, { passwordError: problem });
+  await updatePasswordHash(deps.db, user.id, await hashPassword(password));
+  await deps.audit({ type: 'password.changed', userId: user.id, ...seen(ctx) });
+  done(ctx, 'password');
+});
+
+export const revokeSession = requireSignIn(async (ctx, deps, who) => {
+  const id = String(ctx.params.id);
+  if (await revokeSessionOf(deps.db, who.user.id, id)) {
+    await deps.audit({
+      type: 'session.revoked',
+      userId: who.user.id,
+      ...seen(ctx),
+      details: { current: id === who.sessionId },
+    });
+  }
+  done(ctx, 'session');
+});
+
+export const revokeGrant = requireSignIn(async (ctx, deps, who) => {
+  const id = String(ctx.params.id);
+  if (await revokeGrantsOf(deps.db, who.user.id, [id])) {
+    await deps.audit({ type: 'grant.revoked', userId: who.user.id, ...seen(ctx) });
+  }
+  done(ctx, 'grant');
+});
+
+export const deleteAccount = requireSignIn(async (ctx, deps, who) => {
+  const wrong = await checkPassword(ctx, deps, who, formField(ctx, 'password'));
+  if (wrong) return render(ctx, deps, who, wrong.status, { deleteError: wrong.error });
+  await revokeEverythingOf(deps.db, who.user.id);
+  await deleteUser(deps.db, who.user.id);
+  await deps.audit({ type: 'account.deleted', userId: who.user.id, ...seen(ctx) });
+  deps.page(ctx, 'message', {
+    title: 'Account deleted',
+    heading: 'Your account has been deleted',
+    message: 'Your profile, sessions and app access are gone. Thank you for having been here.',
+  });
+});

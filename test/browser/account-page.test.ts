@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import * as oidc from 'openid-client';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser, screenshot } from '../support/browser.ts';
+import { type ClientApp, relyingParty, signInThroughPages, startClientApp } from '../support/oidc-flow.ts';
+import { type RunningTessera, startTessera } from '../support/tessera.ts';
+
+/**
+ * /account as its owner uses it: profile and password, the sessions and apps that hold access
+ * (and ending them, which kills their refresh tokens), and deleting the account.
+ */
+const PASSWORD = 'lanterns drift over quiet harbours';
+
+let tessera: RunningTessera;
+let browser: Browser;
+let app: ClientApp;
+let web: { client_id: string; client_secret: string };
+
+beforeAll(async () => {
+  [tessera, browser, app] = await Promise.all([startTessera(), launchBrowser(), startClientApp()]);
+  web = (
+    await tessera.cli([
+      'clients',
+      'create',
+      '--name',
+      'Harbour Log',
+      '--type',
+      'web',
+      '--redirect-uri',
+      app.redirectUri,
+    ])
+  ).json();
+  for (const username of ['noor', 'ravi', 'lena', 'omar']) {
+    const email = `${username}@example.test`;
+    (
+      await tessera.cli(
+        ['users', 'create', '--email', email, '--username', username, '--name', username, '--password-stdin'],
+        PASSWORD,
+      )
+    ).json();
+  }
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await tessera?.dispose();
+});
+
+async function openAccount(login: string, password = PASSWORD): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(new URL('/account', tessera.issuer).href);
+  expect(await page.textContent('h1')).toBe('Sign in to manage your account');
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.fill('#login', login);
+  await page.fill('#password', password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((u) => u.pathname === '/account');
+  expect(await page.textContent('h1')).toBe('Your account');
+  return page;
+}
+
+async function appSignIn(login: string) {
+  const config = await relyingParty(tessera.issuer, web.client_id, web.client_secret);
+  const page = await (await browser.newContext()).newPage();
+  const { tokens } = await signInThroughPages(page, config, {
+    app,
+    login,
+    password: PASSWORD,
+    scope: 'openid offline_access',
+    extra: { prompt: 'consent' },
+  });
+  await page.context().close();
+  return { config, refreshToken: tokens?.refresh_token ?? '' };
+}
+
+describe('the account page', () => {
+  it('edits the profile and changes the password, refusing a wrong current password', async () => {
+    const page = await openAccount('noor');
+    await page.fill('#full_name', 'Noor Haddad');
+    await page.fill('#username', 'ravi');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    expect(await page.textContent('#username-error')).toContain('That username is taken.');
+    await page.fill('#username', 'noor.h');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    expect(await page.getByRole('status').textContent()).toBe('Your profile was saved.');
+    expect(await page.inputValue('#full_name')).toBe('Noor Haddad');
+
+    await page.fill('#current_password', 'not my password');
+    await page.fill('#new_password', 'another long and fine passphrase');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    expect(await page.textContent('#password-error')).toContain('Your current password is not right.');
+    await page.fill('#current_password', PASSWORD);
+    await page.fill('#new_password', 'another long and fine passphrase');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    expect(await page.getByRole('status').textContent()).toBe('Your password was changed.');
+    await screenshot(page, 'account-page');
+    await page.context().close();
+    await (await openAccount('noor.h', 'another long and fine passphrase')).context().close();
+  });
+
+  it('signs out another session, after which that session’s refresh token fails', async () => {
+    const elsewhere = await appSignIn('ravi');
+    const page = await openAccount('ravi');
+    expect(await page.locator('li[data-session]', { hasText: 'this browser' }).count()).toBe(1);
+    const other = page.locator('li[data-session]', { hasNotText: 'this browser' });
+    expect(await other.count()).toBe(1);
+    expect(await other.textContent()).toContain('Harbour Log');
+    await other.getByRole('button', { name: 'Sign out' }).click();
+    expect(await page.getByRole('status').textContent()).toBe('The session was signed out.');
+    expect(await page.locator('li[data-session]').count()).toBe(1);
+    await expect(oidc.refreshTokenGrant(elsewhere.config, elsewhere.refreshToken)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await page.context().close();
+  });
+
+  it('revokes an app’s access, after which its refresh token fails', async () => {
+    const signedIn = await appSignIn('lena');
+    const page = await openAccount('lena');
+    const grant = page.locator('li[data-grant]');
+    expect(await grant.count()).toBe(1);
+    expect(await grant.textContent()).toContain('Harbour Log');
+    expect(await grant.textContent()).toContain('openid offline_access');
+    await grant.getByRole('button', { name: 'Revoke access' }).click();
+    expect(await page.getByRole('status').textContent()).toBe('The app no longer has access to your account.');
+    expect(await page.textContent('main')).toContain('No app has access to your account.');
+    await expect(oidc.refreshTokenGrant(signedIn.config, signedIn.refreshToken)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await page.context().close();
+  });
+
+  it('deletes the account after the password is entered again', async () => {
+    const signedIn = await appSignIn('omar');
+    const page = await openAccount('omar');
+    await page.fill('#delete_password', 'wrong');
+    await page.getByRole('button', { name: 'Delete account' }).click();
+    expect(await page.getByRole('alert').textContent()).toContain('Your current password is not right.');
+    await page.fill('#delete_password', PASSWORD);
+    await page.getByRole('button', { name: 'Delete account' }).click();
+    expect(await page.textContent('h1')).toBe('Your account has been deleted');
+    await screenshot(page, 'account-deleted');
+    await expect(oidc.refreshTokenGrant(signedIn.config, signedIn.refreshToken)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await page.goto(new URL('/account', tessera.issuer).href);
+    expect(await page.textContent('h1')).toBe('Sign in to manage your account');
+    // The account is gone: the same email can be registered again.
+    const again = await tessera.cli(['users', 'create', '--email', 'omar@example.test', '--password-stdin'], PASSWORD);
+    expect(again.code).toBe(0);
+    await page.context().close();
+  });
+});
