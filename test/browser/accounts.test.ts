@@ -157,6 +157,7 @@ describe('password reset', () => {
     const answers = [];
     for (const email of ['june@example.test', 'nobody@example.test']) {
       await page.goto(new URL('/forgot-password', tessera.issuer).href);
+      await screenshot(page, 'accounts-forgot-password');
       await page.fill('#email', email);
       await page.getByRole('button', { name: 'Send link' }).click();
       answers.push((await page.textContent('main'))?.replace(email, '<email>'));
@@ -189,6 +190,7 @@ describe('password reset', () => {
     const resetLink = smtp.linkIn(resetMail, '/reset-password');
 
     await page.goto(resetLink);
+    await screenshot(page, 'accounts-reset-password');
     await page.fill('#password', 'qwerty123');
     await page.getByRole('button', { name: 'Set password' }).click();
     expect(await page.getByRole('alert').textContent()).toBeTruthy();
@@ -255,5 +257,39 @@ describe('forms', () => {
     });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('This form has expired');
+  });
+});
+
+describe('the audit trail', () => {
+  it('has a line for every security event above, and never a password or a mailed token', () => {
+    const events = tessera
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes('"audit"'))
+      .map((line) => JSON.parse(line).audit as { type: string; details?: { reason?: string; limit?: string } });
+    const types = new Set(events.map((e) => e.type));
+    for (const type of [
+      'signup',
+      'signup.existing_email',
+      'email.verified',
+      'login.succeeded',
+      'login.failed',
+      'login.unverified',
+      'email.verification_resent',
+      'password.reset_requested',
+      'password.reset',
+      'rate_limit.hit',
+    ]) {
+      expect(types).toContain(type);
+    }
+    expect(events.find((e) => e.type === 'login.failed')?.details?.reason).toBe('invalid_credentials');
+    expect(events.find((e) => e.type === 'rate_limit.hit')?.details?.limit).toBe('login_account_ip');
+    const logs = tessera.logs();
+    expect(logs).not.toContain(PASSWORD);
+    expect(logs).not.toContain('a different, equally long passphrase');
+    for (const mail of smtp.mails) {
+      const token = new URL(smtp.linkIn(mail)).searchParams.get('token');
+      if (token) expect(logs).not.toContain(token);
+    }
   });
 });

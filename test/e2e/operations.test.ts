@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import { eventually, type RunningTessera, startTessera } from '../support/tessera.ts';
 
 /** What an operator relies on: health, headers, request ids, clean refusals at start, and SIGTERM. */
 let tessera: RunningTessera;
@@ -45,6 +45,56 @@ describe('every response', () => {
     expect(page.status).toBe(404);
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(await page.text()).toContain('Page not found');
+  });
+});
+
+describe('an https issuer', () => {
+  it('adds HSTS and marks its cookies Secure', async () => {
+    const port = new URL(tessera.issuer).port;
+    const https = await startTessera({ ISSUER: `https://localhost:${port}` });
+    try {
+      const res = await fetch(`http://localhost:${https.env.PORT}/forgot-password`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+      const cookies = res.headers.getSetCookie();
+      expect(cookies.length).toBeGreaterThan(0);
+      for (const cookie of cookies) expect(cookie).toMatch(/; secure/i);
+      expect((await fetch(new URL('/healthz', tessera.issuer))).headers.get('strict-transport-security')).toBeNull();
+
+      // oidc-provider's own cookies too, though the last hop is plain http (TLS ends at a proxy).
+      const spa = (
+        await https.cli([
+          'clients',
+          'create',
+          '--name',
+          'S',
+          '--type',
+          'spa',
+          '--redirect-uri',
+          'https://app.example/cb',
+        ])
+      ).json<{ client_id: string }>();
+      const auth = await eventually(async () => {
+        const url = new URL(`http://localhost:${https.env.PORT}/auth`);
+        url.search = new URLSearchParams({
+          client_id: spa.client_id,
+          response_type: 'code',
+          redirect_uri: 'https://app.example/cb',
+          scope: 'openid',
+          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          code_challenge_method: 'S256',
+        }).toString();
+        const res = await fetch(url, { redirect: 'manual' });
+        expect(res.status).toBe(303);
+        return res;
+      });
+      const interaction = auth.headers.getSetCookie().find((c) => c.startsWith('_interaction='));
+      expect(interaction).toMatch(/; secure/i);
+      expect(interaction).toMatch(/; samesite=lax/i);
+      expect(interaction).toMatch(/; httponly/i);
+    } finally {
+      await https.dispose();
+    }
   });
 });
 

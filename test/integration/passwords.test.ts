@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import argon2 from 'argon2';
+import type { Db } from '../../db/database.ts';
+import { migrateToLatest } from '../../db/migrator.ts';
+import { findUserById, insertUser } from '../../db/repositories/users.ts';
+import { authenticate } from '../../server/accounts/users.ts';
+import { AppError } from '../../server/errors.ts';
+import { openTestDb } from '../support/database.ts';
+
+/** Checking a password, and storing a fresh hash when the argon2 parameters have moved on. */
+let db: Db;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ db, close } = await openTestDb());
+  await migrateToLatest(db);
+});
+
+afterAll(async () => {
+  await close();
+});
+
+describe('authenticate', () => {
+  it('rehashes a password stored with older argon2 parameters on the next good login', async () => {
+    const old = await argon2.hash('an old but long passphrase', {
+      type: argon2.argon2id,
+      memoryCost: 8_192,
+      timeCost: 1,
+    });
+    await insertUser(db, { id: 'u-old', email: 'old@example.test', password_hash: old, email_verified: true });
+    await authenticate(db, 'old@example.test', 'an old but long passphrase');
+    const stored = (await findUserById(db, 'u-old'))?.password_hash ?? '';
+    expect(stored).not.toBe(old);
+    expect(stored).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    await expect(authenticate(db, 'OLD@example.test', 'an old but long passphrase')).resolves.toMatchObject({
+      id: 'u-old',
+    });
+  });
+
+  it('answers a wrong password and an unknown account with the same error', async () => {
+    const errors = await Promise.all(
+      [
+        ['old@example.test', 'wrong passphrase here'],
+        ['nobody@example.test', 'wrong passphrase here'],
+      ].map(([login, password]) => authenticate(db, login ?? '', password ?? '').catch((err: unknown) => err)),
+    );
+    for (const err of errors) {
+      expect(err).toBeInstanceOf(AppError);
+      expect(err).toMatchObject({ code: 'invalid_credentials', message: 'Incorrect email, username or password.' });
+    }
+  });
+});
