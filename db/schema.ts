@@ -96,6 +96,22 @@ export interface RateLimitsTable {
   expires_at: Date;
 }
 
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  key_hash: string;
+  owner: string;
+  created_at: CreatedAt;
+  last_used_at: Date | null;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface ApiKeyRolesTable {
+  api_key_id: string;
+  role_id: string;
+}
+
 export interface AuditEventsTable {
   id: ColumnType<string, never, never>;
   at: CreatedAt;
@@ -125,6 +141,8 @@ export interface Schema {
   audit_events: AuditEventsTable;
   email_tokens: EmailTokensTable;
   rate_limits: RateLimitsTable;
+  api_keys: ApiKeysTable;
+  api_key_roles: ApiKeyRolesTable;
   config_version: ConfigVersionTable;
 }
 

@@ -1,5 +1,6 @@
 import { setUserDisabled } from '../../db/repositories/users.ts';
 import { createUser, setRolesOfUser } from '../../server/accounts/users.ts';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../server/api-keys/api-keys.ts';
 import { createApi, listApis } from '../../server/apis/apis.ts';
 import {
   createClient,
@@ -154,6 +155,35 @@ export const commands: Record<string, Command> = {
     },
   },
   'roles list': { usage: 'tessera roles list', run: ({ db }) => listRoles(db) },
+
+  'api-keys create': {
+    usage: 'tessera api-keys create --name N [--role R]… [--expires-in D]   (D: 90d, 12h, 30m, 3600s)',
+    options: {
+      name: { type: 'string' },
+      role: { type: 'string', multiple: true },
+      'expires-in': { type: 'string' },
+    },
+    async run({ db, audit, values }) {
+      const expiresIn = text(values['expires-in']);
+      const created = await createApiKey(
+        db,
+        { name: text(values.name) ?? '', roles: list(values.role), ...(expiresIn ? { expires_in: expiresIn } : {}) },
+        'cli',
+      );
+      await audit({ type: 'api_key.created', ...CLI, details: { id: created.id, roles: created.roles } });
+      return created;
+    },
+  },
+  'api-keys list': { usage: 'tessera api-keys list', run: ({ db }) => listApiKeys(db) },
+  'api-keys revoke': {
+    usage: 'tessera api-keys revoke ID',
+    positionals: 1,
+    async run({ db, audit, positionals: [id = ''] }) {
+      const revoked = await revokeApiKey(db, id);
+      await audit({ type: 'api_key.revoked', ...CLI, details: { id } });
+      return revoked;
+    },
+  },
 
   'keys rotate': {
     usage: 'tessera keys rotate',

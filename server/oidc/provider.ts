@@ -12,6 +12,7 @@ import type { Page } from '../http/pages.ts';
 import type { KeySet } from '../keys/signing-keys.ts';
 import type { Logger } from '../logger.ts';
 import type { Secrets } from '../secrets.ts';
+import { apiKeyIntrospection } from './api-key-introspection.ts';
 import { oidcConfiguration } from './configuration.ts';
 import { accountFinder, rolesLoadedFor } from './find-account.ts';
 import { JWT_ACCESS_TOKEN_MODEL, jwtIntrospection } from './jwt-introspection.ts';
@@ -100,6 +101,7 @@ function build(deps: HostDependencies, keySet: KeySet) {
     }),
   );
   provider.use(rfc6749ErrorCodes);
+  provider.use(apiKeyIntrospection(db, issuer));
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) =>
     logger.error({ err, reqId: ctx.state.requestId, route: ctx.oidc?.route }, 'oidc-provider server error'),
   );
