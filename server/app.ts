@@ -1,4 +1,5 @@
 import Koa from 'koa';
+import { adminApiRouter } from './admin-api/router.ts';
 import type { Deps } from './deps.ts';
 import { healthRouter } from './http/health.ts';
 import { notFound, requestContext } from './http/request-context.ts';
@@ -27,12 +28,20 @@ export function createApp(deps: Deps): Koa {
   const provider = () => deps.oidc.provider;
   const interactions = interactionRouter({ ...pageDeps, provider }, secure);
   const selfService = selfServiceRouter({ ...pageDeps, provider }, secure);
+  const adminApi = adminApiRouter({
+    db: deps.db,
+    secrets: deps.secrets,
+    audit: deps.audit,
+    issuer: deps.config.issuer,
+    publicKeys: () => deps.catalog.keySet.publicKeys,
+  });
   app.use(requestContext(deps.logger, deps.page));
   app.use(securityHeaders(secure));
   app.use(health.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
   app.use(selfService.routes());
+  app.use(adminApi.routes());
   app.use(deps.oidc.middleware);
   app.use(notFound(deps.page));
   // Errors are answered by requestContext; this only keeps Koa from printing them a second time.

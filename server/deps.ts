@@ -1,5 +1,7 @@
 import { type Database, type Db, openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrator.ts';
+import { adminAudience } from './admin-api/auth.ts';
+import { ensureApi } from './apis/apis.ts';
 import { type Audit, createAudit } from './audit/audit.ts';
 import { Catalog } from './catalog.ts';
 import type { Config } from './config.ts';
@@ -36,6 +38,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const applied = await migrateToLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
   await ensureSigningKeys(db, secrets);
+  await ensureApi(db, adminAudience(config.issuer), 'Tessera admin API');
   const catalog = new Catalog(db, secrets, logger);
   await catalog.load();
   const { page, stylesheet } = createPages();

@@ -8,7 +8,9 @@ export type AppErrorCode =
   | 'conflict'
   | 'invalid_credentials'
   | 'account_disabled'
-  | 'interaction_expired';
+  | 'interaction_expired'
+  | 'unauthorized'
+  | 'forbidden';
 
 const statusOf: Record<AppErrorCode, number> = {
   invalid_input: 400,
@@ -17,6 +19,8 @@ const statusOf: Record<AppErrorCode, number> = {
   invalid_credentials: 401,
   account_disabled: 403,
   interaction_expired: 400,
+  unauthorized: 401,
+  forbidden: 403,
 };
 
 export class AppError extends Error {

@@ -41,3 +41,17 @@ export async function setUserRoles(db: Db, userId: string, roleIds: string[]): P
 export async function listRoleRows(db: Db) {
   return db.selectFrom('roles').select(['id', 'name', 'description']).orderBy('name').execute();
 }
+
+export async function findRoleById(db: Db, id: string) {
+  return db.selectFrom('roles').select(['id', 'name', 'description']).where('id', '=', id).executeTakeFirst();
+}
+
+export async function updateRoleDescription(db: Db, id: string, description: string | null): Promise<boolean> {
+  const result = await db.updateTable('roles').set({ description }).where('id', '=', id).executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function deleteRoleRow(db: Db, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('roles').where('id', '=', id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}

@@ -64,3 +64,12 @@ export async function listApis(db: Db): Promise<ApiView[]> {
 export async function deleteApi(db: Db, audience: string): Promise<void> {
   if (!(await deleteResourceServer(db, audience))) throw new AppError('not_found', `API ${audience} does not exist`);
 }
+
+/** Registers an API Tessera itself serves (the admin API), unless it already is. */
+export async function ensureApi(db: Db, audience: string, name: string): Promise<void> {
+  await db
+    .insertInto('resource_servers')
+    .values({ id: randomUUID(), audience, name, scopes: '[]' })
+    .onConflict((oc) => oc.column('audience').doNothing())
+    .execute();
+}

@@ -34,7 +34,7 @@ export function requestContext(logger: Logger, page: Page): Middleware {
 function respondWithError(ctx: Context, err: unknown, logger: Logger, page: Page) {
   const { status, error, message } = describe(err);
   if (status >= 500) logger.error({ err, reqId: ctx.state.requestId }, 'request failed');
-  if (ctx.accepts('html', 'json') === 'html') {
+  if (wantsPage(ctx)) {
     page(
       ctx,
       'error',
@@ -66,12 +66,19 @@ function describe(err: unknown): { status: number; error: string; message: strin
   if (err instanceof errors.OIDCProviderError) {
     return { status: err.status, error: err.error, message: err.error_description ?? err.message };
   }
-  // Koa and its body parser mark errors whose message is safe to show with `expose`.
+  // Koa and its body parser mark errors whose message is safe to show with `expose`; a client
+  // error without it (co-body's JSON SyntaxError) keeps its status with a message of ours.
   const http = err as { status?: number; expose?: boolean; message?: string };
-  if (http.expose && http.status && http.status < 500) {
-    return { status: http.status, error: 'invalid_request', message: http.message ?? 'Bad request' };
+  if (http.status && http.status >= 400 && http.status < 500) {
+    const message = http.expose ? (http.message ?? 'Bad request') : 'The request body could not be read.';
+    return { status: http.status, error: 'invalid_request', message };
   }
   return { status: 500, error: 'server_error', message: 'Something went wrong on our side. Please try again.' };
+}
+
+/** The JSON API always answers JSON; elsewhere, a browser gets a page. */
+function wantsPage(ctx: Context): boolean {
+  return !ctx.path.startsWith('/api/') && ctx.accepts('html', 'json') === 'html';
 }
 
 function headingFor(status: number): string {
@@ -83,7 +90,7 @@ function headingFor(status: number): string {
 /** Nothing matched: a 404 in the shape the caller asked for. */
 export function notFound(page: Page): Middleware {
   return async (ctx) => {
-    if (ctx.accepts('html', 'json') === 'html') {
+    if (wantsPage(ctx)) {
       page(
         ctx,
         'error',

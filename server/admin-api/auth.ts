@@ -1,0 +1,59 @@
+import { createLocalJWKSet, type JWK, jwtVerify } from 'jose';
+import type { Middleware } from 'koa';
+import type { Db } from '../../db/database.ts';
+import { authenticateApiKey } from '../api-keys/api-keys.ts';
+import { AppError } from '../errors.ts';
+import type { Caller } from './endpoint.ts';
+
+/**
+ * Who may call the admin API: an access token from this issuer for the admin API's audience whose
+ * `roles` hold `admin` (a JWT, checked locally against the signing keys), or an API key with that
+ * role. 401 with a Bearer challenge for no or bad credentials (RFC 6750), 403 without the role.
+ */
+export const ADMIN_ROLE = 'admin';
+export const adminAudience = (issuer: string) => `${issuer}/api/admin`;
+
+interface AuthDeps {
+  db: Db;
+  issuer: string;
+  publicKeys: () => JWK[];
+}
+
+function refuse(ctx: Parameters<Middleware>[0], status: 401 | 403, error: string, description: string): never {
+  const challenge = error ? `Bearer realm="tessera", error="${error}"` : 'Bearer realm="tessera"';
+  ctx.set('WWW-Authenticate', challenge);
+  throw new AppError(status === 401 ? 'unauthorized' : 'forbidden', description);
+}
+
+export function adminAuthentication(deps: AuthDeps): Middleware {
+  return async (ctx, next) => {
+    const presented = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
+    if (!presented) refuse(ctx, 401, '', 'Send an admin access token or API key: Authorization: Bearer …');
+    let caller: Caller;
+    let roles: unknown;
+    if (presented.startsWith('tsk_')) {
+      const key = await authenticateApiKey(deps.db, presented);
+      if (!key) refuse(ctx, 401, 'invalid_token', 'The API key is unknown, revoked or expired.');
+      caller = { kind: 'api_key', id: key.id };
+      roles = key.roles;
+    } else {
+      try {
+        const { payload } = await jwtVerify(presented, createLocalJWKSet({ keys: deps.publicKeys() }), {
+          issuer: deps.issuer,
+          audience: adminAudience(deps.issuer),
+          typ: 'at+jwt',
+          algorithms: ['ES256', 'RS256'],
+        });
+        caller = { kind: 'token', subject: String(payload.sub) };
+        roles = payload.roles;
+      } catch {
+        refuse(ctx, 401, 'invalid_token', 'The access token is invalid, expired or not meant for the admin API.');
+      }
+    }
+    if (!Array.isArray(roles) || !roles.includes(ADMIN_ROLE)) {
+      refuse(ctx, 403, 'insufficient_scope', 'This needs the admin role.');
+    }
+    ctx.state.caller = caller;
+    await next();
+  };
+}

@@ -1,0 +1,44 @@
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { JWK } from 'jose';
+import { parseInput } from '../validation.ts';
+import { adminAuthentication } from './auth.ts';
+import type { AdminDeps, Caller, Endpoint } from './endpoint.ts';
+import { ADMIN_ENDPOINTS } from './endpoints.ts';
+import { openApiDocument } from './openapi.ts';
+
+/**
+ * /api/admin: every endpoint of ADMIN_ENDPOINTS behind the admin check, JSON bodies up to 64 kB
+ * (larger: 413), params, query and body validated by the endpoint's own schemas (bad: 400).
+ * /api/openapi.json: the document generated from the same endpoints, public.
+ */
+const ADMIN_PREFIX = '/api/admin';
+
+export function adminApiRouter(deps: AdminDeps & { issuer: string; publicKeys: () => JWK[] }): Router {
+  const router = new Router();
+  const document = openApiDocument(ADMIN_ENDPOINTS, deps.issuer, ADMIN_PREFIX);
+  router.get('/api/openapi.json', (ctx) => {
+    ctx.body = document;
+  });
+
+  const auth = adminAuthentication(deps);
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' });
+  for (const e of ADMIN_ENDPOINTS) {
+    const path = ADMIN_PREFIX + e.path.replace(/\{(\w+)\}/g, ':$1');
+    router[e.method](path, auth, json, async (ctx) => {
+      const caller = ctx.state.caller as Caller;
+      const result = await (e as Endpoint).handle({
+        params: e.params ? parseInput(e.params, ctx.params) : undefined,
+        query: e.query ? parseInput(e.query, ctx.query) : undefined,
+        body: e.body ? parseInput(e.body, ctx.request.body ?? {}) : undefined,
+        caller,
+        actor: caller.kind === 'token' ? `user:${caller.subject}` : `api_key:${caller.id}`,
+        ctx,
+        deps,
+      });
+      ctx.status = e.status ?? 200;
+      if (ctx.status !== 204) ctx.body = result;
+    });
+  }
+  return router;
+}
