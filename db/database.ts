@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -32,19 +32,30 @@ export async function openDatabase(options: Options): Promise<Database> {
   if (options.databaseUrl) {
     return overPg(new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 }), 'postgres');
   }
-  if (options.role === 'cli' && (await socketAnswers(socketPath(options.dataDir)))) {
-    return overPg(
-      new pg.Pool({ host: options.dataDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max: 1 }),
-      'socket',
-    );
-  }
-  if (options.role === 'server' && (await socketAnswers(socketPath(options.dataDir)))) {
-    // Two processes opening one PGlite directory would corrupt it.
+  const { dataDir, role } = options;
+  const socket = socketPath(dataDir);
+  const viaSocket = () =>
+    overPg(new pg.Pool({ host: dataDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max: 1 }), 'socket');
+  if (role === 'cli' && (await socketAnswers(socket))) return viaSocket();
+
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const lock = await takeLock(dataDir);
+  if (typeof lock === 'number') {
+    // Two processes opening one PGlite directory would corrupt it: a server refuses, and the CLI
+    // waits for a server that is still starting to open its socket.
+    if (role === 'cli' && (await socketAnswersWithin(socket, 15_000))) return viaSocket();
     throw new Error(
-      `another Tessera server is already running on ${options.dataDir}; stop it, or set DATABASE_URL to run several nodes`,
+      role === 'server'
+        ? `another Tessera process (pid ${lock}) is using ${dataDir}; stop it, or set DATABASE_URL to run several nodes`
+        : `${dataDir} is in use by process ${lock}, which serves no socket; try again when it has finished`,
     );
   }
-  return embedded(options.dataDir, options.role === 'server');
+  try {
+    return await embedded(dataDir, role === 'server', lock);
+  } catch (err) {
+    await lock();
+    throw err;
+  }
 }
 
 function overPg(pool: pg.Pool, mode: 'postgres' | 'socket'): Database {
@@ -54,12 +65,12 @@ function overPg(pool: pg.Pool, mode: 'postgres' | 'socket'): Database {
   return { db, mode, close: () => db.destroy() };
 }
 
-async function embedded(dataDir: string, serve: boolean): Promise<Database> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+async function embedded(dataDir: string, serve: boolean, unlock: () => Promise<void>): Promise<Database> {
   const pglite = await PGlite.create(join(dataDir, 'pgdata'));
   const db = new Kysely<Schema>({ dialect: new PGliteDialect({ pglite }) });
   let server: PGLiteSocketServer | undefined;
   if (serve) {
+    await rm(socketPath(dataDir), { force: true });
     server = new PGLiteSocketServer({ db: pglite, path: socketPath(dataDir), maxConnections: 8 });
     await server.start();
   }
@@ -69,8 +80,37 @@ async function embedded(dataDir: string, serve: boolean): Promise<Database> {
     async close() {
       await server?.stop();
       await db.destroy();
+      await unlock();
     },
   };
+}
+
+/**
+ * Takes DATA_DIR's lock file (our pid in it), or answers the pid of the live process holding it.
+ * A lock left by a process that has died is taken over.
+ */
+async function takeLock(dataDir: string): Promise<(() => Promise<void>) | number> {
+  const file = join(dataDir, 'tessera.lock');
+  for (;;) {
+    try {
+      await writeFile(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+      return () => rm(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(await readFile(file, 'utf8').catch(() => ''));
+    if (holder && holder !== process.pid && isAlive(holder)) return holder;
+    await rm(file, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function socketAnswers(path: string): Promise<boolean> {
@@ -82,4 +122,12 @@ function socketAnswers(path: string): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+async function socketAnswersWithin(path: string, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
+    if (await socketAnswers(path)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
 }

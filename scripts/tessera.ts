@@ -93,7 +93,11 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
     } else {
       const known = err instanceof AppError || err instanceof ConfigError;
-      console.error(`tessera: ${known ? err.message : `failed: ${err instanceof Error ? err.message : String(err)}`}`);
+      // Some libraries reject with plain objects; their message is still worth showing.
+      const message = (err as { message?: unknown } | undefined)?.message;
+      console.error(
+        `tessera: ${known ? err.message : `failed: ${typeof message === 'string' ? message : String(err)}`}`,
+      );
       process.exitCode = 1;
     }
   },

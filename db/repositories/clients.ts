@@ -1,4 +1,4 @@
-import type { Insertable } from 'kysely';
+import type { Insertable, Updateable } from 'kysely';
 import type { Db } from '../database.ts';
 import type { ClientRow, ClientsTable } from '../schema.ts';
 
@@ -65,4 +65,17 @@ export async function updateClientSecret(db: Db, clientId: string, sealedSecret:
 export async function deleteClient(db: Db, clientId: string): Promise<boolean> {
   const result = await db.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
   return result.numDeletedRows > 0n;
+}
+
+export async function updateClientRow(
+  db: Db,
+  clientId: string,
+  patch: Omit<Updateable<ClientsTable>, 'client_id' | 'type' | 'secret_encrypted'>,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('clients')
+    .set({ ...patch, updated_at: new Date() })
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }

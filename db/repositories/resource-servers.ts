@@ -1,4 +1,4 @@
-import type { Insertable } from 'kysely';
+import type { Insertable, Updateable } from 'kysely';
 import type { Db } from '../database.ts';
 import type { ResourceServerRow, ResourceServersTable } from '../schema.ts';
 
@@ -17,4 +17,16 @@ export async function listResourceServers(db: Db): Promise<ResourceServerRow[]> 
 export async function deleteResourceServer(db: Db, audience: string): Promise<boolean> {
   const result = await db.deleteFrom('resource_servers').where('audience', '=', audience).executeTakeFirst();
   return result.numDeletedRows > 0n;
+}
+
+export async function findResourceServerById(db: Db, id: string): Promise<ResourceServerRow | undefined> {
+  return db.selectFrom('resource_servers').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function updateResourceServer(
+  db: Db,
+  id: string,
+  patch: Updateable<ResourceServersTable>,
+): Promise<ResourceServerRow | undefined> {
+  return db.updateTable('resource_servers').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
 }

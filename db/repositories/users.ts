@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { type ExpressionBuilder, sql } from 'kysely';
 import type { Db } from '../database.ts';
-import type { NewUser, User } from '../schema.ts';
+import type { NewUser, Schema, User } from '../schema.ts';
 
 export async function insertUser(db: Db, user: NewUser): Promise<User> {
   return db.insertInto('users').values(user).returningAll().executeTakeFirstOrThrow();
@@ -37,9 +37,11 @@ export async function setUserDisabled(db: Db, id: string, disabled: boolean): Pr
   return result.numUpdatedRows > 0n;
 }
 
-/** A user and the names of their roles, in one round trip (the token endpoint's hot path). */
-export async function findUserWithRoles(db: Db, id: string): Promise<(User & { roles: string[] }) | undefined> {
-  const row = await db
+export type UserWithRoles = User & { roles: string[] };
+
+/** Users with the names of their roles, in one round trip. */
+function selectUsersWithRoles(db: Db) {
+  return db
     .selectFrom('users')
     .selectAll('users')
     .select((eb) =>
@@ -53,10 +55,55 @@ export async function findUserWithRoles(db: Db, id: string): Promise<(User & { r
           sql<string[]>`'{}'::text[]`,
         )
         .as('roles'),
-    )
-    .where('users.id', '=', id)
+    );
+}
+
+/** A user and the names of their roles, in one round trip (the token endpoint's hot path). */
+export async function findUserWithRoles(db: Db, id: string): Promise<UserWithRoles | undefined> {
+  const row = await selectUsersWithRoles(db).where('users.id', '=', id).executeTakeFirst();
+  return row as UserWithRoles | undefined;
+}
+
+/**
+ * A page of users, oldest first, and how many match in all. `q` matches a case-insensitive
+ * substring of the email or username (strpos, so `%` and `_` in it are plain characters).
+ */
+export async function listUsersPage(
+  db: Db,
+  page: { q?: string | undefined; limit: number; offset: number },
+): Promise<{ rows: UserWithRoles[]; total: number }> {
+  const q = page.q?.toLowerCase();
+  const matches = (eb: ExpressionBuilder<Schema, 'users'>) =>
+    q
+      ? eb.or([
+          eb(sql`strpos(lower(users.email), ${q})`, '>', 0),
+          eb(sql`strpos(lower(coalesce(users.username, '')), ${q})`, '>', 0),
+        ])
+      : eb.lit(true);
+  const rows = selectUsersWithRoles(db).where(matches);
+  const count = db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where(matches);
+  const [found, total] = await Promise.all([
+    rows.orderBy('users.created_at').orderBy('users.id').limit(page.limit).offset(page.offset).execute(),
+    count.executeTakeFirstOrThrow(),
+  ]);
+  return { rows: found as UserWithRoles[], total: Number(total.n) };
+}
+
+/** Changes what an operator may change of a user; false when there is no such user. */
+export async function updateUser(
+  db: Db,
+  id: string,
+  patch: { name?: string | null; username?: string | null; email_verified?: boolean },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('users')
+    .set({ ...patch, updated_at: new Date() })
+    .where('id', '=', id)
     .executeTakeFirst();
-  return row as (User & { roles: string[] }) | undefined;
+  return result.numUpdatedRows > 0n;
 }
 
 /** Marks the address verified, if it is still the user's address. */

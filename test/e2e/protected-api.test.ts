@@ -116,7 +116,7 @@ describe('the protected API example', () => {
     }
   });
 
-  it("refuses a valid Tessera token issued for another API: the audience check", async () => {
+  it('refuses a valid Tessera token issued for another API: the audience check', async () => {
     const res = await getReports(`Bearer ${await tokenFor(reader, BILLING)}`);
     expect(res.status).toBe(401);
     expect(res.challenge).toContain('error="invalid_token"');

@@ -25,7 +25,7 @@ describe(shared ? 'two nodes on one PostgreSQL' : 'a second server on the same e
   it(shared ? 'redeem each other’s tokens and see the same clients' : 'refuses to start, saying why', async () => {
     if (!shared) {
       await expect(startTessera({}, database)).rejects.toThrow(
-        /another Tessera server is already running on .*set DATABASE_URL/,
+        /another Tessera process \(pid \d+\) is using .*set DATABASE_URL/,
       );
       expect((await fetch(new URL('/readyz', first.issuer))).status).toBe(200);
       return;
