@@ -33,3 +33,11 @@ export class AppError extends Error {
     this.status = statusOf[code];
   }
 }
+
+/** Turns a Postgres unique violation (23505) into a 409 `conflict`; rethrows anything else. */
+export function conflictOnDuplicate(message: string): (err: unknown) => never {
+  return (err) => {
+    if ((err as { code?: unknown } | null)?.code === '23505') throw new AppError('conflict', message);
+    throw err;
+  };
+}

@@ -1,5 +1,4 @@
-import { setUserDisabled } from '../../db/repositories/users.ts';
-import { createUser, setRolesOfUser } from '../../server/accounts/users.ts';
+import { createUser, disableUser, setRolesOfUser } from '../../server/accounts/users.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../server/api-keys/api-keys.ts';
 import { createApi, listApis } from '../../server/apis/apis.ts';
 import {
@@ -135,8 +134,8 @@ export const commands: Record<string, Command> = {
     usage: 'tessera users disable USER_ID',
     positionals: 1,
     async run({ db, audit, positionals: [id = ''] }) {
-      if (!(await setUserDisabled(db, id, true))) throw new AppError('not_found', `user ${id} does not exist`);
-      await audit({ type: 'user.disabled', userId: id, ...CLI });
+      const revoked = await disableUser(db, id);
+      await audit({ type: 'user.disabled', userId: id, ...CLI, details: { revoked } });
       return { id, disabled: true };
     },
   },

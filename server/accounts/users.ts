@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
 import type { Db } from '../../db/database.ts';
 import { resolveRoleNames, setUserRoles, userRoleNames } from '../../db/repositories/roles.ts';
-import { findUserById, findUserByLogin, insertUser, updatePasswordHash } from '../../db/repositories/users.ts';
+import {
+  findUserById,
+  findUserByLogin,
+  insertUser,
+  setUserDisabled,
+  updatePasswordHash,
+} from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
 import { roleName } from '../clients/clients.ts';
 import { AppError } from '../errors.ts';
@@ -97,4 +104,10 @@ export async function authenticate(db: Db, login: string, password: string): Pro
   if (user.disabled_at) throw new AppError('account_disabled', 'This account has been disabled.');
   if (needsRehash(user.password_hash)) await updatePasswordHash(db, user.id, await hashPassword(password));
   return user;
+}
+
+/** Disables a user and ends every session and grant they hold; the CLI and the admin API both call this. */
+export async function disableUser(db: Db, userId: string): Promise<number> {
+  if (!(await setUserDisabled(db, userId, true))) throw new AppError('not_found', `user ${userId} does not exist`);
+  return revokeEverythingOf(db, userId);
 }

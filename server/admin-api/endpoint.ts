@@ -12,6 +12,8 @@ export type Caller = { kind: 'token'; subject: string } | { kind: 'api_key'; id:
 
 export interface AdminDeps {
   db: Db;
+  /** This server's issuer, e.g. to recognise the admin API's own audience. */
+  issuer: string;
   secrets: Secrets;
   audit: Audit;
 }

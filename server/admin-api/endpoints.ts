@@ -1,6 +1,17 @@
 import { apiKeyEndpoints } from './api-keys.ts';
+import { apiEndpoints } from './apis.ts';
+import { auditEventEndpoints } from './audit-events.ts';
+import { clientEndpoints } from './clients.ts';
 import type { Endpoint } from './endpoint.ts';
 import { roleEndpoints } from './roles.ts';
+import { userEndpoints } from './users.ts';
 
 /** The whole admin API, group by group. */
-export const ADMIN_ENDPOINTS: Endpoint[] = [...roleEndpoints, ...apiKeyEndpoints];
+export const ADMIN_ENDPOINTS: Endpoint[] = [
+  ...userEndpoints,
+  ...roleEndpoints,
+  ...clientEndpoints,
+  ...apiEndpoints,
+  ...apiKeyEndpoints,
+  ...auditEventEndpoints,
+];

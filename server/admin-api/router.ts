@@ -14,7 +14,7 @@ import { openApiDocument } from './openapi.ts';
  */
 const ADMIN_PREFIX = '/api/admin';
 
-export function adminApiRouter(deps: AdminDeps & { issuer: string; publicKeys: () => JWK[] }): Router {
+export function adminApiRouter(deps: AdminDeps & { publicKeys: () => JWK[] }): Router {
   const router = new Router();
   const document = openApiDocument(ADMIN_ENDPOINTS, deps.issuer, ADMIN_PREFIX);
   router.get('/api/openapi.json', (ctx) => {

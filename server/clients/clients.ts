@@ -9,6 +9,7 @@ import {
   insertClient,
   listClients,
   setClientRoles,
+  updateClientRow,
   updateClientSecret,
 } from '../../db/repositories/clients.ts';
 import { resolveRoleNames } from '../../db/repositories/roles.ts';
@@ -37,23 +38,48 @@ export const roleName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'must be 1-64 letters, digits or _ . : -');
 
-const clientInput = z
+/** The fields of a client an operator sets, shared by create and update. */
+const clientFields = {
+  name: z.string().trim().min(1, 'is required').max(100),
+  type: z.enum(['web', 'spa', 'machine'], { error: 'must be web, spa or machine' }),
+  redirect_uris: z.array(redirectUri).max(20),
+  post_logout_redirect_uris: z.array(redirectUri).max(20),
+  scopes: z.array(scopeToken).max(100),
+  roles: z.array(roleName).max(100),
+};
+
+type RedirectShape = Pick<ClientView, 'type' | 'redirect_uris' | 'post_logout_redirect_uris'>;
+
+/** The rule a client's type sets for its redirect URIs, on create and after every update. */
+function redirectRule(c: RedirectShape): string | undefined {
+  if (c.type === 'machine' && (c.redirect_uris.length || c.post_logout_redirect_uris.length)) {
+    return 'machine clients have no redirect URIs';
+  }
+  if (c.type !== 'machine' && c.redirect_uris.length === 0) return `a ${c.type} client needs at least one`;
+  return undefined;
+}
+
+export const clientInput = z
   .object({
-    name: z.string().trim().min(1, 'is required').max(100),
-    type: z.enum(['web', 'spa', 'machine'], { error: 'must be web, spa or machine' }),
-    redirect_uris: z.array(redirectUri).max(20).default([]),
-    post_logout_redirect_uris: z.array(redirectUri).max(20).default([]),
-    scopes: z.array(scopeToken).max(100).optional(),
-    roles: z.array(roleName).max(100).default([]),
+    ...clientFields,
+    redirect_uris: clientFields.redirect_uris.default([]),
+    post_logout_redirect_uris: clientFields.post_logout_redirect_uris.default([]),
+    scopes: clientFields.scopes.optional(),
+    roles: clientFields.roles.default([]),
   })
   .superRefine((c, ctx) => {
-    if (c.type === 'machine' && (c.redirect_uris.length || c.post_logout_redirect_uris.length)) {
-      ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: 'machine clients have no redirect URIs' });
-    }
-    if (c.type !== 'machine' && c.redirect_uris.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: `a ${c.type} client needs at least one` });
-    }
+    const broken = redirectRule(c);
+    if (broken) ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: broken });
   });
+
+/** What may change of a client; its type and id stay. */
+export const clientPatch = z.object({
+  name: clientFields.name.optional(),
+  redirect_uris: clientFields.redirect_uris.optional(),
+  post_logout_redirect_uris: clientFields.post_logout_redirect_uris.optional(),
+  scopes: clientFields.scopes.optional(),
+  roles: clientFields.roles.optional(),
+});
 
 export type ClientInput = z.input<typeof clientInput>;
 
@@ -127,6 +153,34 @@ export async function listClientViews(db: Db): Promise<ClientView[]> {
 
 export async function deleteClient(db: Db, clientId: string): Promise<void> {
   if (!(await deleteClientRow(db, clientId))) throw new AppError('not_found', `client ${clientId} does not exist`);
+}
+
+/** Changes the given fields; the result must still satisfy the client type's redirect rule. */
+export async function updateClient(db: Db, clientId: string, input: z.input<typeof clientPatch>): Promise<ClientView> {
+  const patch = parseInput(clientPatch, input);
+  await db.transaction().execute(async (trx) => {
+    const row = await requireClient(trx, clientId);
+    const broken = redirectRule({
+      type: row.type,
+      redirect_uris: patch.redirect_uris ?? row.redirect_uris,
+      post_logout_redirect_uris: patch.post_logout_redirect_uris ?? row.post_logout_redirect_uris,
+    });
+    if (broken) throw new AppError('invalid_input', `redirect_uris: ${broken}`);
+    if (patch.roles) {
+      const roles = await resolveRoleNames(trx, patch.roles);
+      if (roles.missing.length) throw new AppError('not_found', `role ${roles.missing[0]} does not exist`);
+      await setClientRoles(trx, clientId, roles.ids);
+    }
+    await updateClientRow(trx, clientId, {
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.redirect_uris ? { redirect_uris: JSON.stringify(patch.redirect_uris) } : {}),
+      ...(patch.post_logout_redirect_uris
+        ? { post_logout_redirect_uris: JSON.stringify(patch.post_logout_redirect_uris) }
+        : {}),
+      ...(patch.scopes ? { scopes: JSON.stringify(patch.scopes) } : {}),
+    });
+  });
+  return describeClient(await requireClient(db, clientId));
 }
 
 export async function rotateClientSecret(db: Db, secrets: Secrets, clientId: string) {

@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import {
+  clientInput,
+  clientPatch,
+  createClient,
+  deleteClient,
+  describeClient,
+  listClientViews,
+  requireClient,
+  rotateClientSecret,
+  updateClient,
+} from '../clients/clients.ts';
+import { endpoint } from './endpoint.ts';
+import { idParam } from './shapes.ts';
+
+/** OAuth clients, with the same fields and rules as `tessera clients create`. Secrets show once. */
+const client = z
+  .object({
+    client_id: z.string(),
+    name: z.string(),
+    type: z.enum(['web', 'spa', 'machine']),
+    redirect_uris: z.array(z.string()),
+    post_logout_redirect_uris: z.array(z.string()),
+    scopes: z.array(z.string()),
+    roles: z.array(z.string()),
+    created_at: z.string(),
+  })
+  .meta({ id: 'Client' });
+const secret = z.object({ client_id: z.string(), client_secret: z.string() });
+const tag = 'clients';
+
+export const clientEndpoints = [
+  endpoint({
+    method: 'get',
+    path: '/clients',
+    tag,
+    summary: 'List clients (never their secrets)',
+    response: z.array(client),
+    handle: ({ deps }) => listClientViews(deps.db),
+  }),
+  endpoint({
+    method: 'post',
+    path: '/clients',
+    tag,
+    summary: 'Create a client; a web or machine client’s secret is in this answer only',
+    body: clientInput,
+    status: 201,
+    response: client.extend({ client_secret: z.string().optional() }),
+    async handle({ body, deps, actor }) {
+      const created = await createClient(deps.db, deps.secrets, body);
+      await deps.audit({
+        type: 'client.created',
+        actor,
+        clientId: created.client_id,
+        details: { type: created.type, roles: created.roles },
+      });
+      return created;
+    },
+  }),
+  endpoint({
+    method: 'get',
+    path: '/clients/{id}',
+    tag,
+    summary: 'Get a client',
+    params: idParam,
+    response: client,
+    handle: async ({ params, deps }) => describeClient(await requireClient(deps.db, params.id)),
+  }),
+  endpoint({
+    method: 'patch',
+    path: '/clients/{id}',
+    tag,
+    summary: 'Change a client’s name, redirect URIs, scopes or roles',
+    params: idParam,
+    body: clientPatch,
+    response: client,
+    async handle({ params, body, deps, actor }) {
+      const before = describeClient(await requireClient(deps.db, params.id));
+      const after = await updateClient(deps.db, params.id, body);
+      const fields = Object.keys(body) as (keyof typeof body)[];
+      await deps.audit({
+        type: 'client.updated',
+        actor,
+        clientId: params.id,
+        details: {
+          before: Object.fromEntries(fields.map((f) => [f, before[f]])),
+          after: Object.fromEntries(fields.map((f) => [f, after[f]])),
+        },
+      });
+      return after;
+    },
+  }),
+  endpoint({
+    method: 'delete',
+    path: '/clients/{id}',
+    tag,
+    summary: 'Delete a client',
+    params: idParam,
+    status: 204,
+    async handle({ params, deps, actor }) {
+      await deleteClient(deps.db, params.id);
+      await deps.audit({ type: 'client.deleted', actor, clientId: params.id, details: {} });
+    },
+  }),
+  endpoint({
+    method: 'post',
+    path: '/clients/{id}/rotate-secret',
+    tag,
+    summary: 'Replace a web or machine client’s secret; the new one is in this answer only',
+    params: idParam,
+    response: secret,
+    async handle({ params, deps, actor }) {
+      const rotated = await rotateClientSecret(deps.db, deps.secrets, params.id);
+      await deps.audit({ type: 'client.secret_rotated', actor, clientId: params.id, details: {} });
+      return rotated;
+    },
+  }),
+];
