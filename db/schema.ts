@@ -22,6 +22,7 @@ export interface RolesTable {
   id: string;
   name: string;
   description: string | null;
+  requires_mfa: Generated<boolean>;
   created_at: CreatedAt;
 }
 
@@ -40,6 +41,7 @@ export interface ClientsTable {
   redirect_uris: Json<string[]>;
   post_logout_redirect_uris: Json<string[]>;
   scopes: Json<string[] | null>;
+  require_mfa: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -124,6 +126,22 @@ export interface AuditEventsTable {
   details: Json<Record<string, unknown>>;
 }
 
+export interface TotpFactorsTable {
+  user_id: string;
+  secret_encrypted: string;
+  confirmed_at: Date | null;
+  last_used_step: number | null;
+  created_at: CreatedAt;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: Date | null;
+  created_at: CreatedAt;
+}
+
 export interface ConfigVersionTable {
   id: boolean;
   version: number;
@@ -143,6 +161,8 @@ export interface Schema {
   rate_limits: RateLimitsTable;
   api_keys: ApiKeysTable;
   api_key_roles: ApiKeyRolesTable;
+  totp_factors: TotpFactorsTable;
+  recovery_codes: RecoveryCodesTable;
   config_version: ConfigVersionTable;
 }
 

@@ -18,6 +18,7 @@ export function createApp(deps: Deps): Koa {
   const secure = deps.config.issuer.startsWith('https:');
   const pageDeps = {
     db: deps.db,
+    secrets: deps.secrets,
     audit: deps.audit,
     page: deps.page,
     mailer: deps.mailer,

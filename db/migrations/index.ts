@@ -2,6 +2,7 @@ import type { Migration } from 'kysely/migration';
 import * as initial from './20261123T1500-initial.ts';
 import * as accounts from './20261123T1600-accounts.ts';
 import * as apiKeys from './20261123T1700-api-keys.ts';
+import * as mfa from './20261123T1800-mfa.ts';
 
 /**
  * Every migration, by name in the order they apply. Listed here rather than read from the folder
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '20261123T1500-initial': initial,
   '20261123T1600-accounts': accounts,
   '20261123T1700-api-keys': apiKeys,
+  '20261123T1800-mfa': mfa,
 };

@@ -70,6 +70,7 @@ function clientRow(
     post_logout_redirect_uris: [],
     scopes,
     roles,
+    require_mfa: false,
     created_at: new Date(),
     updated_at: new Date(),
   };
@@ -94,6 +95,7 @@ async function bareConfiguration(issuer: string, fixture: MemoryFixture, secrets
     },
     rolesFor: async (_ctx, { accountId, clientId }) =>
       accountId ? (accountId === fixture.user.id ? fixture.user.roles : []) : (clientById(clientId)?.roles ?? []),
+    mfaWanted: async () => false,
     recordJwtAccessToken: async (jti, grantId, clientId) => {
       jwtRecords.set(jti, { grantId, clientId });
     },

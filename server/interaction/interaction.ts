@@ -5,10 +5,12 @@ import type { MailDeps } from '../accounts/account-mail.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Page } from '../http/pages.ts';
 import type { RateLimiter } from '../rate-limit/rate-limits.ts';
+import type { Secrets } from '../secrets.ts';
 
 /** What every interaction step needs. */
 export interface InteractionDeps extends MailDeps {
   db: Db;
+  secrets: Secrets;
   audit: Audit;
   page: Page;
   rateLimiter: RateLimiter;

@@ -5,7 +5,6 @@ import { authenticate } from '../accounts/users.ts';
 import { AppError } from '../errors.ts';
 import {
   clientNameOf,
-  finishInteraction,
   formField,
   type Interaction,
   type InteractionDeps,
@@ -13,6 +12,7 @@ import {
   rememberOnInteraction,
   tooManyAttempts,
 } from './interaction.ts';
+import { continueAfterPassword } from './mfa.ts';
 
 /**
  * The `login` prompt (and `create`, when the person signs in instead): email or username and
@@ -89,10 +89,7 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
     await deps.audit({ type: 'login.unverified', userId: user.id, ...seen });
     return showLogin(ctx, deps, interaction, 403, { unverified: true });
   }
-  await deps.audit({ type: 'login.succeeded', userId: user.id, ...seen, details: { amr: ['pwd'] } });
-  // Signing in also answers prompt=create: the person chose an account that already exists.
-  const create = interaction.prompt.name === 'create' ? { create: {} } : {};
-  await finishInteraction(ctx, deps, { login: { accountId: user.id, amr: ['pwd'] }, ...create }, false);
+  await continueAfterPassword(ctx, deps, interaction, user);
 }
 
 export async function resendVerification(ctx: Context, deps: InteractionDeps) {

@@ -4,6 +4,7 @@ import { formBody } from '../http/forms.ts';
 import { showConsent, submitConsent } from './consent.ts';
 import { finishInteraction, type InteractionDeps, loadInteraction } from './interaction.ts';
 import { resendVerification, showLogin, showLoginStep, submitLogin } from './login.ts';
+import { continueAfterEnrolment, showStepUp, submitCode, submitEnrolment } from './mfa.ts';
 import { showSignupStep, submitSignup } from './signup.ts';
 
 /**
@@ -22,6 +23,9 @@ export function interactionRouter(deps: InteractionDeps, secure: boolean): Route
   router.post('/resend-verification', ...form.post, step(resendVerification));
   router.get('/signup', form.token, step(showSignupStep));
   router.post('/signup', ...form.post, step(submitSignup));
+  router.post('/mfa', ...form.post, step(submitCode));
+  router.post('/mfa/enrol', ...form.post, step(submitEnrolment));
+  router.post('/mfa/continue', ...form.post, step(continueAfterEnrolment));
   router.post('/consent', ...form.post, step(submitConsent));
   router.get('/abort', step(abort));
   return router;
@@ -33,6 +37,7 @@ async function show(ctx: Context, deps: InteractionDeps) {
     case 'create':
       return showSignupStep(ctx, deps, interaction);
     case 'login':
+      if (interaction.prompt.reasons.includes('mfa_required') && (await showStepUp(ctx, deps, interaction))) return;
       return showLogin(ctx, deps, interaction);
     case 'consent':
       return showConsent(ctx, deps, interaction);

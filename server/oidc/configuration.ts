@@ -9,6 +9,7 @@ import {
 } from 'oidc-provider';
 import type { ResourceServerRow } from '../../db/schema.ts';
 import { accountClient, loadExistingGrant } from './account-client.ts';
+import { ACR_MFA, ACR_PASSWORD } from './acr.ts';
 import { OIDC_SCOPES } from './scopes.ts';
 
 /**
@@ -31,6 +32,8 @@ export interface OidcDependencies {
     ctx: KoaContextWithOIDC,
     subject: { accountId?: string | undefined; clientId: string },
   ) => Promise<string[]>;
+  /** Whether this sign-in needs a second factor (enrolled, or demanded by client, role or acr_values). */
+  mfaWanted: (ctx: KoaContextWithOIDC, accountId: string) => Promise<boolean>;
   /** Remembers which grant a JWT access token belongs to, for introspection. */
   recordJwtAccessToken: (jti: string, grantId: string, clientId: string, expiresIn: number) => Promise<void>;
   pages: {
@@ -44,11 +47,22 @@ const DAY = 24 * 3600;
 
 /**
  * The library's prompts, with `create` first: a client sending prompt=create (OpenID Connect
- * Initiating User Registration) gets the sign-up page; the step that finishes resolves it.
+ * Initiating User Registration) gets the sign-up page; the step that finishes resolves it. The
+ * login prompt also asks again when the session's login had no second factor and this sign-in
+ * needs one (step-up).
  */
-function promptsWithCreate() {
+function tesseraPrompts(mfaWanted: OidcDependencies['mfaWanted']) {
   const policy = interactionPolicy.base();
   policy.add(new interactionPolicy.Prompt({ name: 'create', requestable: true }), 0);
+  policy.get('login')?.checks.add(
+    new interactionPolicy.Check('mfa_required', 'a second factor is required', async (ctx) => {
+      const accountId = ctx.oidc.session?.accountId;
+      if (!accountId || ctx.oidc.amr?.includes('otp')) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      return (await mfaWanted(ctx, accountId))
+        ? interactionPolicy.Check.REQUEST_PROMPT
+        : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    }),
+  );
   return policy;
 }
 
@@ -58,6 +72,7 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
     adapter: d.adapter,
     findAccount: d.findAccount,
     clients: [accountClient(d.issuer)],
+    acrValues: [ACR_PASSWORD, ACR_MFA],
     loadExistingGrant,
     jwks: { keys: d.jwks as Configuration['jwks'] extends { keys: infer K } | undefined ? K : never },
     cookies: { keys: d.cookieKeys, long: cookie, short: cookie },
@@ -81,7 +96,10 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
     clientBasedCORS: (_ctx, origin, client) =>
       client.clientAuthMethod === 'none' &&
       (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: promptsWithCreate() },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: tesseraPrompts(d.mfaWanted),
+    },
     features: {
       devInteractions: { enabled: false },
       registration: { enabled: false },

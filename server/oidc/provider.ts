@@ -11,6 +11,7 @@ import { apiScopesFor, toClientMetadata } from '../clients/clients.ts';
 import type { Page } from '../http/pages.ts';
 import type { KeySet } from '../keys/signing-keys.ts';
 import type { Logger } from '../logger.ts';
+import { secondFactorWanted } from '../mfa/second-factor-wanted.ts';
 import type { Secrets } from '../secrets.ts';
 import { apiKeyIntrospection } from './api-key-introspection.ts';
 import { oidcConfiguration } from './configuration.ts';
@@ -70,6 +71,8 @@ function build(deps: HostDependencies, keySet: KeySet) {
         if (!accountId) return (await catalog.findClient(clientId))?.roles ?? [];
         return rolesLoadedFor(ctx, accountId) ?? userRoleNames(db, accountId);
       },
+      mfaWanted: async (ctx, accountId) =>
+        (await secondFactorWanted(db, accountId, ctx.oidc.client?.clientId, ctx.oidc.params?.acr_values)) !== undefined,
       recordJwtAccessToken: (jti, grantId, clientId, expiresIn) =>
         records.upsert(jti, { grantId, clientId }, expiresIn),
       pages: {

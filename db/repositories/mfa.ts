@@ -1,0 +1,117 @@
+import { sql } from 'kysely';
+import type { Db } from '../database.ts';
+
+/** Writes a new unconfirmed secret; a confirmed factor is left alone (answers false). */
+export async function upsertPendingTotp(db: Db, userId: string, secretEncrypted: string): Promise<boolean> {
+  const row = await db
+    .insertInto('totp_factors')
+    .values({ user_id: userId, secret_encrypted: secretEncrypted })
+    .onConflict((oc) =>
+      oc
+        .column('user_id')
+        .doUpdateSet({ secret_encrypted: secretEncrypted, last_used_step: null })
+        .where('totp_factors.confirmed_at', 'is', null),
+    )
+    .returning('user_id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function findTotpFactor(db: Db, userId: string) {
+  return db
+    .selectFrom('totp_factors')
+    .select(['secret_encrypted', 'confirmed_at', 'last_used_step'])
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+}
+
+/**
+ * Confirms the pending secret the caller checked the code against, spending that step. Matching
+ * on the sealed secret too means a restart that raced in between is not confirmed by mistake.
+ */
+export async function confirmTotpFactor(db: Db, userId: string, secretEncrypted: string, step: number) {
+  const result = await db
+    .updateTable('totp_factors')
+    .set({ confirmed_at: new Date(), last_used_step: step })
+    .where('user_id', '=', userId)
+    .where('secret_encrypted', '=', secretEncrypted)
+    .where('confirmed_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Spends a step in one statement: a step at or before the last one spent is a replay. */
+export async function spendTotpStep(db: Db, userId: string, step: number): Promise<boolean> {
+  const result = await db
+    .updateTable('totp_factors')
+    .set({ last_used_step: step })
+    .where('user_id', '=', userId)
+    .where('confirmed_at', 'is not', null)
+    .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', step)]))
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function deleteTotpFactor(db: Db, userId: string): Promise<void> {
+  await db.deleteFrom('totp_factors').where('user_id', '=', userId).execute();
+}
+
+/** Replaces the user's recovery codes; run it in the caller's transaction. */
+export async function replaceRecoveryCodes(
+  db: Db,
+  userId: string,
+  codes: { id: string; code_hash: string }[],
+): Promise<void> {
+  await deleteRecoveryCodes(db, userId);
+  if (codes.length > 0) {
+    await db
+      .insertInto('recovery_codes')
+      .values(codes.map((c) => ({ ...c, user_id: userId })))
+      .execute();
+  }
+}
+
+/** Spends an unused code in one statement, so two submissions cannot both use it. */
+export async function spendRecoveryCode(db: Db, userId: string, codeHash: string): Promise<boolean> {
+  const row = await db
+    .updateTable('recovery_codes')
+    .set({ used_at: new Date() })
+    .where('user_id', '=', userId)
+    .where('code_hash', '=', codeHash)
+    .where('used_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function deleteRecoveryCodes(db: Db, userId: string): Promise<void> {
+  await db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+}
+
+export async function countUnusedRecoveryCodes(db: Db, userId: string): Promise<number> {
+  const row = await db
+    .selectFrom('recovery_codes')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('user_id', '=', userId)
+    .where('used_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return row.n;
+}
+
+/** Whether any role the user holds requires MFA. */
+export async function userNeedsMfaByRole(db: Db, userId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('user_roles')
+    .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+    .select('roles.id')
+    .where('user_roles.user_id', '=', userId)
+    .where('roles.requires_mfa', '=', true)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function clientRequiresMfa(db: Db, clientId: string): Promise<boolean> {
+  const row = await db.selectFrom('clients').select('require_mfa').where('client_id', '=', clientId).executeTakeFirst();
+  return row?.require_mfa ?? false;
+}

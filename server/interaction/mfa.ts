@@ -1,0 +1,150 @@
+import type { Context } from 'koa';
+import { findUserById } from '../../db/repositories/users.ts';
+import type { User } from '../../db/schema.ts';
+import { confirmTotpEnrolment, pendingEnrolment, startTotpEnrolment, verifySecondFactor } from '../mfa/factors.ts';
+import { secondFactorWanted } from '../mfa/second-factor-wanted.ts';
+import { loginResult } from '../oidc/acr.ts';
+import {
+  finishInteraction,
+  formField,
+  type Interaction,
+  type InteractionDeps,
+  loadInteraction,
+  rememberOnInteraction,
+  tooManyAttempts,
+} from './interaction.ts';
+
+/**
+ * The second step of a login: a TOTP or recovery code, or enrolment when MFA is demanded and the
+ * person has none. It is part of the same interaction, not a page of its own: the login is only
+ * handed to oidc-provider once this step passes, so no URL skips it. Which account the step is
+ * for is kept on the interaction (bound to its cookie), never taken from the form.
+ */
+const PROMPTS = ['login', 'create'];
+
+interface MfaState {
+  userId: string;
+  enrolled?: boolean;
+}
+
+const stateOf = (interaction: Interaction) => (interaction.result as { mfa?: MfaState } | undefined)?.mfa;
+const seen = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
+
+/** Finishes the login, also answering prompt=create when that is where the person started. */
+export async function finishLogin(
+  ctx: Context,
+  deps: InteractionDeps,
+  interaction: Interaction,
+  userId: string,
+  secondFactor: boolean,
+) {
+  const login = loginResult(userId, secondFactor);
+  const clientId = String(interaction.params.client_id);
+  await deps.audit({ type: 'login.succeeded', userId, clientId, ...seen(ctx), details: { amr: login.amr } });
+  const create = interaction.prompt.name === 'create' ? { create: {} } : {};
+  await finishInteraction(ctx, deps, { login, ...create }, false);
+}
+
+/** After the password (or, for step-up, the existing session): a code, enrolment, or done. */
+export async function continueAfterPassword(ctx: Context, deps: InteractionDeps, interaction: Interaction, user: User) {
+  const wanted = await secondFactorWanted(
+    deps.db,
+    user.id,
+    String(interaction.params.client_id),
+    interaction.params.acr_values,
+  );
+  if (!wanted) return finishLogin(ctx, deps, interaction, user.id, false);
+  await rememberOnInteraction(ctx, deps, { mfa: { userId: user.id } });
+  if (wanted === 'code') return showCode(ctx, deps, interaction);
+  return showEnrolment(ctx, deps, interaction, await startTotpEnrolment(deps.db, deps.secrets, user));
+}
+
+function showCode(ctx: Context, deps: InteractionDeps, interaction: Interaction, status = 200, error?: string) {
+  deps.page(ctx, 'mfa', { title: 'Two-step verification', uid: interaction.uid, error }, status);
+}
+
+function showEnrolment(
+  ctx: Context,
+  deps: InteractionDeps,
+  interaction: Interaction,
+  enrolment: { secret: string; uri: string; qrSvg: string },
+  status = 200,
+  error?: string,
+) {
+  deps.page(
+    ctx,
+    'mfa-enrol',
+    {
+      title: 'Set up two-step verification',
+      uid: interaction.uid,
+      secret: enrolment.secret,
+      uri: enrolment.uri,
+      qr: `data:image/svg+xml;base64,${Buffer.from(enrolment.qrSvg).toString('base64')}`,
+      error,
+    },
+    status,
+  );
+}
+
+/** The account this step is for, or undefined when the interaction never passed a password. */
+async function stepUser(deps: InteractionDeps, interaction: Interaction) {
+  const state = stateOf(interaction);
+  return state ? findUserById(deps.db, state.userId) : undefined;
+}
+
+export async function submitCode(ctx: Context, deps: InteractionDeps) {
+  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const user = await stepUser(deps, interaction);
+  if (!user) return showCode(ctx, deps, interaction, 400, 'Sign in with your password first.');
+  const limit = await deps.rateLimiter.peek('totp_account', user.id);
+  if (!limit.allowed) {
+    await deps.audit({ type: 'rate_limit.hit', userId: user.id, ...seen(ctx), details: { limit: 'totp_account' } });
+    return showCode(ctx, deps, interaction, 429, tooManyAttempts(ctx, limit.retryAfterSeconds));
+  }
+  const method = await verifySecondFactor(deps.db, deps.secrets, user.id, formField(ctx, 'code'));
+  if (!method) {
+    await deps.rateLimiter.consume('totp_account', user.id);
+    await deps.audit({ type: 'mfa.failed', userId: user.id, ...seen(ctx) });
+    return showCode(ctx, deps, interaction, 400, 'That code is not right, or was already used.');
+  }
+  await deps.rateLimiter.reset('totp_account', user.id);
+  await deps.audit({ type: 'mfa.succeeded', userId: user.id, ...seen(ctx), details: { method } });
+  await finishLogin(ctx, deps, interaction, user.id, true);
+}
+
+export async function submitEnrolment(ctx: Context, deps: InteractionDeps) {
+  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const user = await stepUser(deps, interaction);
+  if (!user) return showCode(ctx, deps, interaction, 400, 'Sign in with your password first.');
+  const codes = await confirmTotpEnrolment(deps.db, deps.secrets, user.id, formField(ctx, 'code'));
+  if (!codes) {
+    const enrolment = await pendingEnrolment(deps.db, deps.secrets, user);
+    if (!enrolment) return showCode(ctx, deps, interaction, 400, 'Start again: sign in with your password.');
+    return showEnrolment(
+      ctx,
+      deps,
+      interaction,
+      enrolment,
+      400,
+      'That code is not right. Check the time on your phone and try again.',
+    );
+  }
+  await rememberOnInteraction(ctx, deps, { mfa: { userId: user.id, enrolled: true } });
+  await deps.audit({ type: 'mfa.enabled', userId: user.id, ...seen(ctx), details: { during: 'login' } });
+  deps.page(ctx, 'mfa-codes', { title: 'Your recovery codes', uid: interaction.uid, codes });
+}
+
+export async function continueAfterEnrolment(ctx: Context, deps: InteractionDeps) {
+  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const state = stateOf(interaction);
+  if (!state?.enrolled) return showCode(ctx, deps, interaction, 400, 'Sign in with your password first.');
+  await finishLogin(ctx, deps, interaction, state.userId, true);
+}
+
+/** Step-up: the session has a password login, and this sign-in needs the second factor too. */
+export async function showStepUp(ctx: Context, deps: InteractionDeps, interaction: Interaction) {
+  const user = interaction.session?.accountId ? await findUserById(deps.db, interaction.session.accountId) : undefined;
+  if (!user || user.disabled_at) return false;
+  await continueAfterPassword(ctx, deps, interaction, user);
+  return true;
+}

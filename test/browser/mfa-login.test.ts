@@ -1,0 +1,167 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type * as oidc from 'openid-client';
+import { generate } from 'otplib';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, screenshot } from '../support/browser.ts';
+import {
+  type ClientApp,
+  finishAtClient,
+  relyingParty,
+  startAuthorization,
+  startClientApp,
+} from '../support/oidc-flow.ts';
+import { type RunningTessera, startTessera } from '../support/tessera.ts';
+
+/**
+ * The second factor as a step of the login: forced enrolment for a role that requires it, codes
+ * accepted once, recovery codes, `acr_values` demanding it, and step-up on an existing session.
+ */
+const PASSWORD = 'granite tulips whisper at dawn';
+const ACR_MFA = 'urn:tessera:acr:mfa';
+const codeAt = (secret: string, ms: number) => generate({ secret, epoch: Math.floor(ms / 1000) });
+
+let tessera: RunningTessera;
+let browser: Browser;
+let app: ClientApp;
+let context: BrowserContext;
+let page: Page;
+let config: oidc.Configuration;
+let secret = '';
+let recoveryCodes: string[] = [];
+
+beforeAll(async () => {
+  [tessera, browser, app] = await Promise.all([startTessera(), launchBrowser(), startClientApp()]);
+  const spa = (
+    await tessera.cli(['clients', 'create', '--name', 'Vault', '--type', 'spa', '--redirect-uri', app.redirectUri])
+  ).json<{
+    client_id: string;
+  }>();
+  config = await relyingParty(tessera.issuer, spa.client_id);
+  for (const [username, roles] of [
+    ['root', ['--role', 'admin']],
+    ['plain', []],
+  ] as const) {
+    (
+      await tessera.cli(
+        [
+          'users',
+          'create',
+          '--email',
+          `${username}@example.test`,
+          '--username',
+          username,
+          ...roles,
+          '--password-stdin',
+        ],
+        PASSWORD,
+      )
+    ).json();
+  }
+});
+
+beforeEach(async () => {
+  context = await browser.newContext();
+  page = await context.newPage();
+});
+
+afterEach(async () => {
+  await context.close();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await tessera?.dispose();
+});
+
+async function password(login: string) {
+  await page.fill('#login', login);
+  await page.fill('#password', PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function code(value: string) {
+  await page.fill('#code', value);
+  await page.getByRole('button', { name: 'Verify' }).click();
+}
+
+async function consentIfAsked() {
+  if (await page.getByRole('button', { name: 'Allow' }).count())
+    await page.getByRole('button', { name: 'Allow' }).click();
+}
+
+describe('MFA at sign-in', () => {
+  it('takes an admin without a factor through enrolment before the flow continues', async () => {
+    const started = await startAuthorization(page, config, app, { scope: 'openid' });
+    await password('root');
+    expect(await page.textContent('h1')).toBe('Set up two-step verification');
+    expect(await page.getAttribute('img', 'src')).toMatch(/^data:image\/svg\+xml;base64,/);
+    secret = (await page.textContent('#totp-secret')) ?? '';
+    expect(await page.textContent('#totp-uri')).toContain('otpauth://totp/Tessera:');
+    await screenshot(page, 'mfa-enrol');
+
+    await page.fill('#code', '000000');
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    expect(await page.getByRole('alert').textContent()).toContain('That code is not right.');
+    await page.fill('#code', await codeAt(secret, Date.now()));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    recoveryCodes = (await page.locator('#recovery-codes li').allTextContents()).map((c) => c.trim());
+    expect(recoveryCodes).toHaveLength(10);
+    await screenshot(page, 'mfa-recovery-codes');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await consentIfAsked();
+    const tokens = await finishAtClient(page, config, app, started);
+    expect(tokens.claims()).toMatchObject({ amr: ['pwd', 'otp'], acr: ACR_MFA });
+  });
+
+  it('asks for a code after the password, refuses a wrong or replayed one, and accepts a fresh one', async () => {
+    const started = await startAuthorization(page, config, app, { scope: 'openid' });
+    await password('root');
+    expect(await page.textContent('h1')).toBe('Two-step verification');
+    await screenshot(page, 'mfa-code');
+    await code('123456');
+    expect(await page.getByRole('alert').textContent()).toContain('That code is not right, or was already used.');
+    // The enrolment spent the current step; one step of drift ahead is allowed, once.
+    await code(await codeAt(secret, Date.now() - 30_000));
+    expect(await page.getByRole('alert').textContent()).toContain('already used');
+    await code(await codeAt(secret, Date.now() + 30_000));
+    await consentIfAsked();
+    const tokens = await finishAtClient(page, config, app, started);
+    expect(tokens.claims()).toMatchObject({ amr: ['pwd', 'otp'], acr: ACR_MFA });
+  });
+
+  it('accepts a recovery code once', async () => {
+    for (const attempt of ['first', 'second']) {
+      await context.clearCookies();
+      const started = await startAuthorization(page, config, app, { scope: 'openid' });
+      await password('root');
+      await code(recoveryCodes[0] ?? '');
+      if (attempt === 'first') {
+        await consentIfAsked();
+        expect((await finishAtClient(page, config, app, started)).claims()?.amr).toEqual(['pwd', 'otp']);
+      } else {
+        expect(await page.getByRole('alert').textContent()).toContain('That code is not right, or was already used.');
+      }
+    }
+  });
+
+  it('is demanded by acr_values, and added to an existing password session (step-up)', async () => {
+    const plain = await startAuthorization(page, config, app, { scope: 'openid' });
+    await password('plain');
+    await consentIfAsked();
+    expect((await finishAtClient(page, config, app, plain)).claims()).toMatchObject({ amr: ['pwd'] });
+
+    // Same browser, same session: asking for MFA needs no password, only the second step.
+    const stepUp = await startAuthorization(page, config, app, { scope: 'openid', acr_values: ACR_MFA });
+    expect(await page.textContent('h1')).toBe('Set up two-step verification');
+    const plainSecret = (await page.textContent('#totp-secret')) ?? '';
+    await page.fill('#code', await codeAt(plainSecret, Date.now()));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await consentIfAsked();
+    expect((await finishAtClient(page, config, app, stepUp)).claims()).toMatchObject({
+      amr: ['pwd', 'otp'],
+      acr: ACR_MFA,
+    });
+  });
+});
