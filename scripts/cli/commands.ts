@@ -26,7 +26,7 @@ export const commands: Record<string, Command> = {
 
   'clients create': {
     usage:
-      'tessera clients create --name N --type web|spa|machine [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]…',
+      'tessera clients create --name N --type web|spa|machine [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--require-mfa]',
     options: {
       name: { type: 'string' },
       type: { type: 'string' },
@@ -34,6 +34,7 @@ export const commands: Record<string, Command> = {
       'post-logout-redirect-uri': { type: 'string', multiple: true },
       scope: { type: 'string', multiple: true },
       role: { type: 'string', multiple: true },
+      'require-mfa': { type: 'boolean' },
     },
     async run({ db, secrets, audit, values }) {
       const created = await createClient(db, secrets, {
@@ -43,6 +44,7 @@ export const commands: Record<string, Command> = {
         post_logout_redirect_uris: list(values['post-logout-redirect-uri']),
         ...(values.scope ? { scopes: list(values.scope) } : {}),
         roles: list(values.role),
+        require_mfa: values['require-mfa'] === true,
       });
       await audit({ type: 'client.created', clientId: created.client_id, ...CLI, details: { type: created.type } });
       return created;

@@ -12,12 +12,14 @@ import {
 import { createUser, describeUser, disableUser, setRolesOfUser, userInput } from '../accounts/users.ts';
 import { roleName } from '../clients/clients.ts';
 import { AppError, conflictOnDuplicate } from '../errors.ts';
+import { hasTotp, removeMfa } from '../mfa/factors.ts';
 import { endpoint } from './endpoint.ts';
 import { idParam, paged, pageQuery } from './shapes.ts';
 
 /**
  * Users as operators manage them. Disabling or deleting a user also ends their sessions and
- * grants, so a removed account cannot keep using tokens it already holds.
+ * grants, so a removed account cannot keep using tokens it already holds; so does resetting their
+ * two-step verification, since whoever holds a session may be the reason for the reset.
  */
 const user = z
   .object({
@@ -185,6 +187,22 @@ export const userEndpoints = [
       const revoked = await revokeEverythingOf(deps.db, params.id);
       await deps.audit({ type: 'user.sessions_revoked', actor, userId: params.id, details: { revoked } });
       return { revoked };
+    },
+  }),
+  endpoint({
+    method: 'post',
+    path: '/users/{id}/mfa/reset',
+    tag,
+    summary: 'Remove a user’s two-step verification and recovery codes, and end their sessions',
+    params: idParam,
+    response: user,
+    async handle({ params, deps, actor }) {
+      await requireUser(deps.db, params.id);
+      const hadTotp = await hasTotp(deps.db, params.id);
+      await removeMfa(deps.db, params.id);
+      const revoked = await revokeEverythingOf(deps.db, params.id);
+      await deps.audit({ type: 'mfa.reset', actor, userId: params.id, details: { had_totp: hadTotp, revoked } });
+      return requireUser(deps.db, params.id);
     },
   }),
 ];

@@ -46,6 +46,8 @@ const clientFields = {
   post_logout_redirect_uris: z.array(redirectUri).max(20),
   scopes: z.array(scopeToken).max(100),
   roles: z.array(roleName).max(100),
+  /** Every sign-in to this client needs a second factor. */
+  require_mfa: z.boolean(),
 };
 
 type RedirectShape = Pick<ClientView, 'type' | 'redirect_uris' | 'post_logout_redirect_uris'>;
@@ -66,6 +68,7 @@ export const clientInput = z
     post_logout_redirect_uris: clientFields.post_logout_redirect_uris.default([]),
     scopes: clientFields.scopes.optional(),
     roles: clientFields.roles.default([]),
+    require_mfa: clientFields.require_mfa.default(false),
   })
   .superRefine((c, ctx) => {
     const broken = redirectRule(c);
@@ -79,6 +82,7 @@ export const clientPatch = z.object({
   post_logout_redirect_uris: clientFields.post_logout_redirect_uris.optional(),
   scopes: clientFields.scopes.optional(),
   roles: clientFields.roles.optional(),
+  require_mfa: clientFields.require_mfa.optional(),
 });
 
 export type ClientInput = z.input<typeof clientInput>;
@@ -94,6 +98,7 @@ export interface ClientView {
   post_logout_redirect_uris: string[];
   scopes: string[];
   roles: string[];
+  require_mfa: boolean;
   created_at: string;
 }
 
@@ -106,6 +111,7 @@ export function describeClient(row: ClientWithRoles): ClientView {
     post_logout_redirect_uris: row.post_logout_redirect_uris,
     scopes: allowedScopes(row),
     roles: row.roles,
+    require_mfa: row.require_mfa,
     created_at: row.created_at.toISOString(),
   };
 }
@@ -134,6 +140,7 @@ export async function createClient(
       redirect_uris: JSON.stringify(c.redirect_uris),
       post_logout_redirect_uris: JSON.stringify(c.post_logout_redirect_uris),
       scopes: JSON.stringify(c.scopes ?? null),
+      require_mfa: c.require_mfa,
     });
     await setClientRoles(trx, clientId, roles.ids);
   });
@@ -178,6 +185,7 @@ export async function updateClient(db: Db, clientId: string, input: z.input<type
         ? { post_logout_redirect_uris: JSON.stringify(patch.post_logout_redirect_uris) }
         : {}),
       ...(patch.scopes ? { scopes: JSON.stringify(patch.scopes) } : {}),
+      ...(patch.require_mfa !== undefined ? { require_mfa: patch.require_mfa } : {}),
     });
   });
   return describeClient(await requireClient(db, clientId));

@@ -14,21 +14,24 @@ import { passwordProblem } from '../accounts/password-policy.ts';
 import { hashPassword, verifyPassword } from '../accounts/passwords.ts';
 import { fullNameField, usernameField } from '../accounts/signup.ts';
 import { formField, tooManyAttempts } from '../interaction/interaction.ts';
+import { hasTotp, recoveryCodesLeft } from '../mfa/factors.ts';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
-import { randomToken, sha256 } from '../secrets.ts';
+import { randomToken, type Secrets, sha256 } from '../secrets.ts';
 import type { SelfServiceDeps } from './deps.ts';
 
 /**
- * /account: the signed-in person's profile, password, sessions and app grants, and deleting the
- * account. Who is signed in comes from oidc-provider's own session cookie; signing in goes
+ * /account: the signed-in person's profile, password, two-step verification (account-mfa.ts),
+ * sessions and app grants, and deleting the account. Who is signed in comes from oidc-provider's own session cookie; signing in goes
  * through the built-in account client like any app. Each form posts, then redirects back with
  * a note of what was done (post/redirect/get), or shows its error in place.
  */
 export interface AccountDeps extends SelfServiceDeps {
   provider: () => Provider;
+  /** Seals and opens TOTP secrets. */
+  secrets: Secrets;
 }
 
-interface SignedIn {
+export interface SignedIn {
   user: User;
   sessionId: string;
 }
@@ -38,6 +41,7 @@ const DONE: Record<string, string> = {
   password: 'Your password was changed.',
   session: 'The session was signed out.',
   grant: 'The app no longer has access to your account.',
+  'mfa-off': 'Two-step verification was turned off.',
 };
 
 async function signedIn(ctx: Context, deps: AccountDeps): Promise<SignedIn | undefined> {
@@ -48,7 +52,7 @@ async function signedIn(ctx: Context, deps: AccountDeps): Promise<SignedIn | und
 }
 
 /** Runs `handler` for a signed-in person, or shows how to sign in. */
-function requireSignIn(handler: (ctx: Context, deps: AccountDeps, who: SignedIn) => Promise<void>) {
+export function requireSignIn(handler: (ctx: Context, deps: AccountDeps, who: SignedIn) => Promise<void>) {
   return async (ctx: Context, deps: AccountDeps) => {
     const who = await signedIn(ctx, deps);
     if (who) return handler(ctx, deps, who);
@@ -87,7 +91,8 @@ export async function finishAccountSignIn(ctx: Context) {
   ctx.redirect('/account');
 }
 
-async function render(
+/** The account page; `notice` adds what a failed form needs to show in place. */
+export async function render(
   ctx: Context,
   deps: AccountDeps,
   who: SignedIn,
@@ -108,6 +113,9 @@ async function render(
       title: 'Your account',
       user: who.user,
       done: DONE[String(ctx.query.done)] ?? undefined,
+      mfa: (await hasTotp(deps.db, who.user.id))
+        ? { on: true, codesLeft: await recoveryCodesLeft(deps.db, who.user.id) }
+        : { on: false },
       sessions: await Promise.all(
         sessions.map(async (s) => ({
           id: s.id,
@@ -134,15 +142,15 @@ async function render(
   );
 }
 
-const done = (ctx: Context, what: keyof typeof DONE) => {
+export const done = (ctx: Context, what: keyof typeof DONE) => {
   ctx.status = 303;
   ctx.redirect(`/account?done=${what}`);
 };
 
-const seen = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
+export const seen = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
 
 /** A wrong current password counts like a failed login, so the account page is no side door. */
-async function checkPassword(ctx: Context, deps: AccountDeps, who: SignedIn, password: string) {
+export async function checkPassword(ctx: Context, deps: AccountDeps, who: SignedIn, password: string) {
   const key = `${who.user.email.toLowerCase()}|${ctx.ip}`;
   const peek = await deps.rateLimiter.peek('login_account_ip', key);
   if (!peek.allowed) return { status: 429, error: tooManyAttempts(ctx, peek.retryAfterSeconds) };

@@ -12,6 +12,7 @@ import {
   showAccount,
   startAccountSignIn,
 } from './account.ts';
+import { confirmMfa, disableMfa, newRecoveryCodes, showMfaSetup, startMfa } from './account-mfa.ts';
 import { showForgotPassword, showResetPassword, submitForgotPassword, submitResetPassword } from './password-reset.ts';
 import { showVerifyEmail } from './verify-email.ts';
 
@@ -34,6 +35,11 @@ export function selfServiceRouter(deps: AccountDeps, secure: boolean): Router {
   router.get('/account/callback', page(finishAccountSignIn));
   router.post('/account/profile', ...form.post, page(saveProfile));
   router.post('/account/password', ...form.post, page(changePassword));
+  router.post('/account/mfa/start', ...form.post, page(startMfa));
+  router.get('/account/mfa/setup', form.token, page(showMfaSetup));
+  router.post('/account/mfa/confirm', ...form.post, page(confirmMfa));
+  router.post('/account/mfa/recovery-codes', ...form.post, page(newRecoveryCodes));
+  router.post('/account/mfa/disable', ...form.post, page(disableMfa));
   router.post('/account/sessions/:id/revoke', ...form.post, page(revokeSession));
   router.post('/account/grants/:id/revoke', ...form.post, page(revokeGrant));
   router.post('/account/delete', ...form.post, page(deleteAccount));

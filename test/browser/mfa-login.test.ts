@@ -40,6 +40,7 @@ beforeAll(async () => {
   for (const [username, roles] of [
     ['root', ['--role', 'admin']],
     ['plain', []],
+    ['casual', []],
   ] as const) {
     (
       await tessera.cli(
@@ -163,5 +164,32 @@ describe('MFA at sign-in', () => {
       amr: ['pwd', 'otp'],
       acr: ACR_MFA,
     });
+  });
+
+  it('is demanded by a client created with --require-mfa', async () => {
+    const strict = (
+      await tessera.cli([
+        'clients',
+        'create',
+        '--name',
+        'Payroll',
+        '--type',
+        'spa',
+        '--redirect-uri',
+        app.redirectUri,
+        '--require-mfa',
+      ])
+    ).json<{ client_id: string; require_mfa: boolean }>();
+    expect(strict.require_mfa).toBe(true);
+    const strictConfig = await relyingParty(tessera.issuer, strict.client_id);
+    const started = await startAuthorization(page, strictConfig, app, { scope: 'openid' });
+    await password('casual');
+    expect(await page.textContent('h1')).toBe('Set up two-step verification');
+    const casualSecret = (await page.textContent('#totp-secret')) ?? '';
+    await page.fill('#code', await codeAt(casualSecret, Date.now()));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await consentIfAsked();
+    expect((await finishAtClient(page, strictConfig, app, started)).claims()).toMatchObject({ amr: ['pwd', 'otp'] });
   });
 });

@@ -1,0 +1,103 @@
+import type { Context } from 'koa';
+import { formField, tooManyAttempts } from '../interaction/interaction.ts';
+import {
+  confirmTotpEnrolment,
+  type Enrolment,
+  hasTotp,
+  pendingEnrolment,
+  regenerateRecoveryCodes,
+  removeMfa,
+  startTotpEnrolment,
+  verifySecondFactor,
+} from '../mfa/factors.ts';
+import { type AccountDeps, checkPassword, done, render, requireSignIn, seen } from './account.ts';
+
+/**
+ * Two-step verification on /account. Rules this file enforces:
+ * - a TOTP secret counts only once the person has typed a code it produced (setup page);
+ * - recovery codes are shown once, in the answer to the post that made them, never again;
+ * - new codes need the password; turning it off needs the password and a current code (or a
+ *   recovery code), and wrong codes count against the same TOTP limit the sign-in step uses.
+ */
+const SETUP_PATH = '/account/mfa/setup';
+
+const backToAccount = (ctx: Context) => {
+  ctx.status = 303;
+  ctx.redirect('/account');
+};
+
+function showSetup(ctx: Context, deps: AccountDeps, enrolment: Enrolment, status = 200, error?: string) {
+  deps.page(
+    ctx,
+    'account-mfa-setup',
+    {
+      title: 'Set up two-step verification',
+      secret: enrolment.secret,
+      uri: enrolment.uri,
+      qr: `data:image/svg+xml;base64,${Buffer.from(enrolment.qrSvg).toString('base64')}`,
+      error,
+    },
+    status,
+  );
+}
+
+function showRecoveryCodes(ctx: Context, deps: AccountDeps, codes: string[]) {
+  deps.page(ctx, 'recovery-codes', { title: 'Your recovery codes', codes });
+}
+
+export const startMfa = requireSignIn(async (ctx, deps, { user }) => {
+  if (await hasTotp(deps.db, user.id)) return backToAccount(ctx);
+  await startTotpEnrolment(deps.db, deps.secrets, user);
+  await deps.audit({ type: 'mfa.enrolment_started', userId: user.id, ...seen(ctx) });
+  ctx.status = 303;
+  ctx.redirect(SETUP_PATH);
+});
+
+/** A reload shows the same secret again; a new one is only made by starting over. */
+export const showMfaSetup = requireSignIn(async (ctx, deps, { user }) => {
+  const enrolment = (await hasTotp(deps.db, user.id)) ? undefined : await pendingEnrolment(deps.db, deps.secrets, user);
+  if (!enrolment) return backToAccount(ctx);
+  showSetup(ctx, deps, enrolment);
+});
+
+export const confirmMfa = requireSignIn(async (ctx, deps, { user }) => {
+  const enrolment = (await hasTotp(deps.db, user.id)) ? undefined : await pendingEnrolment(deps.db, deps.secrets, user);
+  if (!enrolment) return backToAccount(ctx);
+  const codes = await confirmTotpEnrolment(deps.db, deps.secrets, user.id, formField(ctx, 'code'));
+  if (!codes) {
+    const error = 'That code is not right. Type the code your app shows now.';
+    return showSetup(ctx, deps, enrolment, 400, error);
+  }
+  await deps.audit({ type: 'mfa.enabled', userId: user.id, ...seen(ctx) });
+  showRecoveryCodes(ctx, deps, codes);
+});
+
+export const newRecoveryCodes = requireSignIn(async (ctx, deps, who) => {
+  if (!(await hasTotp(deps.db, who.user.id))) return backToAccount(ctx);
+  const wrong = await checkPassword(ctx, deps, who, formField(ctx, 'password'));
+  if (wrong) return render(ctx, deps, who, wrong.status, { mfaCodesError: wrong.error });
+  const codes = await regenerateRecoveryCodes(deps.db, who.user.id);
+  await deps.audit({ type: 'mfa.recovery_codes_regenerated', userId: who.user.id, ...seen(ctx) });
+  showRecoveryCodes(ctx, deps, codes);
+});
+
+export const disableMfa = requireSignIn(async (ctx, deps, who) => {
+  const { user } = who;
+  if (!(await hasTotp(deps.db, user.id))) return backToAccount(ctx);
+  const refuse = async (reason: string, status: number, error: string) => {
+    await deps.audit({ type: 'mfa.disable_failed', userId: user.id, ...seen(ctx), details: { reason } });
+    return render(ctx, deps, who, status, { mfaOffError: error });
+  };
+  const wrong = await checkPassword(ctx, deps, who, formField(ctx, 'password'));
+  if (wrong) return refuse(wrong.status === 429 ? 'rate_limited' : 'password', wrong.status, wrong.error);
+  const peek = await deps.rateLimiter.peek('totp_account', user.id);
+  if (!peek.allowed) return refuse('rate_limited', 429, tooManyAttempts(ctx, peek.retryAfterSeconds));
+  const used = await verifySecondFactor(deps.db, deps.secrets, user.id, formField(ctx, 'code'));
+  if (!used) {
+    await deps.rateLimiter.consume('totp_account', user.id);
+    return refuse('code', 400, 'That code is not right. Type the code your app shows now, or a recovery code.');
+  }
+  await removeMfa(deps.db, user.id);
+  await deps.audit({ type: 'mfa.disabled', userId: user.id, ...seen(ctx), details: { with: used } });
+  done(ctx, 'mfa-off');
+});
