@@ -1,6 +1,11 @@
 import type { Db } from '../database.ts';
 
-export async function insertRole(db: Db, role: { id: string; name: string; description: string | null }) {
+const ROLE_COLUMNS = ['id', 'name', 'description', 'requires_mfa'] as const;
+
+export async function insertRole(
+  db: Db,
+  role: { id: string; name: string; description: string | null; requires_mfa: boolean },
+) {
   await db.insertInto('roles').values(role).execute();
 }
 
@@ -39,15 +44,19 @@ export async function setUserRoles(db: Db, userId: string, roleIds: string[]): P
 }
 
 export async function listRoleRows(db: Db) {
-  return db.selectFrom('roles').select(['id', 'name', 'description']).orderBy('name').execute();
+  return db.selectFrom('roles').select(ROLE_COLUMNS).orderBy('name').execute();
 }
 
 export async function findRoleById(db: Db, id: string) {
-  return db.selectFrom('roles').select(['id', 'name', 'description']).where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('roles').select(ROLE_COLUMNS).where('id', '=', id).executeTakeFirst();
 }
 
-export async function updateRoleDescription(db: Db, id: string, description: string | null): Promise<boolean> {
-  const result = await db.updateTable('roles').set({ description }).where('id', '=', id).executeTakeFirst();
+export async function updateRole(
+  db: Db,
+  id: string,
+  patch: { description?: string | null; requires_mfa?: boolean },
+): Promise<boolean> {
+  const result = await db.updateTable('roles').set(patch).where('id', '=', id).executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
 

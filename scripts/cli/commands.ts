@@ -143,13 +143,14 @@ export const commands: Record<string, Command> = {
   },
 
   'roles create': {
-    usage: 'tessera roles create NAME [--description D]',
-    options: { description: { type: 'string' } },
+    usage: 'tessera roles create NAME [--description D] [--requires-mfa]',
+    options: { description: { type: 'string' }, 'requires-mfa': { type: 'boolean' } },
     positionals: 1,
     async run({ db, audit, values, positionals: [name = ''] }) {
       const role = await createRole(db, {
         name,
         ...(text(values.description) ? { description: text(values.description) } : {}),
+        requires_mfa: values['requires-mfa'] === true,
       });
       await audit({ type: 'role.created', ...CLI, details: { role: role.name } });
       return role;

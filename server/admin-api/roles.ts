@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deleteRoleRow, findRoleById, updateRoleDescription } from '../../db/repositories/roles.ts';
+import { deleteRoleRow, findRoleById, updateRole } from '../../db/repositories/roles.ts';
 import { roleName } from '../clients/clients.ts';
 import { AppError } from '../errors.ts';
 import { createRole, listRoles } from '../roles/roles.ts';
@@ -7,7 +7,9 @@ import { ADMIN_ROLE } from './auth.ts';
 import { endpoint } from './endpoint.ts';
 import { idParam } from './shapes.ts';
 
-const role = z.object({ id: z.string(), name: z.string(), description: z.string().nullable() }).meta({ id: 'Role' });
+const role = z
+  .object({ id: z.string(), name: z.string(), description: z.string().nullable(), requires_mfa: z.boolean() })
+  .meta({ id: 'Role' });
 const tag = 'roles';
 
 async function requireRole(db: Parameters<typeof findRoleById>[0], id: string) {
@@ -30,7 +32,11 @@ export const roleEndpoints = [
     path: '/roles',
     tag,
     summary: 'Create a role',
-    body: z.object({ name: roleName, description: z.string().trim().max(500).optional() }),
+    body: z.object({
+      name: roleName,
+      description: z.string().trim().max(500).optional(),
+      requires_mfa: z.boolean().optional(),
+    }),
     status: 201,
     response: role,
     async handle({ body, deps, actor }) {
@@ -52,19 +58,19 @@ export const roleEndpoints = [
     method: 'patch',
     path: '/roles/{id}',
     tag,
-    summary: 'Change a role’s description',
+    summary: 'Change a role’s description, or whether it requires MFA',
     params: idParam,
-    body: z.object({ description: z.string().trim().max(500).nullable() }),
+    body: z.object({
+      description: z.string().trim().max(500).nullable().optional(),
+      requires_mfa: z.boolean().optional(),
+    }),
     response: role,
     async handle({ params, body, deps, actor }) {
       const before = await requireRole(deps.db, params.id);
-      await updateRoleDescription(deps.db, params.id, body.description);
-      await deps.audit({
-        type: 'role.updated',
-        actor,
-        details: { role: before.name, before: before.description, after: body.description },
-      });
-      return requireRole(deps.db, params.id);
+      await updateRole(deps.db, params.id, body);
+      const after = await requireRole(deps.db, params.id);
+      await deps.audit({ type: 'role.updated', actor, details: { role: before.name, before, after } });
+      return after;
     },
   }),
   endpoint({

@@ -192,4 +192,30 @@ describe('MFA at sign-in', () => {
     await consentIfAsked();
     expect((await finishAtClient(page, strictConfig, app, started)).claims()).toMatchObject({ amr: ['pwd', 'otp'] });
   });
+
+  it('is demanded by a role created with --requires-mfa', async () => {
+    const role = (await tessera.cli(['roles', 'create', 'finance', '--requires-mfa'])).json<{
+      requires_mfa: boolean;
+    }>();
+    expect(role.requires_mfa).toBe(true);
+    (
+      await tessera.cli(
+        [
+          'users',
+          'create',
+          '--email',
+          'fin@example.test',
+          '--username',
+          'fin',
+          '--role',
+          'finance',
+          '--password-stdin',
+        ],
+        PASSWORD,
+      )
+    ).json();
+    await startAuthorization(page, config, app, { scope: 'openid' });
+    await password('fin');
+    expect(await page.textContent('h1')).toBe('Set up two-step verification');
+  });
 });
