@@ -1,7 +1,14 @@
 import type { Context } from 'koa';
 import { findUserById } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
-import { confirmTotpEnrolment, pendingEnrolment, startTotpEnrolment, verifySecondFactor } from '../mfa/factors.ts';
+import {
+  confirmTotpEnrolment,
+  type Enrolment,
+  pendingEnrolment,
+  startTotpEnrolment,
+  verifySecondFactor,
+} from '../mfa/factors.ts';
+import { showRecoveryCodes, showTotpSetup } from '../mfa/pages.ts';
 import { secondFactorWanted } from '../mfa/second-factor-wanted.ts';
 import { loginResult } from '../oidc/acr.ts';
 import {
@@ -63,28 +70,25 @@ function showCode(ctx: Context, deps: InteractionDeps, interaction: Interaction,
   deps.page(ctx, 'mfa', { title: 'Two-step verification', uid: interaction.uid, error }, status);
 }
 
-function showEnrolment(
+const showEnrolment = (
   ctx: Context,
   deps: InteractionDeps,
   interaction: Interaction,
-  enrolment: { secret: string; uri: string; qrSvg: string },
+  enrolment: Enrolment,
   status = 200,
   error?: string,
-) {
-  deps.page(
+) =>
+  showTotpSetup(
     ctx,
-    'mfa-enrol',
+    deps.page,
+    enrolment,
     {
-      title: 'Set up two-step verification',
-      uid: interaction.uid,
-      secret: enrolment.secret,
-      uri: enrolment.uri,
-      qr: `data:image/svg+xml;base64,${Buffer.from(enrolment.qrSvg).toString('base64')}`,
-      error,
+      action: `/interaction/${interaction.uid}/mfa/enrol`,
+      lead: 'This account needs a second step at sign-in. Scan the code with an authenticator app, then type the six-digit code it shows.',
     },
     status,
+    error,
   );
-}
 
 /** The account this step is for, or undefined when the interaction never passed a password. */
 async function stepUser(deps: InteractionDeps, interaction: Interaction) {
@@ -131,7 +135,7 @@ export async function submitEnrolment(ctx: Context, deps: InteractionDeps) {
   }
   await rememberOnInteraction(ctx, deps, { mfa: { userId: user.id, enrolled: true } });
   await deps.audit({ type: 'mfa.enabled', userId: user.id, ...seen(ctx), details: { during: 'login' } });
-  deps.page(ctx, 'mfa-codes', { title: 'Your recovery codes', uid: interaction.uid, codes });
+  showRecoveryCodes(ctx, deps.page, codes, `/interaction/${interaction.uid}/mfa/continue`);
 }
 
 export async function continueAfterEnrolment(ctx: Context, deps: InteractionDeps) {

@@ -10,6 +10,7 @@ import {
   startTotpEnrolment,
   verifySecondFactor,
 } from '../mfa/factors.ts';
+import { showRecoveryCodes, showTotpSetup } from '../mfa/pages.ts';
 import { type AccountDeps, checkPassword, done, render, requireSignIn, seen } from './account.ts';
 
 /**
@@ -26,24 +27,14 @@ const backToAccount = (ctx: Context) => {
   ctx.redirect('/account');
 };
 
-function showSetup(ctx: Context, deps: AccountDeps, enrolment: Enrolment, status = 200, error?: string) {
-  deps.page(
-    ctx,
-    'account-mfa-setup',
-    {
-      title: 'Set up two-step verification',
-      secret: enrolment.secret,
-      uri: enrolment.uri,
-      qr: `data:image/svg+xml;base64,${Buffer.from(enrolment.qrSvg).toString('base64')}`,
-      error,
-    },
-    status,
-  );
-}
+const ON_ACCOUNT = {
+  action: '/account/mfa/confirm',
+  lead: 'Scan this code with an authenticator app, then type the six-digit code it shows.',
+  back: '/account',
+};
 
-function showRecoveryCodes(ctx: Context, deps: AccountDeps, codes: string[]) {
-  deps.page(ctx, 'recovery-codes', { title: 'Your recovery codes', codes });
-}
+const showSetup = (ctx: Context, deps: AccountDeps, enrolment: Enrolment, status = 200, error?: string) =>
+  showTotpSetup(ctx, deps.page, enrolment, ON_ACCOUNT, status, error);
 
 export const startMfa = requireSignIn(async (ctx, deps, { user }) => {
   if (await hasTotp(deps.db, user.id)) return backToAccount(ctx);
@@ -69,7 +60,7 @@ export const confirmMfa = requireSignIn(async (ctx, deps, { user }) => {
     return showSetup(ctx, deps, enrolment, 400, error);
   }
   await deps.audit({ type: 'mfa.enabled', userId: user.id, ...seen(ctx) });
-  showRecoveryCodes(ctx, deps, codes);
+  showRecoveryCodes(ctx, deps.page, codes);
 });
 
 export const newRecoveryCodes = requireSignIn(async (ctx, deps, who) => {
@@ -78,7 +69,7 @@ export const newRecoveryCodes = requireSignIn(async (ctx, deps, who) => {
   if (wrong) return render(ctx, deps, who, wrong.status, { mfaCodesError: wrong.error });
   const codes = await regenerateRecoveryCodes(deps.db, who.user.id);
   await deps.audit({ type: 'mfa.recovery_codes_regenerated', userId: who.user.id, ...seen(ctx) });
-  showRecoveryCodes(ctx, deps, codes);
+  showRecoveryCodes(ctx, deps.page, codes);
 });
 
 export const disableMfa = requireSignIn(async (ctx, deps, who) => {
