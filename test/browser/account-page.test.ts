@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { openAccount } from '../support/account.ts';
 import { launchBrowser, screenshot } from '../support/browser.ts';
 import { type ClientApp, relyingParty, signInThroughPages, startClientApp } from '../support/oidc-flow.ts';
 import { type RunningTessera, startTessera } from '../support/tessera.ts';
@@ -47,18 +48,7 @@ afterAll(async () => {
   await tessera?.dispose();
 });
 
-async function openAccount(login: string, password = PASSWORD): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(new URL('/account', tessera.issuer).href);
-  expect(await page.textContent('h1')).toBe('Sign in to manage your account');
-  await page.getByRole('link', { name: 'Sign in' }).click();
-  await page.fill('#login', login);
-  await page.fill('#password', password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => u.pathname === '/account');
-  expect(await page.textContent('h1')).toBe('Your account');
-  return page;
-}
+const signInToAccount = (login: string, password = PASSWORD) => openAccount(browser, tessera.issuer, login, password);
 
 async function appSignIn(login: string) {
   const config = await relyingParty(tessera.issuer, web.client_id, web.client_secret);
@@ -76,7 +66,7 @@ async function appSignIn(login: string) {
 
 describe('the account page', () => {
   it('edits the profile and changes the password, refusing a wrong current password', async () => {
-    const page = await openAccount('noor');
+    const page = await signInToAccount('noor');
     await page.fill('#full_name', 'Noor Haddad');
     await page.fill('#username', 'ravi');
     await page.getByRole('button', { name: 'Save profile' }).click();
@@ -96,12 +86,12 @@ describe('the account page', () => {
     expect(await page.getByRole('status').textContent()).toBe('Your password was changed.');
     await screenshot(page, 'account-page');
     await page.context().close();
-    await (await openAccount('noor.h', 'another long and fine passphrase')).context().close();
+    await (await signInToAccount('noor.h', 'another long and fine passphrase')).context().close();
   });
 
   it('signs out another session, after which that session’s refresh token fails', async () => {
     const elsewhere = await appSignIn('ravi');
-    const page = await openAccount('ravi');
+    const page = await signInToAccount('ravi');
     expect(await page.locator('li[data-session]', { hasText: 'this browser' }).count()).toBe(1);
     const other = page.locator('li[data-session]', { hasNotText: 'this browser' });
     expect(await other.count()).toBe(1);
@@ -117,7 +107,7 @@ describe('the account page', () => {
 
   it('revokes an app’s access, after which its refresh token fails', async () => {
     const signedIn = await appSignIn('lena');
-    const page = await openAccount('lena');
+    const page = await signInToAccount('lena');
     const grant = page.locator('li[data-grant]');
     expect(await grant.count()).toBe(1);
     expect(await grant.textContent()).toContain('Harbour Log');
@@ -133,7 +123,7 @@ describe('the account page', () => {
 
   it('deletes the account after the password is entered again', async () => {
     const signedIn = await appSignIn('omar');
-    const page = await openAccount('omar');
+    const page = await signInToAccount('omar');
     await page.fill('#delete_password', 'wrong');
     await page.getByRole('button', { name: 'Delete account' }).click();
     expect(await page.getByRole('alert').textContent()).toContain('Your current password is not right.');
