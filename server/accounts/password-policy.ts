@@ -67,3 +67,11 @@ export function passwordProblem(password: string, context: (string | null | unde
   if (score >= MIN_SCORE) return undefined;
   return feedback.warning ? `${feedback.warning} ${ADVICE}` : `This password is easy to guess. ${ADVICE}`;
 }
+
+/** The policy for one person's password: their email, username and name count against it. */
+export function passwordProblemFor(
+  password: string,
+  person: { email: string; username: string | null; name: string | null },
+): string | undefined {
+  return passwordProblem(password, [person.email, person.username, person.name]);
+}

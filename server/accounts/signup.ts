@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { findUserByLogin, insertUser } from '../../db/repositories/users.ts';
 import type { Audit } from '../audit/audit.ts';
 import { type MailDeps, sendSignupAttemptMail, sendVerificationMail } from './account-mail.ts';
-import { passwordProblem } from './password-policy.ts';
+import { passwordProblemFor } from './password-policy.ts';
 import { hashPassword } from './passwords.ts';
 
 /**
@@ -43,8 +43,7 @@ export async function signUp(
     const field = issue.path[0] as SignupField;
     errors[field] ??= issue.message;
   }
-  const local = form.email.split('@')[0];
-  const weak = passwordProblem(form.password, [form.email, local, form.username, form.full_name]);
+  const weak = passwordProblemFor(form.password, { email: form.email, username: form.username, name: form.full_name });
   if (weak) errors.password = weak;
   if (!parsed.success || weak) return { ok: false, errors };
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Db } from '../../db/database.ts';
 import {
   deleteResourceServer,
+  findResourceServer,
   findResourceServerById,
   insertResourceServer,
   listResourceServers,
@@ -59,8 +60,8 @@ export const describeApi = (row: ResourceServerRow): ApiView => ({
 
 export async function createApi(db: Db, input: z.input<typeof apiInput>): Promise<ApiView> {
   const a = parseInput(apiInput, input);
-  const taken = (await listResourceServers(db)).some((r) => r.audience === a.audience);
-  if (taken) throw new AppError('conflict', `an API with audience ${a.audience} already exists`);
+  if (await findResourceServer(db, a.audience))
+    throw new AppError('conflict', `an API with audience ${a.audience} already exists`);
   const row = await insertResourceServer(db, {
     id: randomUUID(),
     audience: a.audience,

@@ -14,3 +14,9 @@ export function createAudit(db: Db, logger: Logger): Audit {
     await insertAuditEvent(db, event);
   };
 }
+
+/** Where a request came from, as every audit row records it. */
+export const seenIn = (ctx: { ip: string; get(field: string): string }) => ({
+  ip: ctx.ip,
+  userAgent: ctx.get('user-agent'),
+});

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { seenIn } from '../audit/audit.ts';
 import {
   clientNameOf,
   finishInteraction,
@@ -57,8 +58,7 @@ export async function submitConsent(ctx: Context, deps: InteractionDeps) {
     type: 'consent.granted',
     userId: accountId,
     clientId,
-    ip: ctx.ip,
-    userAgent: ctx.get('user-agent'),
+    ...seenIn(ctx),
     details: { scopes: details.missingOIDCScope ?? [], resources: Object.keys(details.missingResourceScopes ?? {}) },
   });
   await finishInteraction(ctx, deps, { consent: interaction.grantId ? {} : { grantId } }, true);

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { findUserById } from '../../db/repositories/users.ts';
 import { sendVerificationMail } from '../accounts/account-mail.ts';
 import { authenticate } from '../accounts/users.ts';
+import { seenIn } from '../audit/audit.ts';
 import { AppError } from '../errors.ts';
 import {
   clientNameOf,
@@ -60,7 +61,7 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
   if (!login || !password) {
     return showLogin(ctx, deps, interaction, 400, { error: 'Enter your email or username and your password.' });
   }
-  const seen = { clientId: String(interaction.params.client_id), ip: ctx.ip, userAgent: ctx.get('user-agent') };
+  const seen = { clientId: String(interaction.params.client_id), ...seenIn(ctx) };
   const accountKey = `${login.toLowerCase()}|${ctx.ip}`;
   const limits = [
     ['login_account_ip', accountKey],
@@ -104,8 +105,7 @@ export async function resendVerification(ctx: Context, deps: InteractionDeps) {
   await deps.audit({
     type: 'email.verification_resent',
     userId: user.id,
-    ip: ctx.ip,
-    userAgent: ctx.get('user-agent'),
+    ...seenIn(ctx),
   });
   return showLogin(ctx, deps, interaction, 200, {
     unverified: true,

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { findUserById } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
+import { seenIn } from '../audit/audit.ts';
 import {
   confirmTotpEnrolment,
   type Enrolment,
@@ -35,7 +36,6 @@ interface MfaState {
 }
 
 const stateOf = (interaction: Interaction) => (interaction.result as { mfa?: MfaState } | undefined)?.mfa;
-const seen = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
 
 /** Finishes the login, also answering prompt=create when that is where the person started. */
 export async function finishLogin(
@@ -47,7 +47,7 @@ export async function finishLogin(
 ) {
   const login = loginResult(userId, secondFactor);
   const clientId = String(interaction.params.client_id);
-  await deps.audit({ type: 'login.succeeded', userId, clientId, ...seen(ctx), details: { amr: login.amr } });
+  await deps.audit({ type: 'login.succeeded', userId, clientId, ...seenIn(ctx), details: { amr: login.amr } });
   const create = interaction.prompt.name === 'create' ? { create: {} } : {};
   await finishInteraction(ctx, deps, { login, ...create }, false);
 }
@@ -102,17 +102,17 @@ export async function submitCode(ctx: Context, deps: InteractionDeps) {
   if (!user) return showCode(ctx, deps, interaction, 400, 'Sign in with your password first.');
   const limit = await deps.rateLimiter.peek('totp_account', user.id);
   if (!limit.allowed) {
-    await deps.audit({ type: 'rate_limit.hit', userId: user.id, ...seen(ctx), details: { limit: 'totp_account' } });
+    await deps.audit({ type: 'rate_limit.hit', userId: user.id, ...seenIn(ctx), details: { limit: 'totp_account' } });
     return showCode(ctx, deps, interaction, 429, tooManyAttempts(ctx, limit.retryAfterSeconds));
   }
   const method = await verifySecondFactor(deps.db, deps.secrets, user.id, formField(ctx, 'code'));
   if (!method) {
     await deps.rateLimiter.consume('totp_account', user.id);
-    await deps.audit({ type: 'mfa.failed', userId: user.id, ...seen(ctx) });
+    await deps.audit({ type: 'mfa.failed', userId: user.id, ...seenIn(ctx) });
     return showCode(ctx, deps, interaction, 400, 'That code is not right, or was already used.');
   }
   await deps.rateLimiter.reset('totp_account', user.id);
-  await deps.audit({ type: 'mfa.succeeded', userId: user.id, ...seen(ctx), details: { method } });
+  await deps.audit({ type: 'mfa.succeeded', userId: user.id, ...seenIn(ctx), details: { method } });
   await finishLogin(ctx, deps, interaction, user.id, true);
 }
 
@@ -134,7 +134,7 @@ export async function submitEnrolment(ctx: Context, deps: InteractionDeps) {
     );
   }
   await rememberOnInteraction(ctx, deps, { mfa: { userId: user.id, enrolled: true } });
-  await deps.audit({ type: 'mfa.enabled', userId: user.id, ...seen(ctx), details: { during: 'login' } });
+  await deps.audit({ type: 'mfa.enabled', userId: user.id, ...seenIn(ctx), details: { during: 'login' } });
   showRecoveryCodes(ctx, deps.page, codes, `/interaction/${interaction.uid}/mfa/continue`);
 }
 

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { type SignupErrors, type SignupField, signUp } from '../accounts/signup.ts';
+import { seenIn } from '../audit/audit.ts';
 import {
   clientNameOf,
   formField,
@@ -56,8 +57,7 @@ export async function submitSignup(ctx: Context, deps: InteractionDeps) {
   ) as Record<SignupField, string>;
   form.password = formField(ctx, 'password');
   const result = await signUp(deps, form, {
-    ip: ctx.ip,
-    userAgent: ctx.get('user-agent'),
+    ...seenIn(ctx),
     interaction: interaction.uid,
   });
   if (!result.ok) return showSignup(ctx, deps, interaction, 400, result.errors);

@@ -6,6 +6,7 @@ import type { Db } from '../../db/database.ts';
 import type { ClientWithRoles } from '../../db/repositories/clients.ts';
 import { userRoleNames } from '../../db/repositories/roles.ts';
 import type { Audit } from '../audit/audit.ts';
+import { seenIn } from '../audit/audit.ts';
 import type { Catalog } from '../catalog.ts';
 import { apiScopesFor, toClientMetadata } from '../clients/clients.ts';
 import type { Page } from '../http/pages.ts';
@@ -123,8 +124,7 @@ function build(deps: HostDependencies, keySet: KeySet) {
       type: 'logout',
       userId: ctx.oidc.session?.accountId,
       clientId: ctx.oidc.client?.clientId,
-      ip: ctx.ip,
-      userAgent: ctx.get('user-agent'),
+      ...seenIn(ctx),
     }).catch((err) => logger.error({ err }, 'audit failed')),
   );
   provider.on('grant.revoked', (_ctx: KoaContextWithOIDC, grantId: string) =>

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { seenIn } from '../audit/audit.ts';
 import { formField, tooManyAttempts } from '../interaction/interaction.ts';
 import {
   confirmTotpEnrolment,
@@ -11,7 +12,7 @@ import {
   verifySecondFactor,
 } from '../mfa/factors.ts';
 import { showRecoveryCodes, showTotpSetup } from '../mfa/pages.ts';
-import { type AccountDeps, checkPassword, done, render, requireSignIn, seen } from './account.ts';
+import { type AccountDeps, checkPassword, done, render, requireSignIn } from './account.ts';
 
 /**
  * Two-step verification on /account. Rules this file enforces:
@@ -39,7 +40,7 @@ const showSetup = (ctx: Context, deps: AccountDeps, enrolment: Enrolment, status
 export const startMfa = requireSignIn(async (ctx, deps, { user }) => {
   if (await hasTotp(deps.db, user.id)) return backToAccount(ctx);
   await startTotpEnrolment(deps.db, deps.secrets, user);
-  await deps.audit({ type: 'mfa.enrolment_started', userId: user.id, ...seen(ctx) });
+  await deps.audit({ type: 'mfa.enrolment_started', userId: user.id, ...seenIn(ctx) });
   ctx.status = 303;
   ctx.redirect(SETUP_PATH);
 });
@@ -59,7 +60,7 @@ export const confirmMfa = requireSignIn(async (ctx, deps, { user }) => {
     const error = 'That code is not right. Type the code your app shows now.';
     return showSetup(ctx, deps, enrolment, 400, error);
   }
-  await deps.audit({ type: 'mfa.enabled', userId: user.id, ...seen(ctx) });
+  await deps.audit({ type: 'mfa.enabled', userId: user.id, ...seenIn(ctx) });
   showRecoveryCodes(ctx, deps.page, codes);
 });
 
@@ -68,7 +69,7 @@ export const newRecoveryCodes = requireSignIn(async (ctx, deps, who) => {
   const wrong = await checkPassword(ctx, deps, who, formField(ctx, 'password'));
   if (wrong) return render(ctx, deps, who, wrong.status, { mfaCodesError: wrong.error });
   const codes = await regenerateRecoveryCodes(deps.db, who.user.id);
-  await deps.audit({ type: 'mfa.recovery_codes_regenerated', userId: who.user.id, ...seen(ctx) });
+  await deps.audit({ type: 'mfa.recovery_codes_regenerated', userId: who.user.id, ...seenIn(ctx) });
   showRecoveryCodes(ctx, deps.page, codes);
 });
 
@@ -76,7 +77,7 @@ export const disableMfa = requireSignIn(async (ctx, deps, who) => {
   const { user } = who;
   if (!(await hasTotp(deps.db, user.id))) return backToAccount(ctx);
   const refuse = async (reason: string, status: number, error: string) => {
-    await deps.audit({ type: 'mfa.disable_failed', userId: user.id, ...seen(ctx), details: { reason } });
+    await deps.audit({ type: 'mfa.disable_failed', userId: user.id, ...seenIn(ctx), details: { reason } });
     return render(ctx, deps, who, status, { mfaOffError: error });
   };
   const wrong = await checkPassword(ctx, deps, who, formField(ctx, 'password'));
@@ -89,6 +90,6 @@ export const disableMfa = requireSignIn(async (ctx, deps, who) => {
     return refuse('code', 400, 'That code is not right. Type the code your app shows now, or a recovery code.');
   }
   await removeMfa(deps.db, user.id);
-  await deps.audit({ type: 'mfa.disabled', userId: user.id, ...seen(ctx), details: { with: used } });
+  await deps.audit({ type: 'mfa.disabled', userId: user.id, ...seenIn(ctx), details: { with: used } });
   done(ctx, 'mfa-off');
 });

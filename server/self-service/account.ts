@@ -10,9 +10,10 @@ import {
   updateProfile,
 } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
-import { passwordProblem } from '../accounts/password-policy.ts';
+import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword, verifyPassword } from '../accounts/passwords.ts';
 import { fullNameField, usernameField } from '../accounts/signup.ts';
+import { seenIn } from '../audit/audit.ts';
 import { formField, tooManyAttempts } from '../interaction/interaction.ts';
 import { hasTotp, recoveryCodesLeft } from '../mfa/factors.ts';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
@@ -147,7 +148,7 @@ export const done = (ctx: Context, what: keyof typeof DONE) => {
   ctx.redirect(`/account?done=${what}`);
 };
 
-export const seen = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
+export const seen = (ctx: Context) => seenIn(ctx);
 
 /** A wrong current password counts like a failed login, so the account page is no side door. */
 export async function checkPassword(ctx: Context, deps: AccountDeps, who: SignedIn, password: string) {
@@ -156,7 +157,7 @@ export async function checkPassword(ctx: Context, deps: AccountDeps, who: Signed
   if (!peek.allowed) return { status: 429, error: tooManyAttempts(ctx, peek.retryAfterSeconds) };
   if (who.user.password_hash && (await verifyPassword(who.user.password_hash, password))) return undefined;
   await deps.rateLimiter.consume('login_account_ip', key);
-  await deps.audit({ type: 'password.check_failed', userId: who.user.id, ...seen(ctx) });
+  await deps.audit({ type: 'password.check_failed', userId: who.user.id, ...seenIn(ctx) });
   return { status: 400, error: 'Your current password is not right.' };
 }
 
@@ -178,7 +179,7 @@ export const saveProfile = requireSignIn(async (ctx, deps, who) => {
     return render(ctx, deps, { ...who, user: typed }, 400, { profileErrors: errors });
   }
   await updateProfile(deps.db, who.user.id, { name: name.data, username: username.data });
-  await deps.audit({ type: 'profile.updated', userId: who.user.id, ...seen(ctx) });
+  await deps.audit({ type: 'profile.updated', userId: who.user.id, ...seenIn(ctx) });
   done(ctx, 'profile');
 });
 
@@ -187,10 +188,10 @@ export const changePassword = requireSignIn(async (ctx, deps, who) => {
   if (wrong) return render(ctx, deps, who, wrong.status, { passwordError: wrong.error });
   const password = formField(ctx, 'password');
   const { user } = who;
-  const problem = passwordProblem(password, [user.email, user.email.split('@')[0], user.username, user.name]);
+  const problem = passwordProblemFor(password, user);
   if (problem) return render(ctx, deps, who, 400, { passwordError: problem });
   await updatePasswordHash(deps.db, user.id, await hashPassword(password));
-  await deps.audit({ type: 'password.changed', userId: user.id, ...seen(ctx) });
+  await deps.audit({ type: 'password.changed', userId: user.id, ...seenIn(ctx) });
   done(ctx, 'password');
 });
 
@@ -200,7 +201,7 @@ export const revokeSession = requireSignIn(async (ctx, deps, who) => {
     await deps.audit({
       type: 'session.revoked',
       userId: who.user.id,
-      ...seen(ctx),
+      ...seenIn(ctx),
       details: { current: id === who.sessionId },
     });
   }
@@ -210,7 +211,7 @@ export const revokeSession = requireSignIn(async (ctx, deps, who) => {
 export const revokeGrant = requireSignIn(async (ctx, deps, who) => {
   const id = String(ctx.params.id);
   if (await revokeGrantsOf(deps.db, who.user.id, [id])) {
-    await deps.audit({ type: 'grant.revoked', userId: who.user.id, ...seen(ctx) });
+    await deps.audit({ type: 'grant.revoked', userId: who.user.id, ...seenIn(ctx) });
   }
   done(ctx, 'grant');
 });
@@ -220,7 +221,7 @@ export const deleteAccount = requireSignIn(async (ctx, deps, who) => {
   if (wrong) return render(ctx, deps, who, wrong.status, { deleteError: wrong.error });
   await revokeEverythingOf(deps.db, who.user.id);
   await deleteUser(deps.db, who.user.id);
-  await deps.audit({ type: 'account.deleted', userId: who.user.id, ...seen(ctx) });
+  await deps.audit({ type: 'account.deleted', userId: who.user.id, ...seenIn(ctx) });
   deps.page(ctx, 'message', {
     title: 'Account deleted',
     heading: 'Your account has been deleted',

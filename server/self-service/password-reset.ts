@@ -4,8 +4,9 @@ import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
 import { findUserById, findUserByLogin, updatePasswordHash } from '../../db/repositories/users.ts';
 import { sendResetMail } from '../accounts/account-mail.ts';
 import { checkEmailToken, consumeEmailToken } from '../accounts/email-tokens.ts';
-import { passwordProblem } from '../accounts/password-policy.ts';
+import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/passwords.ts';
+import { seenIn } from '../audit/audit.ts';
 import { formField, tooManyAttempts } from '../interaction/interaction.ts';
 import type { SelfServiceDeps } from './deps.ts';
 
@@ -51,8 +52,7 @@ export async function submitForgotPassword(ctx: Context, deps: SelfServiceDeps) 
   await deps.audit({
     type: 'password.reset_requested',
     userId: known ? user.id : undefined,
-    ip: ctx.ip,
-    userAgent: ctx.get('user-agent'),
+    ...seenIn(ctx),
   });
   deps.page(ctx, 'message', {
     title: 'Check your email',
@@ -87,7 +87,7 @@ export async function submitResetPassword(ctx: Context, deps: SelfServiceDeps) {
   const live = token ? await checkEmailToken(deps.db, token, 'reset_password') : undefined;
   const user = live ? await findUserById(deps.db, live.user_id) : undefined;
   if (!user) return expiredLink(ctx, deps);
-  const problem = passwordProblem(password, [user.email, user.email.split('@')[0], user.username, user.name]);
+  const problem = passwordProblemFor(password, user);
   if (problem) return deps.page(ctx, 'reset-password', { title: 'Choose a new password', token, error: problem }, 400);
   const hash = await hashPassword(password);
   if (!(await consumeEmailToken(deps.db, token, 'reset_password'))) return expiredLink(ctx, deps);
@@ -96,8 +96,7 @@ export async function submitResetPassword(ctx: Context, deps: SelfServiceDeps) {
   await deps.audit({
     type: 'password.reset',
     userId: user.id,
-    ip: ctx.ip,
-    userAgent: ctx.get('user-agent'),
+    ...seenIn(ctx),
     details: { revoked },
   });
   deps.page(ctx, 'message', {

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { verifyEmail } from '../accounts/verification.ts';
+import { seenIn } from '../audit/audit.ts';
 import type { SelfServiceDeps } from './deps.ts';
 
 /** GET /verify-email?token=…[&interaction=…]: spends the link and, when it can, continues the sign-in. */
@@ -7,8 +8,7 @@ const INTERACTION_UID = /^[A-Za-z0-9_-]{10,64}$/;
 
 export async function showVerifyEmail(ctx: Context, deps: SelfServiceDeps) {
   const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
-  const verified =
-    token && (await verifyEmail(deps.db, deps.audit, token, { ip: ctx.ip, userAgent: ctx.get('user-agent') }));
+  const verified = token && (await verifyEmail(deps.db, deps.audit, token, seenIn(ctx)));
   if (!verified) {
     return deps.page(
       ctx,

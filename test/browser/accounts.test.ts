@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, screenshot } from '../support/browser.ts';
+import type { Browser, Page } from 'playwright-core';
+import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.ts';
 import {
   type ClientApp,
   finishAtClient,
@@ -24,7 +24,6 @@ let tessera: RunningTessera;
 let smtp: TestSmtp;
 let browser: Browser;
 let app: ClientApp;
-let context: BrowserContext;
 let page: Page;
 let spa: { client_id: string };
 let config: oidc.Configuration;
@@ -47,14 +46,12 @@ beforeAll(async () => {
   config = await relyingParty(tessera.issuer, spa.client_id);
 });
 
-beforeEach(async () => {
-  context = await browser.newContext();
-  page = await context.newPage();
-});
-
-afterEach(async () => {
-  await context.close();
-});
+freshPagePerTest(
+  () => browser,
+  (_context, p) => {
+    page = p;
+  },
+);
 
 afterAll(async () => {
   await browser?.close();

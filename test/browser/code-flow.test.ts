@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, screenshot } from '../support/browser.ts';
+import type { Browser, Page } from 'playwright-core';
+import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.ts';
 import { type ClientApp, relyingParty, signInThroughPages, startClientApp } from '../support/oidc-flow.ts';
 import { type RunningTessera, startTessera } from '../support/tessera.ts';
 
@@ -12,7 +12,6 @@ const PASSWORD = 'a long and unusual passphrase';
 let tessera: RunningTessera;
 let app: ClientApp;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let user: { id: string };
 let spa: { client_id: string };
@@ -68,14 +67,12 @@ beforeAll(async () => {
   ).json();
 });
 
-beforeEach(async () => {
-  context = await browser.newContext();
-  page = await context.newPage();
-});
-
-afterEach(async () => {
-  await context.close();
-});
+freshPagePerTest(
+  () => browser,
+  (_context, p) => {
+    page = p;
+  },
+);
 
 afterAll(async () => {
   await browser?.close();

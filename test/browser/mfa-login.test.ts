@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import { generate } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, screenshot } from '../support/browser.ts';
+import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.ts';
 import {
   type ClientApp,
   finishAtClient,
@@ -60,14 +60,13 @@ beforeAll(async () => {
   }
 });
 
-beforeEach(async () => {
-  context = await browser.newContext();
-  page = await context.newPage();
-});
-
-afterEach(async () => {
-  await context.close();
-});
+freshPagePerTest(
+  () => browser,
+  (c, p) => {
+    context = c;
+    page = p;
+  },
+);
 
 afterAll(async () => {
   await browser?.close();

@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser } from '../support/browser.ts';
+import type { Browser, Page } from 'playwright-core';
+import { freshPagePerTest, launchBrowser } from '../support/browser.ts';
 import { type ClientApp, relyingParty, signInThroughPages, startClientApp } from '../support/oidc-flow.ts';
 import { type RunningTessera, startTessera } from '../support/tessera.ts';
 
@@ -16,7 +16,6 @@ const PASSWORD = 'a long and unusual passphrase';
 let tessera: RunningTessera;
 let app: ClientApp;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let web: { client_id: string; client_secret: string };
 let config: oidc.Configuration;
@@ -53,14 +52,12 @@ beforeAll(async () => {
   config = await relyingParty(tessera.issuer, web.client_id, web.client_secret);
 });
 
-beforeEach(async () => {
-  context = await browser.newContext();
-  page = await context.newPage();
-});
-
-afterEach(async () => {
-  await context.close();
-});
+freshPagePerTest(
+  () => browser,
+  (_context, p) => {
+    page = p;
+  },
+);
 
 afterAll(async () => {
   await browser?.close();

@@ -1,23 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import argon2 from 'argon2';
 import type { Db } from '../../db/database.ts';
-import { migrateToLatest } from '../../db/migrator.ts';
 import { findUserById, insertUser } from '../../db/repositories/users.ts';
 import { authenticate } from '../../server/accounts/users.ts';
 import { AppError } from '../../server/errors.ts';
-import { openTestDb } from '../support/database.ts';
+import { migratedDatabasePerFile } from '../support/database.ts';
 
 /** Checking a password, and storing a fresh hash when the argon2 parameters have moved on. */
 let db: Db;
-let close: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ db, close } = await openTestDb());
-  await migrateToLatest(db);
-});
-
-afterAll(async () => {
-  await close();
+migratedDatabasePerFile((opened) => {
+  db = opened;
 });
 
 describe('authenticate', () => {

@@ -1,23 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { Db } from '../../db/database.ts';
-import { migrateToLatest } from '../../db/migrator.ts';
 import { listSigningKeys } from '../../db/repositories/signing-keys.ts';
 import { ensureSigningKeys, keySetAt, rotateSigningKeys } from '../../server/keys/signing-keys.ts';
 import { createSecrets } from '../../server/secrets.ts';
-import { openTestDb } from '../support/database.ts';
+import { migratedDatabasePerFile } from '../support/database.ts';
 
 /** Signing keys at rest: made once however many nodes start, private halves sealed, rotation two-phase. */
 const secrets = createSecrets('integration-secret-key-0123456789abcd');
 let db: Db;
-let close: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ db, close } = await openTestDb());
-  await migrateToLatest(db);
-});
-
-afterAll(async () => {
-  await close();
+migratedDatabasePerFile((opened) => {
+  db = opened;
 });
 
 describe('signing keys', () => {

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterEach, beforeEach } from '@jest/globals';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 
 /**
  * Debian's Chromium, headless, driven by playwright-core. The flags keep it from reaching for
@@ -28,4 +29,19 @@ export async function launchBrowser(): Promise<Browser> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Gives each test of the calling file a fresh browser context (its own cookies, so no session
+ * leaks between tests) and page, through `use`; closes the context after the test.
+ */
+export function freshPagePerTest(browser: () => Browser, use: (context: BrowserContext, page: Page) => void): void {
+  let context: BrowserContext | undefined;
+  beforeEach(async () => {
+    context = await browser().newContext();
+    use(context, await context.newPage());
+  });
+  afterEach(async () => {
+    await context?.close();
+  });
 }

@@ -3,9 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { afterAll, beforeAll } from '@jest/globals';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Db } from '../../db/database.ts';
+import { migrateToLatest } from '../../db/migrator.ts';
 
 /**
  * A database of the test's own, dropped afterwards. With DATABASE_URL set (CI's second run) it is
@@ -65,4 +67,18 @@ export async function openTestDb(): Promise<{ db: Db; close(): Promise<void> }> 
       await database.drop();
     },
   };
+}
+
+/** A migrated database of the calling test file's own: opened before its tests, dropped after them. */
+export function migratedDatabasePerFile(use: (db: Db) => void): void {
+  let close: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const opened = await openTestDb();
+    close = opened.close;
+    await migrateToLatest(opened.db);
+    use(opened.db);
+  });
+  afterAll(async () => {
+    await close?.();
+  });
 }
