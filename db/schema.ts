@@ -142,6 +142,14 @@ export interface RecoveryCodesTable {
   created_at: CreatedAt;
 }
 
+export interface FederatedIdentitiesTable {
+  provider: 'github';
+  subject: string;
+  user_id: string;
+  display_name: string;
+  linked_at: CreatedAt;
+}
+
 export interface ConfigVersionTable {
   id: boolean;
   version: number;
@@ -163,11 +171,13 @@ export interface Schema {
   api_key_roles: ApiKeyRolesTable;
   totp_factors: TotpFactorsTable;
   recovery_codes: RecoveryCodesTable;
+  federated_identities: FederatedIdentitiesTable;
   config_version: ConfigVersionTable;
 }
 
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
+export type FederatedIdentity = Selectable<FederatedIdentitiesTable>;
 export type ClientRow = Selectable<ClientsTable>;
 export type ResourceServerRow = Selectable<ResourceServersTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;

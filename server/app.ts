@@ -1,6 +1,9 @@
 import Koa from 'koa';
 import { adminApiRouter } from './admin-api/router.ts';
 import type { Deps } from './deps.ts';
+import { createGitHub } from './federation/github.ts';
+import { GITHUB_CALLBACK_PATH } from './federation/github-flow.ts';
+import { gitHubCallbackRouter } from './federation/router.ts';
 import { healthRouter } from './http/health.ts';
 import { notFound, requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -16,6 +19,7 @@ export function createApp(deps: Deps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy, keys: deps.secrets.cookieKeys });
   const health = healthRouter(deps.db, deps.stylesheet);
   const secure = deps.config.issuer.startsWith('https:');
+  const { github, issuer } = deps.config;
   const pageDeps = {
     db: deps.db,
     secrets: deps.secrets,
@@ -25,6 +29,7 @@ export function createApp(deps: Deps): Koa {
     logger: deps.logger,
     issuer: deps.config.issuer,
     rateLimiter: deps.rateLimiter,
+    github: github && createGitHub({ ...github, redirectUri: new URL(GITHUB_CALLBACK_PATH, issuer).href }),
   };
   const provider = () => deps.oidc.provider;
   const interactions = interactionRouter({ ...pageDeps, provider }, secure);
@@ -42,6 +47,7 @@ export function createApp(deps: Deps): Koa {
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
   app.use(selfService.routes());
+  app.use(gitHubCallbackRouter(deps).routes());
   app.use(adminApi.routes());
   app.use(deps.oidc.middleware);
   app.use(notFound(deps.page));

@@ -3,6 +3,7 @@ import * as initial from './20261123T1500-initial.ts';
 import * as accounts from './20261123T1600-accounts.ts';
 import * as apiKeys from './20261123T1700-api-keys.ts';
 import * as mfa from './20261123T1800-mfa.ts';
+import * as federation from './20261123T1900-federation.ts';
 
 /**
  * Every migration, by name in the order they apply. Listed here rather than read from the folder
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '20261123T1600-accounts': accounts,
   '20261123T1700-api-keys': apiKeys,
   '20261123T1800-mfa': mfa,
+  '20261123T1900-federation': federation,
 };

@@ -3,14 +3,13 @@ import { errors, type InteractionResults, type Provider } from 'oidc-provider';
 import type { Db } from '../../db/database.ts';
 import type { MailDeps } from '../accounts/account-mail.ts';
 import type { Audit } from '../audit/audit.ts';
+import type { GitHubFlowDeps } from '../federation/github-flow.ts';
 import type { Page } from '../http/pages.ts';
 import type { RateLimiter } from '../rate-limit/rate-limits.ts';
-import type { Secrets } from '../secrets.ts';
 
 /** What every interaction step needs. */
-export interface InteractionDeps extends MailDeps {
+export interface InteractionDeps extends MailDeps, GitHubFlowDeps {
   db: Db;
-  secrets: Secrets;
   audit: Audit;
   page: Page;
   rateLimiter: RateLimiter;

@@ -4,6 +4,8 @@ import { sendVerificationMail } from '../accounts/account-mail.ts';
 import { authenticate } from '../accounts/users.ts';
 import { seenIn } from '../audit/audit.ts';
 import { AppError } from '../errors.ts';
+import type { GitHubProfile } from '../federation/github.ts';
+import { pendingGitHubLink } from './github.ts';
 import {
   clientNameOf,
   formField,
@@ -13,7 +15,7 @@ import {
   rememberOnInteraction,
   tooManyAttempts,
 } from './interaction.ts';
-import { continueAfterPassword } from './mfa.ts';
+import { continueAfterFirstStep } from './mfa.ts';
 
 /**
  * The `login` prompt (and `create`, when the person signs in instead): email or username and
@@ -25,6 +27,7 @@ const PROMPTS = ['login', 'create'];
 
 interface Notice {
   error?: string;
+  linking?: GitHubProfile;
   info?: string;
   unverified?: boolean;
 }
@@ -36,6 +39,7 @@ export async function showLogin(
   status = 200,
   notice: Notice = {},
 ) {
+  const linking = notice.linking ?? pendingGitHubLink(interaction);
   deps.page(
     ctx,
     'login',
@@ -43,8 +47,10 @@ export async function showLogin(
       title: 'Sign in',
       uid: interaction.uid,
       clientName: await clientNameOf(deps, interaction),
-      login: formField(ctx, 'login') || interaction.params.login_hint,
+      login: formField(ctx, 'login') || linking?.email || interaction.params.login_hint,
+      github: !!deps.github,
       ...notice,
+      linking,
     },
     status,
   );
@@ -90,7 +96,13 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
     await deps.audit({ type: 'login.unverified', userId: user.id, ...seen });
     return showLogin(ctx, deps, interaction, 403, { unverified: true });
   }
-  await continueAfterPassword(ctx, deps, interaction, user);
+  // After "Continue with GitHub" found this address taken, the password proves the account is theirs.
+  const link = pendingGitHubLink(interaction);
+  await continueAfterFirstStep(ctx, deps, interaction, {
+    userId: user.id,
+    methods: link ? ['fed', 'pwd'] : ['pwd'],
+    ...(link ? { link } : {}),
+  });
 }
 
 export async function resendVerification(ctx: Context, deps: InteractionDeps) {

@@ -1,7 +1,9 @@
 import type { Context } from 'koa';
 import { findUserById } from '../../db/repositories/users.ts';
-import type { User } from '../../db/schema.ts';
 import { seenIn } from '../audit/audit.ts';
+import type { GitHubProfile } from '../federation/github.ts';
+import { linkGitHub } from '../federation/github-accounts.ts';
+import { showGitHubFailure } from '../federation/github-failures.ts';
 import {
   confirmTotpEnrolment,
   type Enrolment,
@@ -11,7 +13,7 @@ import {
 } from '../mfa/factors.ts';
 import { showRecoveryCodes, showTotpSetup } from '../mfa/pages.ts';
 import { secondFactorWanted } from '../mfa/second-factor-wanted.ts';
-import { loginResult } from '../oidc/acr.ts';
+import { type FirstFactor, loginResult } from '../oidc/acr.ts';
 import {
   finishInteraction,
   formField,
@@ -30,8 +32,14 @@ import {
  */
 const PROMPTS = ['login', 'create'];
 
-interface MfaState {
+/** Who passed the first step of this sign-in, how, and the GitHub identity to link once it ends. */
+export interface FirstStep {
   userId: string;
+  methods: FirstFactor[];
+  link?: GitHubProfile;
+}
+
+interface MfaState extends FirstStep {
   enrolled?: boolean;
 }
 
@@ -42,27 +50,48 @@ export async function finishLogin(
   ctx: Context,
   deps: InteractionDeps,
   interaction: Interaction,
-  userId: string,
+  first: FirstStep,
   secondFactor: boolean,
 ) {
-  const login = loginResult(userId, secondFactor);
+  const { userId } = first;
   const clientId = String(interaction.params.client_id);
+  if (first.link) {
+    const linked = await linkGitHub(deps.db, userId, first.link);
+    await deps.audit({
+      type: linked ? 'github.linked' : 'github.failed',
+      userId,
+      clientId,
+      ...seenIn(ctx),
+      details: linked ? { github_id: first.link.id, during: 'login' } : { reason: 'already_linked' },
+    });
+    if (!linked) return showGitHubFailure(ctx, deps.page, 'already_linked', backToLogin(interaction.uid));
+  }
+  const login = loginResult(userId, first.methods, secondFactor);
   await deps.audit({ type: 'login.succeeded', userId, clientId, ...seenIn(ctx), details: { amr: login.amr } });
   const create = interaction.prompt.name === 'create' ? { create: {} } : {};
   await finishInteraction(ctx, deps, { login, ...create }, false);
 }
 
-/** After the password (or, for step-up, the existing session): a code, enrolment, or done. */
-export async function continueAfterPassword(ctx: Context, deps: InteractionDeps, interaction: Interaction, user: User) {
+export const backToLogin = (uid: string) => ({ href: `/interaction/${uid}/login`, text: 'Back to sign in' });
+
+/** After the first step (or, for step-up, the existing session): a code, enrolment, or done. */
+export async function continueAfterFirstStep(
+  ctx: Context,
+  deps: InteractionDeps,
+  interaction: Interaction,
+  first: FirstStep,
+) {
   const wanted = await secondFactorWanted(
     deps.db,
-    user.id,
+    first.userId,
     String(interaction.params.client_id),
     interaction.params.acr_values,
   );
-  if (!wanted) return finishLogin(ctx, deps, interaction, user.id, false);
-  await rememberOnInteraction(ctx, deps, { mfa: { userId: user.id } });
+  if (!wanted) return finishLogin(ctx, deps, interaction, first, false);
+  await rememberOnInteraction(ctx, deps, { mfa: first });
   if (wanted === 'code') return showCode(ctx, deps, interaction);
+  const user = await findUserById(deps.db, first.userId);
+  if (!user) return showCode(ctx, deps, interaction, 400, 'Start again: sign in with your password.');
   return showEnrolment(ctx, deps, interaction, await startTotpEnrolment(deps.db, deps.secrets, user));
 }
 
@@ -113,7 +142,7 @@ export async function submitCode(ctx: Context, deps: InteractionDeps) {
   }
   await deps.rateLimiter.reset('totp_account', user.id);
   await deps.audit({ type: 'mfa.succeeded', userId: user.id, ...seenIn(ctx), details: { method } });
-  await finishLogin(ctx, deps, interaction, user.id, true);
+  await finishLogin(ctx, deps, interaction, stateOf(interaction) as MfaState, true);
 }
 
 export async function submitEnrolment(ctx: Context, deps: InteractionDeps) {
@@ -133,7 +162,7 @@ export async function submitEnrolment(ctx: Context, deps: InteractionDeps) {
       'That code is not right. Check the time on your phone and try again.',
     );
   }
-  await rememberOnInteraction(ctx, deps, { mfa: { userId: user.id, enrolled: true } });
+  await rememberOnInteraction(ctx, deps, { mfa: { ...(stateOf(interaction) as MfaState), enrolled: true } });
   await deps.audit({ type: 'mfa.enabled', userId: user.id, ...seenIn(ctx), details: { during: 'login' } });
   showRecoveryCodes(ctx, deps.page, codes, `/interaction/${interaction.uid}/mfa/continue`);
 }
@@ -142,13 +171,16 @@ export async function continueAfterEnrolment(ctx: Context, deps: InteractionDeps
   const interaction = await loadInteraction(ctx, deps, PROMPTS);
   const state = stateOf(interaction);
   if (!state?.enrolled) return showCode(ctx, deps, interaction, 400, 'Sign in with your password first.');
-  await finishLogin(ctx, deps, interaction, state.userId, true);
+  await finishLogin(ctx, deps, interaction, state, true);
 }
 
 /** Step-up: the session has a password login, and this sign-in needs the second factor too. */
 export async function showStepUp(ctx: Context, deps: InteractionDeps, interaction: Interaction) {
   const user = interaction.session?.accountId ? await findUserById(deps.db, interaction.session.accountId) : undefined;
   if (!user || user.disabled_at) return false;
-  await continueAfterPassword(ctx, deps, interaction, user);
+  // The session's own login stands as it was; only the second factor is added to it.
+  const amr = (interaction.session as { amr?: string[] } | undefined)?.amr ?? ['pwd'];
+  const methods = amr.filter((m): m is FirstFactor => m === 'pwd' || m === 'fed');
+  await continueAfterFirstStep(ctx, deps, interaction, { userId: user.id, methods });
   return true;
 }

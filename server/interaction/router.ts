@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { formBody } from '../http/forms.ts';
 import { showConsent, submitConsent } from './consent.ts';
+import { gitHubCallbackStep, startGitHubStep } from './github.ts';
 import { finishInteraction, type InteractionDeps, loadInteraction } from './interaction.ts';
 import { resendVerification, showLogin, showLoginStep, submitLogin } from './login.ts';
 import { continueAfterEnrolment, showStepUp, submitCode, submitEnrolment } from './mfa.ts';
@@ -26,6 +27,8 @@ export function interactionRouter(deps: InteractionDeps, secure: boolean): Route
   router.post('/mfa', ...form.post, step(submitCode));
   router.post('/mfa/enrol', ...form.post, step(submitEnrolment));
   router.post('/mfa/continue', ...form.post, step(continueAfterEnrolment));
+  router.post('/github', ...form.post, step(startGitHubStep));
+  router.get('/github/callback', form.token, step(gitHubCallbackStep));
   router.post('/consent', ...form.post, step(submitConsent));
   router.get('/abort', step(abort));
   return router;

@@ -36,6 +36,7 @@ async function showSignup(
       values: Object.fromEntries(KEPT.map((f) => [f, formField(ctx, f)])),
       errors,
       formError,
+      github: !!deps.github,
     },
     status,
   );

@@ -2,9 +2,12 @@
 export const ACR_PASSWORD = 'urn:tessera:acr:pwd';
 export const ACR_MFA = 'urn:tessera:acr:mfa';
 
+/** How the first step of a sign-in was passed (RFC 8176 names): a password, GitHub, or both when linking. */
+export type FirstFactor = 'pwd' | 'fed';
+
 /** What a finished login says about how the person proved who they are. */
-export function loginResult(accountId: string, secondFactor: boolean) {
+export function loginResult(accountId: string, methods: FirstFactor[], secondFactor: boolean) {
   return secondFactor
-    ? { accountId, amr: ['pwd', 'otp'], acr: ACR_MFA }
-    : { accountId, amr: ['pwd'], acr: ACR_PASSWORD };
+    ? { accountId, amr: [...methods, 'otp'], acr: ACR_MFA }
+    : { accountId, amr: [...methods], acr: ACR_PASSWORD };
 }

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
 import { listArtifactsOf, revokeGrantsOf, revokeSessionOf } from '../../adapters/account-artifacts.ts';
 import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
+import { identityOfUser } from '../../db/repositories/federated-identities.ts';
 import {
   deleteUser,
   findUserById,
@@ -14,10 +15,11 @@ import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword, verifyPassword } from '../accounts/passwords.ts';
 import { fullNameField, usernameField } from '../accounts/signup.ts';
 import { seenIn } from '../audit/audit.ts';
+import type { GitHubFlowDeps } from '../federation/github-flow.ts';
 import { formField, tooManyAttempts } from '../interaction/interaction.ts';
 import { hasTotp, recoveryCodesLeft } from '../mfa/factors.ts';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
-import { randomToken, type Secrets, sha256 } from '../secrets.ts';
+import { randomToken, sha256 } from '../secrets.ts';
 import type { SelfServiceDeps } from './deps.ts';
 
 /**
@@ -26,10 +28,8 @@ import type { SelfServiceDeps } from './deps.ts';
  * through the built-in account client like any app. Each form posts, then redirects back with
  * a note of what was done (post/redirect/get), or shows its error in place.
  */
-export interface AccountDeps extends SelfServiceDeps {
+export interface AccountDeps extends SelfServiceDeps, GitHubFlowDeps {
   provider: () => Provider;
-  /** Seals and opens TOTP secrets. */
-  secrets: Secrets;
 }
 
 export interface SignedIn {
@@ -40,9 +40,12 @@ export interface SignedIn {
 const DONE: Record<string, string> = {
   profile: 'Your profile was saved.',
   password: 'Your password was changed.',
+  'password-set': 'Your password is set. You can now also sign in with your email and password.',
   session: 'The session was signed out.',
   grant: 'The app no longer has access to your account.',
   'mfa-off': 'Two-step verification was turned off.',
+  'github-linked': 'Your GitHub account is linked. You can now sign in with it.',
+  'github-unlinked': 'GitHub is no longer linked to your account.',
 };
 
 async function signedIn(ctx: Context, deps: AccountDeps): Promise<SignedIn | undefined> {
@@ -107,6 +110,7 @@ export async function render(
     (g) => g.payload.clientId !== ACCOUNT_CLIENT_ID,
   );
   const at = (seconds: unknown) => new Date(Number(seconds) * 1000).toUTCString();
+  const github = await identityOfUser(deps.db, who.user.id, 'github');
   deps.page(
     ctx,
     'account',
@@ -117,6 +121,11 @@ export async function render(
       mfa: (await hasTotp(deps.db, who.user.id))
         ? { on: true, codesLeft: await recoveryCodesLeft(deps.db, who.user.id) }
         : { on: false },
+      hasPassword: !!who.user.password_hash,
+      github: {
+        offered: !!deps.github,
+        linked: github && { login: github.display_name, since: github.linked_at.toUTCString() },
+      },
       sessions: await Promise.all(
         sessions.map(async (s) => ({
           id: s.id,
@@ -184,15 +193,17 @@ export const saveProfile = requireSignIn(async (ctx, deps, who) => {
 });
 
 export const changePassword = requireSignIn(async (ctx, deps, who) => {
-  const wrong = await checkPassword(ctx, deps, who, formField(ctx, 'current_password'));
+  // An account made through GitHub has no password yet; its session is what proves who this is.
+  const first = !who.user.password_hash;
+  const wrong = first ? undefined : await checkPassword(ctx, deps, who, formField(ctx, 'current_password'));
   if (wrong) return render(ctx, deps, who, wrong.status, { passwordError: wrong.error });
   const password = formField(ctx, 'password');
   const { user } = who;
   const problem = passwordProblemFor(password, user);
   if (problem) return render(ctx, deps, who, 400, { passwordError: problem });
   await updatePasswordHash(deps.db, user.id, await hashPassword(password));
-  await deps.audit({ type: 'password.changed', userId: user.id, ...seenIn(ctx) });
-  done(ctx, 'password');
+  await deps.audit({ type: first ? 'password.set' : 'password.changed', userId: user.id, ...seenIn(ctx) });
+  done(ctx, first ? 'password-set' : 'password');
 });
 
 export const revokeSession = requireSignIn(async (ctx, deps, who) => {

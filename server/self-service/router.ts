@@ -12,6 +12,7 @@ import {
   showAccount,
   startAccountSignIn,
 } from './account.ts';
+import { finishGitHubLink, startGitHubLink, unlinkGitHub } from './account-github.ts';
 import { confirmMfa, disableMfa, newRecoveryCodes, showMfaSetup, startMfa } from './account-mfa.ts';
 import { showForgotPassword, showResetPassword, submitForgotPassword, submitResetPassword } from './password-reset.ts';
 import { showVerifyEmail } from './verify-email.ts';
@@ -40,6 +41,9 @@ export function selfServiceRouter(deps: AccountDeps, secure: boolean): Router {
   router.post('/account/mfa/confirm', ...form.post, page(confirmMfa));
   router.post('/account/mfa/recovery-codes', ...form.post, page(newRecoveryCodes));
   router.post('/account/mfa/disable', ...form.post, page(disableMfa));
+  router.post('/account/github/link', ...form.post, page(startGitHubLink));
+  router.get('/account/github/callback', form.token, page(finishGitHubLink));
+  router.post('/account/github/unlink', ...form.post, page(unlinkGitHub));
   router.post('/account/sessions/:id/revoke', ...form.post, page(revokeSession));
   router.post('/account/grants/:id/revoke', ...form.post, page(revokeGrant));
   router.post('/account/delete', ...form.post, page(deleteAccount));

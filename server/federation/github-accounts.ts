@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../db/database.ts';
+import {
+  findIdentity,
+  identityOfUser,
+  insertIdentity,
+  renameIdentity,
+} from '../../db/repositories/federated-identities.ts';
+import { findUserById, findUserByLogin, insertUser } from '../../db/repositories/users.ts';
+import type { User } from '../../db/schema.ts';
+import type { GitHubProfile } from './github.ts';
+
+/**
+ * Which Tessera account a GitHub identity is. The key is GitHub's numeric id, never the login.
+ * An address that already has a local account is not merged into it: the person must prove
+ * they own that account (its password, and MFA) before GitHub is linked to it.
+ */
+export type GitHubAccount =
+  | { kind: 'linked'; user: User }
+  | { kind: 'created'; user: User }
+  /** The verified address belongs to `user`, who can link by signing in to it. */
+  | { kind: 'email_taken'; user: User; linkedElsewhere: boolean };
+
+export async function accountForGitHub(db: Db, profile: GitHubProfile, attempt = 1): Promise<GitHubAccount> {
+  const identity = await findIdentity(db, 'github', profile.id);
+  const linked = identity && (await findUserById(db, identity.user_id));
+  if (linked) {
+    await renameIdentity(db, 'github', profile.id, profile.login);
+    return { kind: 'linked', user: linked };
+  }
+  const owner = await findUserByLogin(db, profile.email);
+  if (owner) {
+    return { kind: 'email_taken', user: owner, linkedElsewhere: !!(await identityOfUser(db, owner.id, 'github')) };
+  }
+  const created = await createGitHubUser(db, profile);
+  // Someone else took the address or this identity in the meantime: decide again from what is there.
+  if (created) return { kind: 'created', user: created };
+  if (attempt === 3) throw new Error('could not settle the account for a GitHub identity');
+  return accountForGitHub(db, profile, attempt + 1);
+}
+
+/**
+ * A new account with GitHub's verified address and no password, and its identity, together or
+ * not at all. Undefined when a concurrent sign-in made either first.
+ */
+async function createGitHubUser(db: Db, profile: GitHubProfile): Promise<User | undefined> {
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const user = await insertUser(trx, {
+        id: randomUUID(),
+        email: profile.email,
+        username: await freeUsername(trx, profile),
+        name: profile.name,
+        password_hash: null,
+        email_verified: true,
+      });
+      if (!(await insertIdentity(trx, identityRow(user.id, profile)))) throw new Lost();
+      return user;
+    });
+  } catch (err) {
+    if (err instanceof Lost || (err as { code?: string }).code === '23505') return undefined;
+    throw err;
+  }
+}
+
+class Lost extends Error {}
+
+/** Links GitHub to an account; false when the identity or the account's GitHub slot is taken. */
+export async function linkGitHub(db: Db, userId: string, profile: GitHubProfile): Promise<boolean> {
+  return insertIdentity(db, identityRow(userId, profile));
+}
+
+const identityRow = (userId: string, profile: GitHubProfile) => ({
+  provider: 'github' as const,
+  subject: profile.id,
+  user_id: userId,
+  display_name: profile.login,
+});
+
+const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$/;
+
+/** The GitHub login, or login-2, login-3…, whichever is free; GitHub's id when none fits. */
+async function freeUsername(db: Db, profile: GitHubProfile): Promise<string> {
+  const base = USERNAME.test(profile.login) ? profile.login : `github-${profile.id}`;
+  for (let n = 1; n <= 20; n++) {
+    const suffix = n === 1 ? '' : `-${n}`;
+    const candidate = `${base.slice(0, 39 - suffix.length)}${suffix}`;
+    if (!(await findUserByLogin(db, candidate))) return candidate;
+  }
+  return `github-${profile.id}`;
+}

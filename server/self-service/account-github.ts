@@ -1,0 +1,48 @@
+import { deleteIdentity } from '../../db/repositories/federated-identities.ts';
+import { seenIn } from '../audit/audit.ts';
+import { GitHubError } from '../federation/github.ts';
+import { linkGitHub } from '../federation/github-accounts.ts';
+import { GITHUB_REFUSALS } from '../federation/github-failures.ts';
+import { finishGitHub, startGitHub } from '../federation/github-flow.ts';
+import { done, render, requireSignIn } from './account.ts';
+
+/**
+ * GitHub on /account: link it (a round trip to GitHub from the signed-in account) and unlink it.
+ * Unlinking is refused while GitHub is the only way in, that is, while no password is set.
+ */
+const RETURN_TO = 'account';
+
+export const startGitHubLink = requireSignIn(async (ctx, deps) => {
+  await startGitHub(ctx, deps, RETURN_TO);
+});
+
+export const finishGitHubLink = requireSignIn(async (ctx, deps, who) => {
+  const audited = { userId: who.user.id, ...seenIn(ctx) };
+  const refuse = async (reason: keyof typeof GITHUB_REFUSALS) => {
+    await deps.audit({ type: 'github.failed', ...audited, details: { reason, during: 'account' } });
+    const { status, message } = GITHUB_REFUSALS[reason];
+    return render(ctx, deps, who, status, { githubError: message });
+  };
+  try {
+    const profile = await finishGitHub(ctx, deps, RETURN_TO);
+    if (!(await linkGitHub(deps.db, who.user.id, profile))) return refuse('already_linked');
+    await deps.audit({ type: 'github.linked', ...audited, details: { github_id: profile.id, during: 'account' } });
+    done(ctx, 'github-linked');
+  } catch (err) {
+    if (!(err instanceof GitHubError)) throw err;
+    deps.logger.warn({ reason: err.reason, err: err.message }, 'GitHub link failed');
+    return refuse(err.reason);
+  }
+});
+
+export const unlinkGitHub = requireSignIn(async (ctx, deps, who) => {
+  if (!who.user.password_hash) {
+    return render(ctx, deps, who, 409, {
+      githubError: 'GitHub is the only way you sign in. Set a password first, then unlink GitHub.',
+    });
+  }
+  if (await deleteIdentity(deps.db, who.user.id, 'github')) {
+    await deps.audit({ type: 'github.unlinked', userId: who.user.id, ...seenIn(ctx) });
+  }
+  done(ctx, 'github-unlinked');
+});
