@@ -1,0 +1,417 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import type * as oidc from 'openid-client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { type FakeGitHub, type GitHubUser, startFakeGitHub } from '../fixtures/fake-github.ts';
+import { enrolTotp, openAccount, totpCode } from '../support/account.ts';
+import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.ts';
+import {
+  type ClientApp,
+  finishAtClient,
+  relyingParty,
+  type StartedAuthorization,
+  startAuthorization,
+  startClientApp,
+} from '../support/oidc-flow.ts';
+import { type RunningTessera, startTessera } from '../support/tessera.ts';
+
+/**
+ * "Continue with GitHub" end to end: Chromium clicks through Tessera's pages and a fake GitHub
+ * (test/fixtures) that speaks GitHub's real OAuth endpoints and JSON, and an openid-client app
+ * redeems the code. First visits create accounts, later ones find them by GitHub's numeric id,
+ * an address that already has an account is only linked with that account's password, and
+ * every failure ends on a page with a way back, audited, with no account made.
+ */
+const PASSWORD = 'granite tulips whisper at dawn';
+
+let tessera: RunningTessera;
+let github: FakeGitHub;
+let browser: Browser;
+let app: ClientApp;
+let context: BrowserContext;
+let page: Page;
+let config: oidc.Configuration;
+let apiKey = '';
+
+const octocat: GitHubUser = {
+  id: 583231,
+  login: 'octocat',
+  name: 'The Octocat',
+  emails: [
+    { email: '583231+octocat@users.noreply.github.test', primary: false, verified: true },
+    { email: 'octocat@example.test', primary: true, verified: true },
+  ],
+};
+
+beforeAll(async () => {
+  github = await startFakeGitHub();
+  [tessera, browser, app] = await Promise.all([
+    startTessera({
+      GITHUB_CLIENT_ID: github.clientId,
+      GITHUB_CLIENT_SECRET: github.clientSecret,
+      GITHUB_BASE_URL: github.baseUrl,
+      GITHUB_API_URL: github.apiUrl,
+    }),
+    launchBrowser(),
+    startClientApp(),
+  ]);
+  const spa = (
+    await tessera.cli(['clients', 'create', '--name', 'Octo App', '--type', 'spa', '--redirect-uri', app.redirectUri])
+  ).json<{ client_id: string }>();
+  config = await relyingParty(tessera.issuer, spa.client_id);
+  apiKey = (await tessera.cli(['api-keys', 'create', '--name', 'test', '--role', 'admin'])).json<{ key: string }>().key;
+  // A local account already holds GitHub's login as its username, so the new one gets another.
+  for (const [email, username] of [
+    ['someone@example.test', 'octocat'],
+    ['ada@example.test', 'ada'],
+    ['grace@example.test', 'grace'],
+    ['plain@example.test', 'plain'],
+  ]) {
+    await tessera.cli(['users', 'create', '--email', email, '--username', username, '--password-stdin'], PASSWORD);
+  }
+});
+
+freshPagePerTest(
+  () => browser,
+  (c, p) => {
+    context = c;
+    page = p;
+  },
+);
+
+afterEach(() => github.reset());
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await tessera?.dispose();
+  await github?.close();
+});
+
+async function admin(path: string) {
+  const response = await fetch(new URL(path, tessera.issuer), { headers: { authorization: `Bearer ${apiKey}` } });
+  expect(response.status).toBe(200);
+  return response.json() as Promise<{ items: Record<string, unknown>[]; total: number }>;
+}
+
+const userCount = async () => (await admin('/api/admin/users?limit=1')).total;
+const auditEvents = async (type: string) => (await admin(`/api/admin/audit-events?type=${type}&limit=100`)).items;
+
+/** From Tessera's login page to GitHub's authorize page. */
+async function continueWithGitHub() {
+  await page.getByRole('button', { name: 'Continue with GitHub' }).click();
+  await page.waitForURL((u) => u.href.startsWith(github.baseUrl));
+  expect(await page.textContent('h1')).toBe('Authorize Tessera');
+}
+
+async function authorizeAtGitHub() {
+  await page.getByRole('button', { name: 'Authorize' }).click();
+  await page.waitForURL((u) => !u.href.startsWith(github.baseUrl));
+}
+
+async function consentIfAsked() {
+  await page.waitForLoadState();
+  if (await page.getByRole('button', { name: 'Allow' }).count()) {
+    await page.getByRole('button', { name: 'Allow' }).click();
+  }
+}
+
+/** An app's sign-in done entirely through GitHub; returns the ID token's claims. */
+async function signInWithGitHub(user: GitHubUser) {
+  github.signIn(user);
+  const started = await startAuthorization(page, config, app);
+  await continueWithGitHub();
+  await authorizeAtGitHub();
+  await consentIfAsked();
+  return claimsAt(started);
+}
+
+async function claimsAt(started: StartedAuthorization) {
+  const tokens = await finishAtClient(page, config, app, started);
+  return tokens.claims() as Record<string, unknown>;
+}
+
+async function userId(email: string) {
+  const { items } = await admin(`/api/admin/users?q=${encodeURIComponent(email)}`);
+  return items.map((u) => u.id);
+}
+
+describe('Continue with GitHub', () => {
+  it('is offered on the login and sign-up pages', async () => {
+    await startAuthorization(page, config, app);
+    expect(await page.getByRole('button', { name: 'Continue with GitHub' }).isVisible()).toBe(true);
+    await screenshot(page, 'github-login-page');
+    await page.getByRole('link', { name: 'Create account' }).click();
+    expect(await page.textContent('h1')).toBe('Create account');
+    expect(await page.getByRole('button', { name: 'Continue with GitHub' }).isVisible()).toBe(true);
+  });
+
+  it('creates an account on the first visit from GitHub’s verified primary email', async () => {
+    const before = await userCount();
+    const claims = await signInWithGitHub(octocat);
+
+    const authorize = github.authorizeRequests.at(-1);
+    expect(authorize?.get('scope')).toBe('read:user user:email');
+    expect(authorize?.get('code_challenge_method')).toBe('S256');
+    expect(authorize?.get('code_challenge')).toMatch(/^[\w-]{43}$/);
+    expect(authorize?.get('redirect_uri')).toBe(`${tessera.issuer}/github/callback`);
+    expect(github.tokenRequests.at(-1)?.body.get('code_verifier')).toMatch(/^[\w-]{43,128}$/);
+
+    expect(claims).toMatchObject({
+      email: 'octocat@example.test',
+      email_verified: true,
+      name: 'The Octocat',
+      preferred_username: 'octocat-2',
+      amr: ['fed'],
+    });
+    expect(await userCount()).toBe(before + 1);
+    expect(await userId('octocat@example.test')).toEqual([claims.sub]);
+    const signup = (await auditEvents('signup')).find((e) => e.user_id === claims.sub);
+    expect(signup?.details).toMatchObject({ via: 'github', github_id: String(octocat.id) });
+    // GitHub's access token is used for two calls and goes nowhere else.
+    expect(tessera.logs()).not.toMatch(/gho_/);
+  });
+
+  it('signs in to the same account on a later visit, also after a rename at GitHub', async () => {
+    const first = await userId('octocat@example.test');
+    const before = await userCount();
+    const claims = await signInWithGitHub({ ...octocat, login: 'octocat-renamed' });
+    expect(claims.sub).toBe(first[0]);
+    expect(claims.preferred_username).toBe('octocat-2');
+    expect(await userCount()).toBe(before);
+  });
+
+  it('links an existing account only after its password, then signs in to it directly', async () => {
+    const [ada] = await userId('ada@example.test');
+    const adaAtGitHub: GitHubUser = {
+      id: 1815,
+      login: 'lovelace',
+      name: 'Ada Lovelace',
+      emails: [{ email: 'ada@example.test', primary: true, verified: true }],
+    };
+    github.signIn(adaAtGitHub);
+    const started = await startAuthorization(page, config, app);
+    await continueWithGitHub();
+    await authorizeAtGitHub();
+    expect(await page.textContent('h1')).toBe('Sign in');
+    expect(await page.textContent('#github-link')).toContain('An account with ada@example.test already exists');
+    expect(await page.inputValue('#login')).toBe('ada@example.test');
+    await screenshot(page, 'github-link-asks-password');
+
+    await page.fill('#password', 'not the password at all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    expect(await page.getByRole('alert').textContent()).toContain('Incorrect email, username or password.');
+    expect(await page.textContent('#github-link')).toContain('@lovelace');
+    expect(await auditEvents('github.linked')).toHaveLength(0);
+
+    await page.fill('#password', PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await consentIfAsked();
+    const linking = await claimsAt(started);
+    expect(linking).toMatchObject({ sub: ada, amr: ['fed', 'pwd'] });
+    expect((await auditEvents('github.linked')).map((e) => e.user_id)).toEqual([ada]);
+
+    await context.clearCookies();
+    const later = await signInWithGitHub(adaAtGitHub);
+    expect(later).toMatchObject({ sub: ada, amr: ['fed'], email: 'ada@example.test' });
+  });
+
+  it('asks for the second factor after GitHub when one is enrolled', async () => {
+    const account = await openAccount(browser, tessera.issuer, 'ada@example.test', PASSWORD);
+    const { secret } = await enrolTotp(account);
+    await account.context().close();
+
+    github.signIn({
+      id: 1815,
+      login: 'lovelace',
+      name: 'Ada Lovelace',
+      emails: [{ email: 'ada@example.test', primary: true, verified: true }],
+    });
+    const started = await startAuthorization(page, config, app);
+    await continueWithGitHub();
+    await authorizeAtGitHub();
+    expect(await page.textContent('h1')).toBe('Two-step verification');
+    await page.fill('#code', await totpCode(secret, 1));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await consentIfAsked();
+    expect((await claimsAt(started)).amr).toEqual(['fed', 'otp']);
+  });
+});
+
+describe('GitHub on /account', () => {
+  const hopper: GitHubUser = {
+    id: 1906,
+    login: 'grace-hopper',
+    name: 'Grace Hopper',
+    emails: [{ email: 'grace@navy.test', primary: true, verified: true }],
+  };
+
+  it('links GitHub to a password account, shows since when, and unlinks it', async () => {
+    const [grace] = await userId('grace@example.test');
+    const account = await openAccount(browser, tessera.issuer, 'grace', PASSWORD);
+    expect(await account.textContent('#github-status')).toContain('Not linked');
+    github.signIn(hopper);
+    await account.getByRole('button', { name: 'Link GitHub' }).click();
+    await account.getByRole('button', { name: 'Authorize' }).click();
+    await account.waitForURL((u) => u.pathname === '/account');
+    expect(await account.getByRole('status').textContent()).toContain('Your GitHub account is linked');
+    const status = await account.textContent('#github-status');
+    expect(status).toContain('Linked to @grace-hopper since');
+    expect(status).toContain(String(new Date().getUTCFullYear()));
+    await screenshot(account, 'github-account-linked');
+    expect((await auditEvents('github.linked')).map((e) => e.user_id)).toContain(grace);
+
+    // The linked identity now signs in to this account, whatever GitHub's email says.
+    expect(await signInWithGitHub(hopper)).toMatchObject({ sub: grace, amr: ['fed'] });
+
+    await account.getByRole('button', { name: 'Unlink GitHub' }).click();
+    expect(await account.getByRole('status').textContent()).toContain('GitHub is no longer linked');
+    expect(await account.textContent('#github-status')).toContain('Not linked');
+    expect((await auditEvents('github.unlinked')).map((e) => e.user_id)).toEqual([grace]);
+
+    // An identity already linked to someone else is refused, and stays where it was.
+    github.signIn(octocat);
+    await account.getByRole('button', { name: 'Link GitHub' }).click();
+    await account.getByRole('button', { name: 'Authorize' }).click();
+    await account.waitForURL((u) => u.pathname === '/account/github/callback');
+    expect(await account.textContent('#github-error')).toContain('already linked');
+    expect(await account.textContent('#github-status')).toContain('Not linked');
+    await account.context().close();
+  });
+
+  it('refuses to unlink GitHub from an account with no password until one is set', async () => {
+    github.signIn(octocat);
+    await page.goto(new URL('/account', tessera.issuer).href);
+    await page.getByRole('link', { name: 'Sign in' }).click();
+    await continueWithGitHub();
+    await authorizeAtGitHub();
+    await page.waitForURL((u) => u.pathname === '/account');
+    // Shown as GitHub named it at this sign-in: the earlier rename has been undone there.
+    expect(await page.textContent('#github-status')).toContain('Linked to @octocat since');
+    expect(await page.textContent('#no-password')).toContain('You sign in with GitHub');
+
+    await page.getByRole('button', { name: 'Unlink GitHub' }).click();
+    expect(await page.textContent('#github-error')).toContain('GitHub is the only way you sign in');
+    expect(await page.textContent('#github-status')).toContain('Linked to @octocat since');
+
+    await page.fill('#new_password', 'a fresh password for octocat');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    expect(await page.getByRole('status').textContent()).toContain('Your password is set');
+    await page.getByRole('button', { name: 'Unlink GitHub' }).click();
+    expect(await page.textContent('#github-status')).toContain('Not linked');
+  });
+});
+
+describe('when GitHub sign-in fails', () => {
+  /** The failure page for `reason`: its words, its way back to the same sign-in, and its audit row. */
+  async function expectFailure(heading: string, reason: string) {
+    expect(await page.textContent('h1')).toBe(heading);
+    const events = await auditEvents('github.failed');
+    expect(events.at(0)?.details).toMatchObject({ reason });
+    await page.getByRole('link', { name: 'Back to sign in' }).click();
+    expect(await page.textContent('h1')).toBe('Sign in');
+  }
+
+  it('says so when the person cancels at GitHub, and the sign-in can go on with a password', async () => {
+    const before = await userCount();
+    github.signIn({ ...octocat, id: 9001, login: 'canceller' });
+    const started = await startAuthorization(page, config, app);
+    await continueWithGitHub();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForURL((u) => !u.href.startsWith(github.baseUrl));
+    expect(await page.textContent('.lead')).toContain('You cancelled at GitHub');
+    await screenshot(page, 'github-cancelled');
+    await expectFailure('GitHub sign-in cancelled', 'access_denied');
+
+    await page.fill('#login', 'plain');
+    await page.fill('#password', PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await consentIfAsked();
+    expect((await claimsAt(started)).amr).toEqual(['pwd']);
+    expect(await userCount()).toBe(before);
+  });
+
+  it('refuses a callback whose state this browser did not start', async () => {
+    github.signIn(octocat);
+    await startAuthorization(page, config, app);
+    await continueWithGitHub();
+    const state = github.authorizeRequests.at(-1)?.get('state') ?? '';
+    const [uid] = state.split('.');
+    const forged = new URL('/github/callback', tessera.issuer);
+    forged.search = new URLSearchParams({ code: 'not-a-code', state: `${uid}.forged` }).toString();
+    const tokenRequests = github.tokenRequests.length;
+    const response = await page.goto(forged.href);
+    expect(response?.status()).toBe(400);
+    await expectFailure('This GitHub sign-in is not valid', 'state_mismatch');
+    expect(github.tokenRequests.length).toBe(tokenRequests);
+  });
+
+  it('refuses a replayed callback', async () => {
+    // The address belongs to a password account, so the sign-in stays open on the login page.
+    github.signIn({
+      id: 9002,
+      login: 'plain-gh',
+      name: null,
+      emails: [{ email: 'plain@example.test', primary: true, verified: true }],
+    });
+    await startAuthorization(page, config, app);
+    await continueWithGitHub();
+    await authorizeAtGitHub();
+    expect(await page.textContent('#github-link')).toContain('plain@example.test');
+    const tokenRequests = github.tokenRequests.length;
+    const response = await page.goto(github.redirects.at(-1) ?? '');
+    expect(response?.status()).toBe(400);
+    await expectFailure('This GitHub sign-in is not valid', 'state_mismatch');
+    expect(github.tokenRequests.length).toBe(tokenRequests);
+  });
+
+  it.each([
+    ['token', 503],
+    ['user', 500],
+    ['emails', 502],
+  ] as const)('says GitHub is not answering when its %s endpoint answers %i', async (endpoint, status) => {
+    const before = await userCount();
+    github.signIn({ ...octocat, id: 9100 + status, login: `down-${status}` });
+    github.misbehave(endpoint, status);
+    await startAuthorization(page, config, app);
+    await continueWithGitHub();
+    await authorizeAtGitHub();
+    expect(await page.textContent('.lead')).toContain('GitHub is not answering right now');
+    await expectFailure('GitHub is not answering', 'unavailable');
+    expect(await userCount()).toBe(before);
+  });
+
+  it('gives up on GitHub after a few seconds without an answer', async () => {
+    const before = await userCount();
+    github.signIn({ ...octocat, id: 9200, login: 'slow' });
+    github.misbehave('user', 'hang');
+    await startAuthorization(page, config, app);
+    await continueWithGitHub();
+    const clicked = Date.now();
+    await authorizeAtGitHub();
+    expect(Date.now() - clicked).toBeLessThan(15_000);
+    await screenshot(page, 'github-timeout');
+    await expectFailure('GitHub is not answering', 'timeout');
+    expect(await userCount()).toBe(before);
+  });
+
+  it('refuses a GitHub account without a verified email, making no account', async () => {
+    const before = await userCount();
+    github.signIn({
+      id: 9300,
+      login: 'unverified',
+      name: 'Not Verified',
+      emails: [
+        { email: 'unverified@example.test', primary: true, verified: false },
+        { email: 'other@example.test', primary: false, verified: false },
+      ],
+    });
+    await startAuthorization(page, config, app);
+    await continueWithGitHub();
+    await authorizeAtGitHub();
+    expect(await page.textContent('.lead')).toContain('Verify an email address at GitHub');
+    await screenshot(page, 'github-no-verified-email');
+    await expectFailure('Your GitHub account has no verified email', 'no_verified_email');
+    expect(await userCount()).toBe(before);
+    expect(await userId('unverified@example.test')).toEqual([]);
+  });
+});
