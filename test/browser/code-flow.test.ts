@@ -134,6 +134,13 @@ describe('authorization code with PKCE through the login and consent pages', () 
     );
     await expect(page.getByText('Notes SPA')).toBeTruthy();
     expect(await page.textContent('main')).toContain('to continue to Notes SPA');
+    // Without GITHUB_CLIENT_ID and _SECRET there is no GitHub button, nor a way around it.
+    expect(await page.getByRole('button', { name: 'Continue with GitHub' }).count()).toBe(0);
+    const github = await page.request.post(`${page.url().replace(/\/login$/, '')}/github`, {
+      form: { csrf: (await page.getAttribute('input[name=csrf]', 'value')) ?? '' },
+      maxRedirects: 0,
+    });
+    expect(github.status()).toBe(404);
     await page.fill('#login', 'ada');
     await page.fill('#password', 'not the password');
     await page.getByRole('button', { name: 'Sign in' }).click();

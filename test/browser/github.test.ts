@@ -235,6 +235,48 @@ describe('Continue with GitHub', () => {
     await consentIfAsked();
     expect((await claimsAt(started)).amr).toEqual(['fed', 'otp']);
   });
+
+  it('creates the account from the sign-up page too (prompt=create)', async () => {
+    github.signIn({
+      id: 7001,
+      login: 'newcomer',
+      name: 'New Comer',
+      emails: [{ email: 'newcomer@example.test', primary: true, verified: true }],
+    });
+    const started = await startAuthorization(page, config, app, { prompt: 'create' });
+    expect(await page.textContent('h1')).toBe('Create account');
+    await continueWithGitHub();
+    await authorizeAtGitHub();
+    await consentIfAsked();
+    expect(await claimsAt(started)).toMatchObject({ email: 'newcomer@example.test', amr: ['fed'] });
+  });
+
+  it('links an account with MFA only once its second factor is given too', async () => {
+    await tessera.cli(['users', 'create', '--email', 'careful@example.test', '--password-stdin'], PASSWORD);
+    const [careful] = await userId('careful@example.test');
+    const account = await openAccount(browser, tessera.issuer, 'careful@example.test', PASSWORD);
+    const { secret } = await enrolTotp(account);
+    await account.context().close();
+
+    github.signIn({
+      id: 7002,
+      login: 'careful',
+      name: null,
+      emails: [{ email: 'careful@example.test', primary: true, verified: true }],
+    });
+    const started = await startAuthorization(page, config, app);
+    await continueWithGitHub();
+    await authorizeAtGitHub();
+    await page.fill('#password', PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    expect(await page.textContent('h1')).toBe('Two-step verification');
+    expect((await auditEvents('github.linked')).map((e) => e.user_id)).not.toContain(careful);
+    await page.fill('#code', await totpCode(secret, 1));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await consentIfAsked();
+    expect(await claimsAt(started)).toMatchObject({ sub: careful, amr: ['fed', 'pwd', 'otp'] });
+    expect((await auditEvents('github.linked')).map((e) => e.user_id)).toContain(careful);
+  });
 });
 
 describe('GitHub on /account', () => {
@@ -275,6 +317,20 @@ describe('GitHub on /account', () => {
     await account.waitForURL((u) => u.pathname === '/account/github/callback');
     expect(await account.textContent('#github-error')).toContain('already linked');
     expect(await account.textContent('#github-status')).toContain('Not linked');
+    await account.context().close();
+  });
+
+  it('says so on the account page when the person cancels at GitHub', async () => {
+    const account = await openAccount(browser, tessera.issuer, 'plain', PASSWORD);
+    github.signIn(hopper);
+    await account.getByRole('button', { name: 'Link GitHub' }).click();
+    await account.getByRole('button', { name: 'Cancel' }).click();
+    await account.waitForURL((u) => u.pathname === '/account/github/callback');
+    expect(await account.textContent('#github-error')).toContain('You cancelled at GitHub');
+    expect(await account.textContent('#github-status')).toContain('Not linked');
+    const [plain] = await userId('plain@example.test');
+    const failed = (await auditEvents('github.failed')).find((e) => e.user_id === plain);
+    expect(failed?.details).toMatchObject({ reason: 'access_denied', during: 'account' });
     await account.context().close();
   });
 
@@ -392,6 +448,24 @@ describe('when GitHub sign-in fails', () => {
     await screenshot(page, 'github-timeout');
     await expectFailure('GitHub is not answering', 'timeout');
     expect(await userCount()).toBe(before);
+  });
+
+  it('refuses the account linked to GitHub when it has been disabled', async () => {
+    const disabled: GitHubUser = {
+      id: 9400,
+      login: 'leaver',
+      name: null,
+      emails: [{ email: 'leaver@example.test', primary: true, verified: true }],
+    };
+    expect((await signInWithGitHub(disabled)).email).toBe('leaver@example.test');
+    const [leaver] = await userId('leaver@example.test');
+    expect((await tessera.cli(['users', 'disable', String(leaver)])).code).toBe(0);
+    await context.clearCookies();
+    github.signIn(disabled);
+    await startAuthorization(page, config, app);
+    await continueWithGitHub();
+    await authorizeAtGitHub();
+    await expectFailure('This account has been disabled', 'account_disabled');
   });
 
   it('refuses a GitHub account without a verified email, making no account', async () => {
