@@ -27,6 +27,8 @@ export interface GitHubFlowDeps {
 interface Pending {
   state: string;
   verifier: string;
+  /** The account the flow is for, when it starts from one (linking on /account). */
+  account?: string;
 }
 
 export function configuredGitHub(deps: GitHubFlowDeps): GitHub {
@@ -34,10 +36,14 @@ export function configuredGitHub(deps: GitHubFlowDeps): GitHub {
   return deps.github;
 }
 
-/** Sends the browser to GitHub; `returnTo` is an interaction uid or 'account'. */
-export async function startGitHub(ctx: Context, deps: GitHubFlowDeps, returnTo: string): Promise<void> {
+/** Sends the browser to GitHub; `returnTo` is an interaction uid or 'account' (with the account's id). */
+export async function startGitHub(ctx: Context, deps: GitHubFlowDeps, returnTo: string, account?: string) {
   const github = configuredGitHub(deps);
-  const pending: Pending = { state: `${returnTo}.${randomToken(16)}`, verifier: oauth.generateRandomCodeVerifier() };
+  const pending: Pending = {
+    state: `${returnTo}.${randomToken(16)}`,
+    verifier: oauth.generateRandomCodeVerifier(),
+    ...(account ? { account } : {}),
+  };
   ctx.cookies.set(COOKIE, deps.secrets.encrypt(JSON.stringify(pending)), {
     httpOnly: true,
     // GitHub sends the browser back with a top-level GET, which Lax cookies go along with.
@@ -49,12 +55,17 @@ export async function startGitHub(ctx: Context, deps: GitHubFlowDeps, returnTo: 
 }
 
 /** The person GitHub sent back to `returnTo`; throws GitHubError for every way it went wrong. */
-export async function finishGitHub(ctx: Context, deps: GitHubFlowDeps, returnTo: string): Promise<GitHubProfile> {
+export async function finishGitHub(
+  ctx: Context,
+  deps: GitHubFlowDeps,
+  returnTo: string,
+  account?: string,
+): Promise<GitHubProfile> {
   const github = configuredGitHub(deps);
   const pending = openPending(deps.secrets, ctx.cookies.get(COOKIE));
   ctx.cookies.set(COOKIE, null);
   const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
-  if (!pending || pending.state !== state || !state.startsWith(`${returnTo}.`)) {
+  if (!pending || pending.state !== state || !state.startsWith(`${returnTo}.`) || pending.account !== account) {
     throw new GitHubError('state_mismatch', 'the callback does not match a GitHub sign-in this browser started');
   }
   return github.profile(new URLSearchParams(ctx.querystring), pending.state, pending.verifier);
@@ -64,9 +75,8 @@ function openPending(secrets: Secrets, sealed: string | undefined): Pending | un
   if (!sealed) return undefined;
   try {
     const value = JSON.parse(secrets.decrypt(sealed)) as Partial<Pending>;
-    return typeof value.state === 'string' && typeof value.verifier === 'string'
-      ? { state: value.state, verifier: value.verifier }
-      : undefined;
+    if (typeof value.state !== 'string' || typeof value.verifier !== 'string') return undefined;
+    return { state: value.state, verifier: value.verifier, ...(value.account ? { account: value.account } : {}) };
   } catch {
     return undefined;
   }

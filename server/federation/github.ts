@@ -56,6 +56,8 @@ const TIMEOUT_MS = 5_000;
 
 const userShape = z.object({ id: z.number().int().positive(), login: z.string().min(1), name: z.string().nullish() });
 const emailsShape = z.array(z.object({ email: z.string(), primary: z.boolean(), verified: z.boolean() }));
+/** An address Tessera can hold; anything else GitHub lists is passed over like an unverified one. */
+const usableAddress = z.email().max(254);
 
 export function createGitHub(settings: GitHubSettings): GitHub {
   const base = settings.baseUrl.replace(/\/+$/, '');
@@ -69,8 +71,8 @@ export function createGitHub(settings: GitHubSettings): GitHub {
   const clientAuth = oauth.ClientSecretPost(settings.clientSecret);
   const options = {
     signal: () => AbortSignal.timeout(TIMEOUT_MS),
-    // GitHub Enterprise on a private network may be plain http; the settings allow it on purpose.
-    [oauth.allowInsecureRequests]: true,
+    // GitHub Enterprise on a private network may be plain http, when the settings say so.
+    [oauth.allowInsecureRequests]: base.startsWith('http:') || api.startsWith('http:'),
   };
 
   async function getJson(accessToken: string, path: string): Promise<unknown> {
@@ -116,6 +118,9 @@ export function createGitHub(settings: GitHubSettings): GitHub {
         }
         throw new GitHubError('state_mismatch', 'the callback does not match the sign-in that was started');
       }
+      if (params.getAll('code').length !== 1 || !params.get('code')) {
+        throw new GitHubError('authorization_error', 'the callback does not carry one code');
+      }
       return talkingToGitHub(async () => {
         const response = await oauth.authorizationCodeGrantRequest(
           as,
@@ -129,7 +134,9 @@ export function createGitHub(settings: GitHubSettings): GitHub {
         const { access_token } = await oauth.processAuthorizationCodeResponse(as, client, response);
         const [user, emails] = await Promise.all([getJson(access_token, 'user'), getJson(access_token, 'user/emails')]);
         const who = userShape.parse(user);
-        const verified = emailsShape.parse(emails).filter((e) => e.verified);
+        const verified = emailsShape
+          .parse(emails)
+          .filter((e) => e.verified && usableAddress.safeParse(e.email).success);
         const email = (verified.find((e) => e.primary) ?? verified[0])?.email;
         if (!email) throw new GitHubError('no_verified_email', 'the GitHub account has no verified email address');
         return { id: String(who.id), login: who.login, name: who.name?.trim() || null, email };
@@ -148,7 +155,8 @@ async function talkingToGitHub<T>(calls: () => Promise<T>): Promise<T> {
     return await calls();
   } catch (err) {
     if (err instanceof GitHubError) throw err;
-    if (err instanceof Error && err.name === 'TimeoutError') {
+    // A DOMException, which need not be an Error of this realm: tell it by name.
+    if ((err as { name?: unknown } | null)?.name === 'TimeoutError') {
       throw new GitHubError('timeout', `GitHub did not answer within ${TIMEOUT_MS / 1000} s`);
     }
     // GitHub refuses a code with HTTP 200 and an error body, which the library finds has no token.

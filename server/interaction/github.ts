@@ -16,9 +16,20 @@ import { backToLogin, continueAfterFirstStep } from './mfa.ts';
  */
 const PROMPTS = ['login', 'create'];
 
-/** The GitHub identity waiting for its account's password, kept on the interaction. */
+/** A GitHub identity waiting for the password of the account that holds its address. */
+interface PendingLink {
+  profile: GitHubProfile;
+  userId: string;
+}
+
 export const pendingGitHubLink = (interaction: Interaction) =>
-  (interaction.result as { githubLink?: GitHubProfile } | undefined)?.githubLink;
+  (interaction.result as { githubLink?: PendingLink } | undefined)?.githubLink;
+
+/** The identity to link when `userId` is the account it was offered for; none for any other. */
+export function gitHubLinkFor(interaction: Interaction, userId: string): GitHubProfile | undefined {
+  const pending = pendingGitHubLink(interaction);
+  return pending?.userId === userId ? pending.profile : undefined;
+}
 
 export async function startGitHubStep(ctx: Context, deps: InteractionDeps) {
   const interaction = await loadInteraction(ctx, deps, PROMPTS);
@@ -48,9 +59,12 @@ export async function gitHubCallbackStep(ctx: Context, deps: InteractionDeps) {
       await deps.audit({ type: 'github.failed', userId: user.id, ...seen, details: { reason: 'linked_elsewhere' } });
       return showLogin(ctx, deps, interaction, 409, { error: GITHUB_REFUSALS.linked_elsewhere.message });
     }
-    await rememberOnInteraction(ctx, deps, { githubLink: profile });
+    const githubLink: PendingLink = { profile, userId: user.id };
+    await rememberOnInteraction(ctx, deps, { githubLink });
     await deps.audit({ type: 'github.link_offered', userId: user.id, ...seen, details: { github_id: profile.id } });
-    return showLogin(ctx, deps, interaction, 200, { linking: profile });
+    // To the login page by redirect, so a reload there does not replay GitHub's answer.
+    ctx.status = 303;
+    return ctx.redirect(`/interaction/${interaction.uid}/login`);
   }
   const { user } = account;
   if (user.disabled_at) return refuse('account_disabled', user.id);

@@ -4,8 +4,7 @@ import { sendVerificationMail } from '../accounts/account-mail.ts';
 import { authenticate } from '../accounts/users.ts';
 import { seenIn } from '../audit/audit.ts';
 import { AppError } from '../errors.ts';
-import type { GitHubProfile } from '../federation/github.ts';
-import { pendingGitHubLink } from './github.ts';
+import { gitHubLinkFor, pendingGitHubLink } from './github.ts';
 import {
   clientNameOf,
   formField,
@@ -27,7 +26,6 @@ const PROMPTS = ['login', 'create'];
 
 interface Notice {
   error?: string;
-  linking?: GitHubProfile;
   info?: string;
   unverified?: boolean;
 }
@@ -39,7 +37,7 @@ export async function showLogin(
   status = 200,
   notice: Notice = {},
 ) {
-  const linking = notice.linking ?? pendingGitHubLink(interaction);
+  const linking = pendingGitHubLink(interaction)?.profile;
   deps.page(
     ctx,
     'login',
@@ -97,7 +95,7 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
     return showLogin(ctx, deps, interaction, 403, { unverified: true });
   }
   // After "Continue with GitHub" found this address taken, the password proves the account is theirs.
-  const link = pendingGitHubLink(interaction);
+  const link = gitHubLinkFor(interaction, user.id);
   await continueAfterFirstStep(ctx, deps, interaction, {
     userId: user.id,
     methods: link ? ['fed', 'pwd'] : ['pwd'],

@@ -12,8 +12,8 @@ import { done, render, requireSignIn } from './account.ts';
  */
 const RETURN_TO = 'account';
 
-export const startGitHubLink = requireSignIn(async (ctx, deps) => {
-  await startGitHub(ctx, deps, RETURN_TO);
+export const startGitHubLink = requireSignIn(async (ctx, deps, who) => {
+  await startGitHub(ctx, deps, RETURN_TO, who.user.id);
 });
 
 export const finishGitHubLink = requireSignIn(async (ctx, deps, who) => {
@@ -24,7 +24,8 @@ export const finishGitHubLink = requireSignIn(async (ctx, deps, who) => {
     return render(ctx, deps, who, status, { githubError: message });
   };
   try {
-    const profile = await finishGitHub(ctx, deps, RETURN_TO);
+    // Bound to the account that started it: signing in as someone else meanwhile voids it.
+    const profile = await finishGitHub(ctx, deps, RETURN_TO, who.user.id);
     if (!(await linkGitHub(deps.db, who.user.id, profile))) return refuse('already_linked');
     await deps.audit({ type: 'github.linked', ...audited, details: { github_id: profile.id, during: 'account' } });
     done(ctx, 'github-linked');

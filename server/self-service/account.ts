@@ -35,7 +35,12 @@ export interface AccountDeps extends SelfServiceDeps, GitHubFlowDeps {
 export interface SignedIn {
   user: User;
   sessionId: string;
+  /** When this session's sign-in happened, in seconds since the epoch. */
+  loginTs: number;
 }
+
+/** How recent a sign-in must be for a change that stands in for the password (see changePassword). */
+const RECENT_SIGN_IN_SECONDS = 10 * 60;
 
 const DONE: Record<string, string> = {
   profile: 'Your profile was saved.',
@@ -52,7 +57,7 @@ async function signedIn(ctx: Context, deps: AccountDeps): Promise<SignedIn | und
   const sessionId = ctx.cookies.get('_session', { signed: true });
   const session = sessionId ? await deps.provider().Session.find(sessionId) : undefined;
   const user = session?.accountId ? await findUserById(deps.db, session.accountId) : undefined;
-  return user && !user.disabled_at && sessionId ? { user, sessionId } : undefined;
+  return user && !user.disabled_at && sessionId ? { user, sessionId, loginTs: Number(session?.loginTs) } : undefined;
 }
 
 /** Runs `handler` for a signed-in person, or shows how to sign in. */
@@ -85,6 +90,8 @@ export async function startAccountSignIn(ctx: Context, deps: AccountDeps) {
     code_challenge: sha256(randomToken()),
     code_challenge_method: 'S256',
     state: randomToken(16),
+    // ?again asks for the sign-in itself, not only a session, as a fresh sign-in for a change.
+    ...(ctx.query.again !== undefined ? { prompt: 'login' } : {}),
   }).toString();
   ctx.status = 303;
   ctx.redirect(url.href);
@@ -194,7 +201,12 @@ export const saveProfile = requireSignIn(async (ctx, deps, who) => {
 
 export const changePassword = requireSignIn(async (ctx, deps, who) => {
   // An account made through GitHub has no password yet; its session is what proves who this is.
+  // The first password of an account made through GitHub has no current one to check; a sign-in
+  // from the last minutes stands in for it, so an old forgotten session cannot add a way in.
   const first = !who.user.password_hash;
+  if (first && Date.now() / 1000 - who.loginTs > RECENT_SIGN_IN_SECONDS) {
+    return render(ctx, deps, who, 403, { signInAgain: true });
+  }
   const wrong = first ? undefined : await checkPassword(ctx, deps, who, formField(ctx, 'current_password'));
   if (wrong) return render(ctx, deps, who, wrong.status, { passwordError: wrong.error });
   const password = formField(ctx, 'password');

@@ -215,6 +215,27 @@ describe('Continue with GitHub', () => {
     expect(later).toMatchObject({ sub: ada, amr: ['fed'], email: 'ada@example.test' });
   });
 
+  it('links nothing when someone else’s account is signed in to from the linking page', async () => {
+    const [plain] = await userId('plain@example.test');
+    github.signIn({
+      id: 1816,
+      login: 'not-plain',
+      name: null,
+      emails: [{ email: 'grace@example.test', primary: true, verified: true }],
+    });
+    const started = await startAuthorization(page, config, app);
+    await continueWithGitHub();
+    await authorizeAtGitHub();
+    expect(await page.textContent('#github-link')).toContain('grace@example.test');
+    await page.fill('#login', 'plain');
+    await page.fill('#password', PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await consentIfAsked();
+    expect(await claimsAt(started)).toMatchObject({ sub: plain, amr: ['pwd'] });
+    const linked = (await auditEvents('github.linked')).map((e) => e.user_id);
+    expect(linked).not.toContain(plain);
+  });
+
   it('asks for the second factor after GitHub when one is enrolled', async () => {
     const account = await openAccount(browser, tessera.issuer, 'ada@example.test', PASSWORD);
     const { secret } = await enrolTotp(account);

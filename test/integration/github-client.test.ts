@@ -152,6 +152,7 @@ describe('GitHub client', () => {
   it.each([
     ['only unverified emails', [{ email: 'nope@example.test', primary: true, verified: false }]],
     ['no emails at all', []],
+    ['a verified entry that is no email address', [{ email: 'not an address', primary: true, verified: true }]],
   ])('refuses an account with %s as no_verified_email', async (_label, emails) => {
     const { state, verifier, callback } = await throughGitHub({ id: 1002, login: 'unverified', name: null, emails });
 
@@ -164,6 +165,18 @@ describe('GitHub client', () => {
 
     const error = await failure(client.profile(callback, generateRandomState(), verifier));
     expect(error.reason).toBe('state_mismatch');
+    expect(github.tokenRequests.length).toBe(tokenRequests);
+  });
+
+  it.each([
+    ['no code', (p: URLSearchParams) => p.delete('code')],
+    ['two codes', (p: URLSearchParams) => p.append('code', 'another')],
+  ])('reports authorization_error for a callback with %s, before asking for a token', async (_label, alter) => {
+    const { state, verifier, callback } = await throughGitHub(octocat);
+    alter(callback);
+    const tokenRequests = github.tokenRequests.length;
+
+    expect((await failure(client.profile(callback, state, verifier))).reason).toBe('authorization_error');
     expect(github.tokenRequests.length).toBe(tokenRequests);
   });
 
