@@ -355,6 +355,30 @@ describe('GitHub on /account', () => {
     await account.context().close();
   });
 
+  it('links nothing when another account signs in while GitHub is asking', async () => {
+    const account = await openAccount(browser, tessera.issuer, 'plain', PASSWORD);
+    github.signIn(hopper);
+    await account.getByRole('button', { name: 'Link GitHub' }).click();
+    expect(await account.textContent('h1')).toBe('Authorize Tessera');
+
+    // Meanwhile, in another tab of the same browser: sign out, and sign in as someone else.
+    const tab = await account.context().newPage();
+    await tab.goto(new URL('/session/end', tessera.issuer).href);
+    await tab.getByRole('button', { name: /sign out/i }).click();
+    await tab.goto(new URL('/account/sign-in', tessera.issuer).href);
+    await tab.fill('#login', 'grace');
+    await tab.fill('#password', PASSWORD);
+    await tab.getByRole('button', { name: 'Sign in' }).click();
+    await tab.waitForURL((u) => u.pathname === '/account');
+
+    await account.getByRole('button', { name: 'Authorize' }).click();
+    await account.waitForURL((u) => u.pathname === '/account/github/callback');
+    expect(await account.textContent('.lead')).toContain('grace@example.test');
+    expect(await account.textContent('#github-error')).toContain('does not belong to a sign-in started');
+    expect(await account.textContent('#github-status')).toContain('Not linked');
+    await account.context().close();
+  });
+
   it('refuses to unlink GitHub from an account with no password until one is set', async () => {
     github.signIn(octocat);
     await page.goto(new URL('/account', tessera.issuer).href);
