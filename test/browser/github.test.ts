@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { type FakeGitHub, type GitHubUser, startFakeGitHub } from '../fixtures/fake-github.ts';
+import { type FakeGitHub, type GitHubUser, OCTOCAT, startFakeGitHub } from '../fixtures/fake-github.ts';
 import { enrolTotp, openAccount, totpCode } from '../support/account.ts';
 import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.ts';
 import {
@@ -31,16 +31,6 @@ let context: BrowserContext;
 let page: Page;
 let config: oidc.Configuration;
 let apiKey = '';
-
-const octocat: GitHubUser = {
-  id: 583231,
-  login: 'octocat',
-  name: 'The Octocat',
-  emails: [
-    { email: '583231+octocat@users.noreply.github.test', primary: false, verified: true },
-    { email: 'octocat@example.test', primary: true, verified: true },
-  ],
-};
 
 beforeAll(async () => {
   github = await startFakeGitHub();
@@ -115,15 +105,29 @@ async function consentIfAsked() {
   }
 }
 
-/** An app's sign-in done entirely through GitHub; returns the ID token's claims. */
-async function signInWithGitHub(user: GitHubUser) {
+/** An app's sign-in, through GitHub as `user` and back to Tessera, wherever that leads. */
+async function backFromGitHub(user: GitHubUser, params: Record<string, string> = {}) {
   github.signIn(user);
-  const started = await startAuthorization(page, config, app);
+  const started = await startAuthorization(page, config, app, params);
   await continueWithGitHub();
   await authorizeAtGitHub();
+  return started;
+}
+
+/** An app's sign-in done entirely through GitHub; returns the ID token's claims. */
+async function signInWithGitHub(user: GitHubUser) {
+  const started = await backFromGitHub(user);
   await consentIfAsked();
   return claimsAt(started);
 }
+
+/** A GitHub account whose one address is verified and primary. */
+const gitHubUser = (id: number, login: string, email: string, name: string | null = null): GitHubUser => ({
+  id,
+  login,
+  name,
+  emails: [{ email, primary: true, verified: true }],
+});
 
 async function claimsAt(started: StartedAuthorization) {
   const tokens = await finishAtClient(page, config, app, started);
@@ -147,7 +151,7 @@ describe('Continue with GitHub', () => {
 
   it('creates an account on the first visit from GitHub’s verified primary email', async () => {
     const before = await userCount();
-    const claims = await signInWithGitHub(octocat);
+    const claims = await signInWithGitHub(OCTOCAT);
 
     const authorize = github.authorizeRequests.at(-1);
     expect(authorize?.get('scope')).toBe('read:user user:email');
@@ -166,7 +170,7 @@ describe('Continue with GitHub', () => {
     expect(await userCount()).toBe(before + 1);
     expect(await userId('octocat@example.test')).toEqual([claims.sub]);
     const signup = (await auditEvents('signup')).find((e) => e.user_id === claims.sub);
-    expect(signup?.details).toMatchObject({ via: 'github', github_id: String(octocat.id) });
+    expect(signup?.details).toMatchObject({ via: 'github', github_id: String(OCTOCAT.id) });
     // GitHub's access token is used for two calls and goes nowhere else.
     expect(tessera.logs()).not.toMatch(/gho_/);
   });
@@ -174,7 +178,7 @@ describe('Continue with GitHub', () => {
   it('signs in to the same account on a later visit, also after a rename at GitHub', async () => {
     const first = await userId('octocat@example.test');
     const before = await userCount();
-    const claims = await signInWithGitHub({ ...octocat, login: 'octocat-renamed' });
+    const claims = await signInWithGitHub({ ...OCTOCAT, login: 'octocat-renamed' });
     expect(claims.sub).toBe(first[0]);
     expect(claims.preferred_username).toBe('octocat-2');
     expect(await userCount()).toBe(before);
@@ -182,16 +186,8 @@ describe('Continue with GitHub', () => {
 
   it('links an existing account only after its password, then signs in to it directly', async () => {
     const [ada] = await userId('ada@example.test');
-    const adaAtGitHub: GitHubUser = {
-      id: 1815,
-      login: 'lovelace',
-      name: 'Ada Lovelace',
-      emails: [{ email: 'ada@example.test', primary: true, verified: true }],
-    };
-    github.signIn(adaAtGitHub);
-    const started = await startAuthorization(page, config, app);
-    await continueWithGitHub();
-    await authorizeAtGitHub();
+    const adaAtGitHub: GitHubUser = gitHubUser(1815, 'lovelace', 'ada@example.test', 'Ada Lovelace');
+    const started = await backFromGitHub(adaAtGitHub);
     expect(await page.textContent('h1')).toBe('Sign in');
     expect(await page.textContent('#github-link')).toContain('An account with ada@example.test already exists');
     expect(await page.inputValue('#login')).toBe('ada@example.test');
@@ -217,15 +213,7 @@ describe('Continue with GitHub', () => {
 
   it('links nothing when someone else’s account is signed in to from the linking page', async () => {
     const [plain] = await userId('plain@example.test');
-    github.signIn({
-      id: 1816,
-      login: 'not-plain',
-      name: null,
-      emails: [{ email: 'grace@example.test', primary: true, verified: true }],
-    });
-    const started = await startAuthorization(page, config, app);
-    await continueWithGitHub();
-    await authorizeAtGitHub();
+    const started = await backFromGitHub(gitHubUser(1816, 'not-plain', 'grace@example.test'));
     expect(await page.textContent('#github-link')).toContain('grace@example.test');
     await page.fill('#login', 'plain');
     await page.fill('#password', PASSWORD);
@@ -241,15 +229,7 @@ describe('Continue with GitHub', () => {
     const { secret } = await enrolTotp(account);
     await account.context().close();
 
-    github.signIn({
-      id: 1815,
-      login: 'lovelace',
-      name: 'Ada Lovelace',
-      emails: [{ email: 'ada@example.test', primary: true, verified: true }],
-    });
-    const started = await startAuthorization(page, config, app);
-    await continueWithGitHub();
-    await authorizeAtGitHub();
+    const started = await backFromGitHub(gitHubUser(1815, 'lovelace', 'ada@example.test', 'Ada Lovelace'));
     expect(await page.textContent('h1')).toBe('Two-step verification');
     await page.fill('#code', await totpCode(secret, 1));
     await page.getByRole('button', { name: 'Verify' }).click();
@@ -258,12 +238,7 @@ describe('Continue with GitHub', () => {
   });
 
   it('creates the account from the sign-up page too (prompt=create)', async () => {
-    github.signIn({
-      id: 7001,
-      login: 'newcomer',
-      name: 'New Comer',
-      emails: [{ email: 'newcomer@example.test', primary: true, verified: true }],
-    });
+    github.signIn(gitHubUser(7001, 'newcomer', 'newcomer@example.test', 'New Comer'));
     const started = await startAuthorization(page, config, app, { prompt: 'create' });
     expect(await page.textContent('h1')).toBe('Create account');
     await continueWithGitHub();
@@ -279,15 +254,7 @@ describe('Continue with GitHub', () => {
     const { secret } = await enrolTotp(account);
     await account.context().close();
 
-    github.signIn({
-      id: 7002,
-      login: 'careful',
-      name: null,
-      emails: [{ email: 'careful@example.test', primary: true, verified: true }],
-    });
-    const started = await startAuthorization(page, config, app);
-    await continueWithGitHub();
-    await authorizeAtGitHub();
+    const started = await backFromGitHub(gitHubUser(7002, 'careful', 'careful@example.test'));
     await page.fill('#password', PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     expect(await page.textContent('h1')).toBe('Two-step verification');
@@ -301,12 +268,7 @@ describe('Continue with GitHub', () => {
 });
 
 describe('GitHub on /account', () => {
-  const hopper: GitHubUser = {
-    id: 1906,
-    login: 'grace-hopper',
-    name: 'Grace Hopper',
-    emails: [{ email: 'grace@navy.test', primary: true, verified: true }],
-  };
+  const hopper: GitHubUser = gitHubUser(1906, 'grace-hopper', 'grace@navy.test', 'Grace Hopper');
 
   it('links GitHub to a password account, shows since when, and unlinks it', async () => {
     const [grace] = await userId('grace@example.test');
@@ -332,7 +294,7 @@ describe('GitHub on /account', () => {
     expect((await auditEvents('github.unlinked')).map((e) => e.user_id)).toEqual([grace]);
 
     // An identity already linked to someone else is refused, and stays where it was.
-    github.signIn(octocat);
+    github.signIn(OCTOCAT);
     await account.getByRole('button', { name: 'Link GitHub' }).click();
     await account.getByRole('button', { name: 'Authorize' }).click();
     await account.waitForURL((u) => u.pathname === '/account/github/callback');
@@ -380,7 +342,7 @@ describe('GitHub on /account', () => {
   });
 
   it('refuses to unlink GitHub from an account with no password until one is set', async () => {
-    github.signIn(octocat);
+    github.signIn(OCTOCAT);
     await page.goto(new URL('/account', tessera.issuer).href);
     await page.getByRole('link', { name: 'Sign in' }).click();
     await continueWithGitHub();
@@ -414,7 +376,7 @@ describe('when GitHub sign-in fails', () => {
 
   it('says so when the person cancels at GitHub, and the sign-in can go on with a password', async () => {
     const before = await userCount();
-    github.signIn({ ...octocat, id: 9001, login: 'canceller' });
+    github.signIn({ ...OCTOCAT, id: 9001, login: 'canceller' });
     const started = await startAuthorization(page, config, app);
     await continueWithGitHub();
     await page.getByRole('button', { name: 'Cancel' }).click();
@@ -432,7 +394,7 @@ describe('when GitHub sign-in fails', () => {
   });
 
   it('refuses a callback whose state this browser did not start', async () => {
-    github.signIn(octocat);
+    github.signIn(OCTOCAT);
     await startAuthorization(page, config, app);
     await continueWithGitHub();
     const state = github.authorizeRequests.at(-1)?.get('state') ?? '';
@@ -448,15 +410,7 @@ describe('when GitHub sign-in fails', () => {
 
   it('refuses a replayed callback', async () => {
     // The address belongs to a password account, so the sign-in stays open on the login page.
-    github.signIn({
-      id: 9002,
-      login: 'plain-gh',
-      name: null,
-      emails: [{ email: 'plain@example.test', primary: true, verified: true }],
-    });
-    await startAuthorization(page, config, app);
-    await continueWithGitHub();
-    await authorizeAtGitHub();
+    await backFromGitHub(gitHubUser(9002, 'plain-gh', 'plain@example.test'));
     expect(await page.textContent('#github-link')).toContain('plain@example.test');
     const tokenRequests = github.tokenRequests.length;
     const response = await page.goto(github.redirects.at(-1) ?? '');
@@ -471,11 +425,8 @@ describe('when GitHub sign-in fails', () => {
     ['emails', 502],
   ] as const)('says GitHub is not answering when its %s endpoint answers %i', async (endpoint, status) => {
     const before = await userCount();
-    github.signIn({ ...octocat, id: 9100 + status, login: `down-${status}` });
     github.misbehave(endpoint, status);
-    await startAuthorization(page, config, app);
-    await continueWithGitHub();
-    await authorizeAtGitHub();
+    await backFromGitHub({ ...OCTOCAT, id: 9100 + status, login: `down-${status}` });
     expect(await page.textContent('.lead')).toContain('GitHub is not answering right now');
     await expectFailure('GitHub is not answering', 'unavailable');
     expect(await userCount()).toBe(before);
@@ -483,7 +434,7 @@ describe('when GitHub sign-in fails', () => {
 
   it('gives up on GitHub after a few seconds without an answer', async () => {
     const before = await userCount();
-    github.signIn({ ...octocat, id: 9200, login: 'slow' });
+    github.signIn({ ...OCTOCAT, id: 9200, login: 'slow' });
     github.misbehave('user', 'hang');
     await startAuthorization(page, config, app);
     await continueWithGitHub();
@@ -496,26 +447,18 @@ describe('when GitHub sign-in fails', () => {
   });
 
   it('refuses the account linked to GitHub when it has been disabled', async () => {
-    const disabled: GitHubUser = {
-      id: 9400,
-      login: 'leaver',
-      name: null,
-      emails: [{ email: 'leaver@example.test', primary: true, verified: true }],
-    };
+    const disabled: GitHubUser = gitHubUser(9400, 'leaver', 'leaver@example.test');
     expect((await signInWithGitHub(disabled)).email).toBe('leaver@example.test');
     const [leaver] = await userId('leaver@example.test');
     expect((await tessera.cli(['users', 'disable', String(leaver)])).code).toBe(0);
     await context.clearCookies();
-    github.signIn(disabled);
-    await startAuthorization(page, config, app);
-    await continueWithGitHub();
-    await authorizeAtGitHub();
+    await backFromGitHub(disabled);
     await expectFailure('This account has been disabled', 'account_disabled');
   });
 
   it('refuses a GitHub account without a verified email, making no account', async () => {
     const before = await userCount();
-    github.signIn({
+    await backFromGitHub({
       id: 9300,
       login: 'unverified',
       name: 'Not Verified',
@@ -524,9 +467,6 @@ describe('when GitHub sign-in fails', () => {
         { email: 'other@example.test', primary: false, verified: false },
       ],
     });
-    await startAuthorization(page, config, app);
-    await continueWithGitHub();
-    await authorizeAtGitHub();
     expect(await page.textContent('.lead')).toContain('Verify an email address at GitHub');
     await screenshot(page, 'github-no-verified-email');
     await expectFailure('Your GitHub account has no verified email', 'no_verified_email');

@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateRandomCodeVerifier, generateRandomState } from 'oauth4webapi';
 import { createGitHub, type GitHub, GitHubError } from '../../server/federation/github.ts';
-import { type FakeGitHub, type GitHubUser, startFakeGitHub } from '../fixtures/fake-github.ts';
+import { type FakeGitHub, type GitHubUser, OCTOCAT, startFakeGitHub } from '../fixtures/fake-github.ts';
 
 /**
  * The GitHub client on its own against the fake GitHub (test/fixtures): the authorize URL it
@@ -14,16 +14,6 @@ const REDIRECT_URI = 'http://localhost:3000/github/callback';
 
 let github: FakeGitHub;
 let client: GitHub;
-
-const octocat: GitHubUser = {
-  id: 583231,
-  login: 'octocat',
-  name: 'The Octocat',
-  emails: [
-    { email: '583231+octocat@users.noreply.github.test', primary: false, verified: true },
-    { email: 'octocat@example.test', primary: true, verified: true },
-  ],
-};
 
 beforeAll(async () => {
   github = await startFakeGitHub();
@@ -106,7 +96,7 @@ describe('GitHub client', () => {
   });
 
   it('returns the GitHub id, login, name and primary verified email, having sent the code verifier', async () => {
-    const { state, verifier, callback } = await throughGitHub(octocat);
+    const { state, verifier, callback } = await throughGitHub(OCTOCAT);
 
     expect(await client.profile(callback, state, verifier)).toEqual({
       id: '583231',
@@ -160,7 +150,7 @@ describe('GitHub client', () => {
   });
 
   it('refuses a callback whose state is not the expected one, before asking for a token', async () => {
-    const { verifier, callback } = await throughGitHub(octocat);
+    const { verifier, callback } = await throughGitHub(OCTOCAT);
     const tokenRequests = github.tokenRequests.length;
 
     const error = await failure(client.profile(callback, generateRandomState(), verifier));
@@ -172,7 +162,7 @@ describe('GitHub client', () => {
     ['no code', (p: URLSearchParams) => p.delete('code')],
     ['two codes', (p: URLSearchParams) => p.append('code', 'another')],
   ])('reports authorization_error for a callback with %s, before asking for a token', async (_label, alter) => {
-    const { state, verifier, callback } = await throughGitHub(octocat);
+    const { state, verifier, callback } = await throughGitHub(OCTOCAT);
     alter(callback);
     const tokenRequests = github.tokenRequests.length;
 
@@ -181,14 +171,14 @@ describe('GitHub client', () => {
   });
 
   it('reports access_denied when the person cancels at GitHub', async () => {
-    const { state, verifier, callback } = await throughGitHub(octocat, 'deny');
+    const { state, verifier, callback } = await throughGitHub(OCTOCAT, 'deny');
     expect(callback.get('error')).toBe('access_denied');
 
     expect((await failure(client.profile(callback, state, verifier))).reason).toBe('access_denied');
   });
 
   it('reports code_rejected when the same code comes back a second time', async () => {
-    const { state, verifier, callback } = await throughGitHub(octocat);
+    const { state, verifier, callback } = await throughGitHub(OCTOCAT);
     await client.profile(callback, state, verifier);
 
     expect((await failure(client.profile(callback, state, verifier))).reason).toBe('code_rejected');
@@ -196,13 +186,13 @@ describe('GitHub client', () => {
 
   it('reports code_rejected when the client secret is wrong', async () => {
     const wrongSecret = clientWith({ clientSecret: 'not-the-secret' });
-    const { state, verifier, callback } = await throughGitHub(octocat, 'allow', wrongSecret);
+    const { state, verifier, callback } = await throughGitHub(OCTOCAT, 'allow', wrongSecret);
 
     expect((await failure(wrongSecret.profile(callback, state, verifier))).reason).toBe('code_rejected');
   });
 
   it('reports code_rejected when the code verifier is not the one the challenge was made from', async () => {
-    const { state, callback } = await throughGitHub(octocat);
+    const { state, callback } = await throughGitHub(OCTOCAT);
 
     const error = await failure(client.profile(callback, state, generateRandomCodeVerifier()));
     expect(error.reason).toBe('code_rejected');
@@ -215,7 +205,7 @@ describe('GitHub client', () => {
   ] as const)(
     'reports GitHub’s %s endpoint answering %s as %s',
     async (endpoint, how, reason) => {
-      const { state, verifier, callback } = await throughGitHub(octocat);
+      const { state, verifier, callback } = await throughGitHub(OCTOCAT);
       github.misbehave(endpoint, how);
 
       expect((await failure(client.profile(callback, state, verifier))).reason).toBe(reason);
@@ -229,7 +219,7 @@ describe('GitHub client', () => {
   ] as const)(
     'keeps the access token out of the error when the %s endpoint fails (%s) after one was issued',
     async (endpoint, how) => {
-      const { state, verifier, callback } = await throughGitHub(octocat);
+      const { state, verifier, callback } = await throughGitHub(OCTOCAT);
       github.misbehave(endpoint, how);
 
       const error = await failure(client.profile(callback, state, verifier));
@@ -241,7 +231,7 @@ describe('GitHub client', () => {
 
   it('reads the API the same when its URL ends in a slash', async () => {
     const slashed = clientWith({ apiUrl: `${github.apiUrl}/` });
-    const { state, verifier, callback } = await throughGitHub(octocat, 'allow', slashed);
+    const { state, verifier, callback } = await throughGitHub(OCTOCAT, 'allow', slashed);
 
     expect(await slashed.profile(callback, state, verifier)).toEqual({
       id: '583231',
