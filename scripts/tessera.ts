@@ -16,8 +16,13 @@ import { commands } from './cli/commands.ts';
  */
 class UsageError extends Error {}
 
-function usage(): string {
-  return ['usage:', ...Object.values(commands).map((c) => `  ${c.usage}`)].join('\n');
+const HELP = new Set(['--help', '-h', 'help']);
+
+/** The usage of every command, or of those the words before --help name (`clients --help`). */
+function usage(words: string[] = []): string {
+  const named = Object.entries(commands).filter(([name]) => `${name} `.startsWith(`${words.join(' ')} `.trimStart()));
+  const shown = named.length ? named : Object.entries(commands);
+  return ['usage:', ...shown.map(([, c]) => `  ${c.usage}`)].join('\n');
 }
 
 function findCommand(argv: string[]) {
@@ -54,8 +59,9 @@ async function readStdin(): Promise<string> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === '--help' || argv[0] === 'help') {
-    console.log(usage());
+  const help = argv.findIndex((arg) => HELP.has(arg));
+  if (help >= 0) {
+    console.log(usage(argv.slice(0, help)));
     return 0;
   }
   const { command, rest } = findCommand(argv);

@@ -63,3 +63,9 @@ export async function listAuditEvents(db: Db, filter: AuditEventFilter) {
   ]);
   return { rows, total: Number(total.n) };
 }
+
+/** Deletes events older than `before`; returns how many went. */
+export async function deleteAuditEventsBefore(db: Db, before: Date): Promise<number> {
+  const result = await db.deleteFrom('audit_events').where('at', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -2,6 +2,9 @@ import type { Db } from '../../db/database.ts';
 import { type AuditEventInput, insertAuditEvent } from '../../db/repositories/audit-events.ts';
 import type { Logger } from '../logger.ts';
 
+/** How long audit events are kept before the sweep deletes them. */
+export const AUDIT_RETENTION_DAYS = 365;
+
 export type Audit = (event: AuditEventInput) => Promise<void>;
 
 /**

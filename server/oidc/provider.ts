@@ -127,9 +127,18 @@ function build(deps: HostDependencies, keySet: KeySet) {
       ...seenIn(ctx),
     }).catch((err) => logger.error({ err }, 'audit failed')),
   );
-  provider.on('grant.revoked', (_ctx: KoaContextWithOIDC, grantId: string) =>
-    logger.info({ grantId }, 'grant revoked'),
-  );
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    logger.info({ grantId }, 'grant revoked');
+    // At the token endpoint the only revocation is a used refresh token presented again.
+    if (ctx.oidc?.route !== 'token') return;
+    audit({
+      type: 'refresh_token.reused',
+      userId: ctx.oidc.entities.Grant?.accountId,
+      clientId: ctx.oidc.client?.clientId,
+      ...seenIn(ctx),
+      details: { grantId },
+    }).catch((err) => logger.error({ err }, 'audit failed'));
+  });
   return { provider, mounted: mount(provider as unknown as Koa) };
 }
 

@@ -4,7 +4,7 @@ import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.ts';
 import { type ClientApp, relyingParty, signInThroughPages, startClientApp } from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import { eventually, type RunningTessera, startTessera } from '../support/tessera.ts';
 
 const API = 'https://api.example.test/notes';
 const PASSWORD = 'a long and unusual passphrase';
@@ -226,6 +226,14 @@ describe('refresh tokens', () => {
       error: 'invalid_grant',
     });
     expect((await oidc.tokenIntrospection(config, third.access_token)).active).toBe(false);
+    // A reused refresh token is a security event: audited with whose grant it was.
+    await eventually(async () => {
+      const audited = tessera
+        .logs()
+        .split('\n')
+        .filter((line) => line.includes('"type":"refresh_token.reused"'));
+      expect(audited.some((line) => line.includes(`"userId":"${user.id}"`))).toBe(true);
+    });
   });
 
   it('are introspectable while valid and inactive after revocation', async () => {

@@ -132,6 +132,20 @@ describe('tessera clients', () => {
     expect(command.code).toBe(2);
     expect(command.stderr).toContain('unknown command: frobnicate');
   });
+
+  it('prints the usage asked for with --help or -h, for one group or one command', async () => {
+    const group = await tessera.cli(['clients', '--help']);
+    expect(group.code).toBe(0);
+    const lines = group.stdout.trim().split('\n').slice(1);
+    expect(lines.length).toBeGreaterThan(2);
+    expect(lines.every((line) => line.startsWith('  tessera clients '))).toBe(true);
+    const one = await tessera.cli(['users', 'create', '-h']);
+    expect(one).toMatchObject({ code: 0, stderr: '' });
+    expect(one.stdout.trim().split('\n')).toEqual([
+      'usage:',
+      expect.stringMatching(/^ {2}tessera users create --email E/),
+    ]);
+  });
 });
 
 describe('tessera users, roles and apis', () => {
