@@ -17,7 +17,7 @@ import { selfServiceRouter } from './self-service/router.ts';
 export function createApp(deps: Deps): Koa {
   // The provider signs its cookies with these keys; the host app must hold the same ones.
   const app = new Koa({ proxy: deps.config.trustProxy, keys: deps.secrets.cookieKeys });
-  const health = healthRouter(deps.db, deps.stylesheet);
+  const health = healthRouter(deps.db, deps.stylesheet, deps.metrics);
   const secure = deps.config.issuer.startsWith('https:');
   const { github, issuer } = deps.config;
   const pageDeps = {
@@ -41,7 +41,7 @@ export function createApp(deps: Deps): Koa {
     issuer: deps.config.issuer,
     publicKeys: () => deps.catalog.keySet.publicKeys,
   });
-  app.use(requestContext(deps.logger, deps.page));
+  app.use(requestContext(deps.logger, deps.page, deps.metrics));
   app.use(securityHeaders(secure));
   app.use(health.routes());
   app.use(interactions.routes());

@@ -6,6 +6,7 @@ import { type Audit, createAudit } from './audit/audit.ts';
 import { Catalog } from './catalog.ts';
 import type { Config } from './config.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
+import { createMetrics, type Metrics } from './http/metrics.ts';
 import { createPages, type Page } from './http/pages.ts';
 import { ensureSigningKeys } from './keys/signing-keys.ts';
 import type { Logger } from './logger.ts';
@@ -28,6 +29,7 @@ export interface Deps {
   stylesheet: string;
   mailer: Mailer;
   rateLimiter: RateLimiter;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -42,7 +44,8 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const catalog = new Catalog(db, secrets, logger);
   await catalog.load();
   const { page, stylesheet } = createPages();
-  const audit = createAudit(db, logger);
+  const metrics = createMetrics();
+  const audit = createAudit(db, logger, metrics.countEvent);
   const oidc = createOidcHost({ issuer: config.issuer, db, secrets, catalog, logger, page, audit });
   const stopSweeper = startSweeper(db, logger);
   const mailer = createMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom }, logger);
@@ -60,6 +63,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     stylesheet,
     mailer,
     rateLimiter,
+    metrics,
     async close() {
       stopSweeper();
       catalog.stop();

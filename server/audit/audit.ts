@@ -11,9 +11,10 @@ export type Audit = (event: AuditEventInput) => Promise<void>;
  * One call every feature makes for a security event: a row in `audit_events` and a log line.
  * Callers pass ids and reasons only, never a password, token or secret.
  */
-export function createAudit(db: Db, logger: Logger): Audit {
+export function createAudit(db: Db, logger: Logger, counted?: (type: string) => void): Audit {
   return async (event) => {
     logger.info({ audit: event }, `audit ${event.type}`);
+    counted?.(event.type);
     await insertAuditEvent(db, event);
   };
 }

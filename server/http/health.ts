@@ -1,9 +1,14 @@
 import Router from '@koa/router';
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import type { Metrics } from './metrics.ts';
 
-/** /healthz: the process answers. /readyz: and its database does, within two seconds. */
-export function healthRouter(db: Db, stylesheet: string): Router {
+/**
+ * /healthz: the process answers. /readyz: and its database does, within two seconds. /metrics:
+ * Prometheus text (see metrics.ts); like most exporters it asks for no credentials, so keep it
+ * to the internal network at the proxy.
+ */
+export function healthRouter(db: Db, stylesheet: string, metrics: Metrics): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
@@ -19,6 +24,10 @@ export function healthRouter(db: Db, stylesheet: string): Router {
       ctx.status = 503;
       ctx.body = { status: 'unavailable', reason: 'database unreachable' };
     }
+  });
+  router.get('/metrics', async (ctx) => {
+    ctx.type = metrics.contentType;
+    ctx.body = await metrics.render();
   });
   router.get('/assets/tessera.css', (ctx) => {
     ctx.type = 'text/css';

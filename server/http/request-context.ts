@@ -4,6 +4,7 @@ import { errors } from 'oidc-provider';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { CsrfError } from './csrf.ts';
+import type { Metrics } from './metrics.ts';
 import type { Page } from './pages.ts';
 
 /**
@@ -13,7 +14,7 @@ import type { Page } from './pages.ts';
  */
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
-export function requestContext(logger: Logger, page: Page): Middleware {
+export function requestContext(logger: Logger, page: Page, metrics: Metrics): Middleware {
   return async (ctx, next) => {
     const given = ctx.get('x-request-id');
     const requestId = REQUEST_ID.test(given) ? given : randomUUID();
@@ -25,7 +26,9 @@ export function requestContext(logger: Logger, page: Page): Middleware {
     } catch (err) {
       respondWithError(ctx, err, logger, page);
     } finally {
-      const ms = Math.round((performance.now() - started) * 10) / 10;
+      const elapsed = performance.now() - started;
+      metrics.observeRequest(ctx, elapsed / 1000);
+      const ms = Math.round(elapsed * 10) / 10;
       logger.info({ reqId: requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms }, 'request');
     }
   };

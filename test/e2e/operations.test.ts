@@ -25,6 +25,42 @@ describe('health', () => {
   });
 });
 
+describe('metrics', () => {
+  it('gives Prometheus request counts and latency by route, security events by type, and process figures', async () => {
+    await fetch(new URL('/healthz', tessera.issuer));
+    const token = await fetch(new URL('/token', tessera.issuer), {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'nobody' }),
+    });
+    expect(token.status).toBe(401);
+    await fetch(new URL('/interaction/not-a-real-uid-123/login', tessera.issuer));
+    const key = (await tessera.cli(['api-keys', 'create', '--name', 'metrics', '--role', 'admin'])).json<{
+      key: string;
+    }>();
+    const role = await fetch(new URL('/api/admin/roles', tessera.issuer), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'auditor' }),
+    });
+    expect(role.status).toBe(201);
+
+    const res = await fetch(new URL('/metrics', tessera.issuer));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toMatch(/^tessera_http_requests_total\{method="GET",route="\/healthz",status="200"\} [1-9]/m);
+    expect(text).toMatch(/^tessera_http_requests_total\{method="POST",route="token",status="401"\} 1$/m);
+    // Paths with ids are counted under their pattern, so the series stay few.
+    expect(text).toContain('route="/interaction/:uid/login"');
+    expect(text).not.toContain('not-a-real-uid-123');
+    expect(text).toMatch(
+      /^tessera_http_request_duration_seconds_bucket\{le="0.1",method="GET",route="\/healthz"\} [1-9]/m,
+    );
+    expect(text).toMatch(/^tessera_security_events_total\{type="role.created"\} 1$/m);
+    expect(text).toMatch(/^process_cpu_seconds_total [\d.]+$/m);
+  });
+});
+
 describe('every response', () => {
   it('carries a request id (the caller’s when it sent a sane one) and the security headers', async () => {
     const own = await fetch(new URL('/healthz', tessera.issuer), { headers: { 'x-request-id': 'trace-1234abcd' } });
