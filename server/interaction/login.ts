@@ -70,6 +70,7 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
   const limits = [
     ['login_account_ip', accountKey],
     ['login_ip', ctx.ip],
+    ['login_account', login.toLowerCase()],
   ] as const;
   for (const [name, key] of limits) {
     const { allowed, retryAfterSeconds } = await deps.rateLimiter.peek(name, key);
@@ -89,6 +90,7 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
     return showLogin(ctx, deps, interaction, err.status, { error: err.message });
   }
   await deps.rateLimiter.reset('login_account_ip', accountKey);
+  await deps.rateLimiter.reset('login_account', login.toLowerCase());
   if (!user.email_verified) {
     await rememberOnInteraction(ctx, deps, { unverified: user.id });
     await deps.audit({ type: 'login.unverified', userId: user.id, ...seen });

@@ -16,7 +16,14 @@ import { createRedisStore } from './redis-store.ts';
  * - keys hold emails and IPs, so no error leaving here carries one (store errors are rebuilt from
  *   their message alone: drivers attach the query's parameters to theirs).
  */
-export type RateLimitName = 'login_account_ip' | 'login_ip' | 'signup_ip' | 'reset_email' | 'reset_ip' | 'totp_account';
+export type RateLimitName =
+  | 'login_account_ip'
+  | 'login_account'
+  | 'login_ip'
+  | 'signup_ip'
+  | 'reset_email'
+  | 'reset_ip'
+  | 'totp_account';
 
 export interface RateLimitPolicy {
   readonly points: number;
@@ -28,6 +35,8 @@ const HOUR = 60 * MINUTE;
 
 export const RATE_LIMITS: Readonly<Record<RateLimitName, RateLimitPolicy>> = Object.freeze({
   login_account_ip: { points: 5, windowSeconds: 15 * MINUTE },
+  // From every address together: guessing spread over many addresses still meets a limit.
+  login_account: { points: 30, windowSeconds: 15 * MINUTE },
   login_ip: { points: 50, windowSeconds: 15 * MINUTE },
   signup_ip: { points: 10, windowSeconds: HOUR },
   reset_email: { points: 3, windowSeconds: HOUR },

@@ -170,7 +170,11 @@ export const seen = (ctx: Context) => seenIn(ctx);
 export async function checkPassword(ctx: Context, deps: AccountDeps, who: SignedIn, password: string) {
   const key = `${who.user.email.toLowerCase()}|${ctx.ip}`;
   const peek = await deps.rateLimiter.peek('login_account_ip', key);
-  if (!peek.allowed) return { status: 429, error: tooManyAttempts(ctx, peek.retryAfterSeconds) };
+  if (!peek.allowed) {
+    const details = { limit: 'login_account_ip', during: 'account' };
+    await deps.audit({ type: 'rate_limit.hit', userId: who.user.id, ...seenIn(ctx), details });
+    return { status: 429, error: tooManyAttempts(ctx, peek.retryAfterSeconds) };
+  }
   if (who.user.password_hash && (await verifyPassword(who.user.password_hash, password))) return undefined;
   await deps.rateLimiter.consume('login_account_ip', key);
   await deps.audit({ type: 'password.check_failed', userId: who.user.id, ...seenIn(ctx) });

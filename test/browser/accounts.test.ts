@@ -30,7 +30,8 @@ let config: oidc.Configuration;
 
 beforeAll(async () => {
   [smtp, browser, app] = await Promise.all([startTestSmtp(), launchBrowser(), startClientApp()]);
-  tessera = await startTessera({ SMTP_URL: smtp.url, MAIL_FROM: 'Tessera <auth@tessera.test>' });
+  // Behind a proxy, so a test can come from several addresses (X-Forwarded-For).
+  tessera = await startTessera({ SMTP_URL: smtp.url, MAIL_FROM: 'Tessera <auth@tessera.test>', TRUST_PROXY: 'true' });
   spa = (
     await tessera.cli([
       'clients',
@@ -241,6 +242,27 @@ describe('repeated wrong passwords', () => {
     await screenshot(page, 'accounts-rate-limited');
     // Even the right password is not checked while the limit holds.
     await signIn('kai@example.test', PASSWORD);
+    expect(await page.getByRole('alert').textContent()).toMatch(/Too many attempts/);
+  });
+
+  it('are also counted per account across addresses', async () => {
+    await startAuthorization(page, config, app);
+    const from = (n: number) => page.context().setExtraHTTPHeaders({ 'x-forwarded-for': `203.0.113.${n}` });
+    // Five wrong passwords from each of six addresses: every address stays under its own limit…
+    for (let address = 1; address <= 6; address++) {
+      await from(address);
+      for (let attempt = 0; attempt < 5; attempt++) {
+        await signIn('spread@example.test', 'a guess from afar');
+        expect(await page.getByRole('alert').textContent()).toContain('Incorrect email, username or password.');
+      }
+    }
+    // …and a seventh address meets the account's own limit at its first try.
+    await from(7);
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/login') && r.request().method() === 'POST'),
+      signIn('spread@example.test', 'a guess from afar'),
+    ]);
+    expect(response.status()).toBe(429);
     expect(await page.getByRole('alert').textContent()).toMatch(/Too many attempts/);
   });
 });
