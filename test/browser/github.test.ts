@@ -446,6 +446,16 @@ describe('when GitHub sign-in fails', () => {
     expect(await userCount()).toBe(before);
   });
 
+  it('does not offer to link when the address’s account has a different GitHub linked', async () => {
+    // ada@example.test is linked to GitHub user 1815 by now; this is another GitHub account.
+    await backFromGitHub(gitHubUser(1999, 'ada-impostor', 'ada@example.test'));
+    expect(await page.textContent('h1')).toBe('Sign in');
+    expect(await page.getByRole('alert').textContent()).toContain('linked to a different GitHub account');
+    expect(await page.locator('#github-link').count()).toBe(0);
+    const failed = await auditEvents('github.failed');
+    expect(failed.at(0)?.details).toMatchObject({ reason: 'linked_elsewhere' });
+  });
+
   it('refuses the account linked to GitHub when it has been disabled', async () => {
     const disabled: GitHubUser = gitHubUser(9400, 'leaver', 'leaver@example.test');
     expect((await signInWithGitHub(disabled)).email).toBe('leaver@example.test');
