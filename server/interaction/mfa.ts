@@ -7,6 +7,7 @@ import { showGitHubFailure } from '../federation/github-failures.ts';
 import {
   confirmTotpEnrolment,
   type Enrolment,
+  hasTotp,
   pendingEnrolment,
   startTotpEnrolment,
   verifySecondFactor,
@@ -89,10 +90,22 @@ export async function continueAfterFirstStep(
   );
   if (!wanted) return finishLogin(ctx, deps, interaction, first, false);
   await rememberOnInteraction(ctx, deps, { mfa: first });
-  if (wanted === 'code') return showCode(ctx, deps, interaction);
   const user = await findUserById(deps.db, first.userId);
-  if (!user) return showCode(ctx, deps, interaction, 400, 'Start again: sign in with your password.');
-  return showEnrolment(ctx, deps, interaction, await startTotpEnrolment(deps.db, deps.secrets, user));
+  if (wanted === 'enrol' && user) await startTotpEnrolment(deps.db, deps.secrets, user);
+  // By redirect: a reload then shows this step again, instead of repeating what led to it.
+  ctx.status = 303;
+  ctx.redirect(`/interaction/${interaction.uid}/mfa`);
+}
+
+/** The code or the enrolment this interaction waits for. */
+export async function showMfaStep(ctx: Context, deps: InteractionDeps) {
+  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const user = await stepUser(deps, interaction);
+  if (!user) return showCode(ctx, deps, interaction, 400, 'Sign in with your password first.');
+  if (await hasTotp(deps.db, user.id)) return showCode(ctx, deps, interaction);
+  const enrolment = await pendingEnrolment(deps.db, deps.secrets, user);
+  if (!enrolment) return showCode(ctx, deps, interaction, 400, 'Start again: sign in with your password.');
+  showEnrolment(ctx, deps, interaction, enrolment);
 }
 
 function showCode(ctx: Context, deps: InteractionDeps, interaction: Interaction, status = 200, error?: string) {

@@ -5,7 +5,7 @@ import { showConsent, submitConsent } from './consent.ts';
 import { gitHubCallbackStep, startGitHubStep } from './github.ts';
 import { finishInteraction, type InteractionDeps, loadInteraction } from './interaction.ts';
 import { resendVerification, showLogin, showLoginStep, submitLogin } from './login.ts';
-import { continueAfterEnrolment, showStepUp, submitCode, submitEnrolment } from './mfa.ts';
+import { continueAfterEnrolment, showMfaStep, showStepUp, submitCode, submitEnrolment } from './mfa.ts';
 import { showSignupStep, submitSignup } from './signup.ts';
 
 /**
@@ -24,6 +24,7 @@ export function interactionRouter(deps: InteractionDeps, secure: boolean): Route
   router.post('/resend-verification', ...form.post, step(resendVerification));
   router.get('/signup', form.token, step(showSignupStep));
   router.post('/signup', ...form.post, step(submitSignup));
+  router.get('/mfa', form.token, step(showMfaStep));
   router.post('/mfa', ...form.post, step(submitCode));
   router.post('/mfa/enrol', ...form.post, step(submitEnrolment));
   router.post('/mfa/continue', ...form.post, step(continueAfterEnrolment));

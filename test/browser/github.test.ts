@@ -231,6 +231,9 @@ describe('Continue with GitHub', () => {
 
     const started = await backFromGitHub(gitHubUser(1815, 'lovelace', 'ada@example.test', 'Ada Lovelace'));
     expect(await page.textContent('h1')).toBe('Two-step verification');
+    // The step has a page of its own: a reload shows it again rather than replaying GitHub's answer.
+    await page.reload();
+    expect(await page.textContent('h1')).toBe('Two-step verification');
     await page.fill('#code', await totpCode(secret, 1));
     await page.getByRole('button', { name: 'Verify' }).click();
     await consentIfAsked();

@@ -98,6 +98,9 @@ describe('MFA at sign-in', () => {
     expect(await page.getAttribute('img', 'src')).toMatch(/^data:image\/svg\+xml;base64,/);
     secret = (await page.textContent('#totp-secret')) ?? '';
     expect(await page.textContent('#totp-uri')).toContain('otpauth://totp/Tessera:');
+    // A reload shows the same key: the one the person may already have scanned.
+    await page.reload();
+    expect(await page.textContent('#totp-secret')).toBe(secret);
     await screenshot(page, 'mfa-enrol');
 
     await page.fill('#code', '000000');
