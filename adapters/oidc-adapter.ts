@@ -7,7 +7,7 @@ import type { Db } from '../db/database.ts';
  * - `consume` only stamps `consumed_at`; `find` then reports it, with no grace period, so a
  *   rotated refresh token presented again revokes its grant at once;
  * - grantId, uid, userCode and accountId are copied into columns so lookups by them use an index.
- * Clients are not stored here: they come from the `clients` table through `clientAdapter`.
+ * Clients are not stored here: they come from the `clients` table through `clientsFromCatalog` in server/oidc/provider.ts.
  */
 
 type Lookup = 'id' | 'uid' | 'user_code';

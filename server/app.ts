@@ -30,10 +30,10 @@ export function createApp(deps: Deps): Koa {
     issuer: deps.config.issuer,
     rateLimiter: deps.rateLimiter,
     github: github && createGitHub({ ...github, redirectUri: new URL(GITHUB_CALLBACK_PATH, issuer).href }),
+    provider: () => deps.oidc.provider,
   };
-  const provider = () => deps.oidc.provider;
-  const interactions = interactionRouter({ ...pageDeps, provider }, secure);
-  const selfService = selfServiceRouter({ ...pageDeps, provider }, secure);
+  const interactions = interactionRouter(pageDeps, secure);
+  const selfService = selfServiceRouter(pageDeps, secure);
   const adminApi = adminApiRouter({
     db: deps.db,
     secrets: deps.secrets,

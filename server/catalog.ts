@@ -5,7 +5,7 @@ import { readConfigVersion } from '../db/repositories/config-version.ts';
 import { findResourceServer } from '../db/repositories/resource-servers.ts';
 import { listSigningKeys } from '../db/repositories/signing-keys.ts';
 import type { ResourceServerRow, SigningKeyRow } from '../db/schema.ts';
-import { type KeySet, keySetAt } from './keys/signing-keys.ts';
+import { type KeySet, keyOrderAt, keySetAt } from './keys/signing-keys.ts';
 import type { Logger } from './logger.ts';
 import type { Secrets } from './secrets.ts';
 
@@ -70,10 +70,10 @@ export class Catalog extends EventEmitter<{ keys: [KeySet] }> {
       this.#keyRows = await listSigningKeys(this.#db);
     }
     // Recomputed on every tick, not only on change: a pending key starts signing by the clock.
-    const keySet = keySetAt(this.#keyRows, this.#secrets);
-    if (keySet.fingerprint !== this.#keySet.fingerprint) {
-      this.#keySet = keySet;
-      this.emit('keys', keySet);
+    // The order alone says whether anything changed; keys are decrypted only when it did.
+    if (keyOrderAt(this.#keyRows).fingerprint !== this.#keySet.fingerprint) {
+      this.#keySet = keySetAt(this.#keyRows, this.#secrets);
+      this.emit('keys', this.#keySet);
     }
   }
 }

@@ -12,9 +12,12 @@ import { hashPassword } from './passwords.ts';
  * gets a mail about it instead, so the page never tells who is registered. A taken username is
  * said plainly; usernames are public.
  */
+/** What a username may be, wherever one is made: sign-up, the CLI and admin API, GitHub. */
+export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$/;
+
 export const usernameField = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$/, 'Use 2–39 letters, digits, dots, dashes or underscores.');
+  .regex(USERNAME_PATTERN, 'Use 2–39 letters, digits, dots, dashes or underscores.');
 export const fullNameField = z.string().trim().min(1, 'Enter your name.').max(200, 'Use at most 200 characters.');
 
 const fields = z.object({

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
 import type { Db } from '../../db/database.ts';
-import { resolveRoleNames, setUserRoles, userRoleNames } from '../../db/repositories/roles.ts';
+import { setUserRoles, userRoleNames } from '../../db/repositories/roles.ts';
 import {
   findUserById,
   findUserByLogin,
@@ -11,17 +11,15 @@ import {
   updatePasswordHash,
 } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
-import { roleName } from '../clients/clients.ts';
 import { AppError } from '../errors.ts';
+import { existingRoleIds, roleName } from '../roles/roles.ts';
 import { parseInput } from '../validation.ts';
 import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
+import { USERNAME_PATTERN } from './signup.ts';
 
 export const userInput = z.object({
   email: z.email({ error: 'must be an email address' }).max(254),
-  username: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$/, 'must be 2-39 letters, digits or _ . -')
-    .optional(),
+  username: z.string().regex(USERNAME_PATTERN, 'must be 2-39 letters, digits or _ . -').optional(),
   name: z.string().trim().min(1).max(200).optional(),
   password: z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 1024 characters'),
   roles: z.array(roleName).max(100).default([]),
@@ -56,8 +54,7 @@ export async function createUser(db: Db, input: z.input<typeof userInput>): Prom
   const u = parseInput(userInput, input);
   const passwordHash = await hashPassword(u.password);
   const user = await db.transaction().execute(async (trx) => {
-    const roles = await resolveRoleNames(trx, u.roles);
-    if (roles.missing.length) throw new AppError('not_found', `role ${roles.missing[0]} does not exist`);
+    const roleIds = await existingRoleIds(trx, u.roles);
     if (await findUserByLogin(trx, u.email)) throw new AppError('conflict', 'a user with that email already exists');
     if (u.username && (await findUserByLogin(trx, u.username))) {
       throw new AppError('conflict', 'a user with that username already exists');
@@ -70,7 +67,7 @@ export async function createUser(db: Db, input: z.input<typeof userInput>): Prom
       password_hash: passwordHash,
       email_verified: true,
     });
-    await setUserRoles(trx, created.id, roles.ids);
+    await setUserRoles(trx, created.id, roleIds);
     return created;
   });
   return describeUser(user, u.roles.toSorted());
@@ -81,9 +78,8 @@ export async function setRolesOfUser(db: Db, userId: string, names: string[]): P
   return db.transaction().execute(async (trx) => {
     const user = await findUserById(trx, userId);
     if (!user) throw new AppError('not_found', `user ${userId} does not exist`);
-    const roles = await resolveRoleNames(trx, parsed);
-    if (roles.missing.length) throw new AppError('not_found', `role ${roles.missing[0]} does not exist`);
-    await setUserRoles(trx, userId, roles.ids);
+    const roleIds = await existingRoleIds(trx, parsed);
+    await setUserRoles(trx, userId, roleIds);
     return describeUser(user, await userRoleNames(trx, userId));
   });
 }

@@ -1,8 +1,9 @@
-import { createLocalJWKSet, type JWK, jwtVerify } from 'jose';
+import type { JWK } from 'jose';
 import type { Middleware } from 'koa';
 import type { Db } from '../../db/database.ts';
 import { authenticateApiKey } from '../api-keys/api-keys.ts';
 import { AppError } from '../errors.ts';
+import { verifyAccessToken } from '../keys/access-tokens.ts';
 import type { Caller } from './endpoint.ts';
 
 /**
@@ -38,11 +39,9 @@ export function adminAuthentication(deps: AuthDeps): Middleware {
       roles = key.roles;
     } else {
       try {
-        const { payload } = await jwtVerify(presented, createLocalJWKSet({ keys: deps.publicKeys() }), {
+        const { payload } = await verifyAccessToken(presented, deps.publicKeys(), {
           issuer: deps.issuer,
           audience: adminAudience(deps.issuer),
-          typ: 'at+jwt',
-          algorithms: ['ES256', 'RS256'],
         });
         caller = { kind: 'token', subject: String(payload.sub) };
         roles = payload.roles;

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { deleteRoleRow, findRoleById, updateRole } from '../../db/repositories/roles.ts';
-import { roleName } from '../clients/clients.ts';
 import { AppError } from '../errors.ts';
-import { createRole, listRoles } from '../roles/roles.ts';
+import { createRole, listRoles, roleName } from '../roles/roles.ts';
 import { ADMIN_ROLE } from './auth.ts';
 import { endpoint } from './endpoint.ts';
 import { idParam } from './shapes.ts';

@@ -10,9 +10,9 @@ import {
   updateUser,
 } from '../../db/repositories/users.ts';
 import { createUser, describeUser, disableUser, setRolesOfUser, userInput } from '../accounts/users.ts';
-import { roleName } from '../clients/clients.ts';
 import { AppError, conflictOnDuplicate } from '../errors.ts';
 import { hasTotp, removeMfa } from '../mfa/factors.ts';
+import { roleName } from '../roles/roles.ts';
 import { endpoint } from './endpoint.ts';
 import { idParam, paged, pageQuery } from './shapes.ts';
 

@@ -10,9 +10,8 @@ import {
   revokeApiKeyRow,
   touchApiKey,
 } from '../../db/repositories/api-keys.ts';
-import { resolveRoleNames } from '../../db/repositories/roles.ts';
-import { roleName } from '../clients/clients.ts';
 import { AppError } from '../errors.ts';
+import { existingRoleIds, roleName } from '../roles/roles.ts';
 import { randomToken, sha256 } from '../secrets.ts';
 import { parseInput } from '../validation.ts';
 
@@ -72,8 +71,7 @@ export async function createApiKey(db: Db, input: z.input<typeof apiKeyInput>, o
   const id = randomUUID();
   const seconds = k.expires_in ? parseDuration(k.expires_in) : undefined;
   await db.transaction().execute(async (trx) => {
-    const roles = await resolveRoleNames(trx, k.roles);
-    if (roles.missing.length) throw new AppError('not_found', `role ${roles.missing[0]} does not exist`);
+    const roleIds = await existingRoleIds(trx, k.roles);
     await insertApiKey(
       trx,
       {
@@ -83,7 +81,7 @@ export async function createApiKey(db: Db, input: z.input<typeof apiKeyInput>, o
         owner,
         expires_at: seconds ? new Date(Date.now() + seconds * 1000) : null,
       },
-      roles.ids,
+      roleIds,
     );
   });
   const row = await findApiKey(db, id);

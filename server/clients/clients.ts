@@ -12,10 +12,10 @@ import {
   updateClientRow,
   updateClientSecret,
 } from '../../db/repositories/clients.ts';
-import { resolveRoleNames } from '../../db/repositories/roles.ts';
 import type { ClientType, ResourceServerRow } from '../../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { OIDC_SCOPES } from '../oidc/scopes.ts';
+import { existingRoleIds, roleName } from '../roles/roles.ts';
 import { randomToken, type Secrets } from '../secrets.ts';
 import { parseInput } from '../validation.ts';
 
@@ -34,9 +34,6 @@ const redirectUri = z.url({ error: 'must be an absolute URL' }).refine((value) =
 }, 'must be https (or http on localhost) and have no #fragment');
 
 const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token without spaces');
-export const roleName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'must be 1-64 letters, digits or _ . : -');
 
 /** The fields of a client an operator sets, shared by create and update. */
 const clientFields = {
@@ -130,8 +127,7 @@ export async function createClient(
   const clientId = randomBytes(16).toString('hex');
   const secret = c.type === 'spa' ? undefined : randomToken(32);
   await db.transaction().execute(async (trx) => {
-    const roles = await resolveRoleNames(trx, c.roles);
-    if (roles.missing.length) throw new AppError('not_found', `role ${roles.missing[0]} does not exist`);
+    const roleIds = await existingRoleIds(trx, c.roles);
     await insertClient(trx, {
       client_id: clientId,
       name: c.name,
@@ -142,7 +138,7 @@ export async function createClient(
       scopes: JSON.stringify(c.scopes ?? null),
       require_mfa: c.require_mfa,
     });
-    await setClientRoles(trx, clientId, roles.ids);
+    await setClientRoles(trx, clientId, roleIds);
   });
   const view = describeClient(await requireClient(db, clientId));
   return secret ? { ...view, client_secret: secret } : view;
@@ -174,9 +170,7 @@ export async function updateClient(db: Db, clientId: string, input: z.input<type
     });
     if (broken) throw new AppError('invalid_input', `redirect_uris: ${broken}`);
     if (patch.roles) {
-      const roles = await resolveRoleNames(trx, patch.roles);
-      if (roles.missing.length) throw new AppError('not_found', `role ${roles.missing[0]} does not exist`);
-      await setClientRoles(trx, clientId, roles.ids);
+      await setClientRoles(trx, clientId, await existingRoleIds(trx, patch.roles));
     }
     await updateClientRow(trx, clientId, {
       ...(patch.name !== undefined ? { name: patch.name } : {}),

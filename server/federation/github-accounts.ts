@@ -8,6 +8,7 @@ import {
 } from '../../db/repositories/federated-identities.ts';
 import { findUserById, findUserByLogin, insertUser } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
+import { USERNAME_PATTERN } from '../accounts/signup.ts';
 import type { GitHubProfile } from './github.ts';
 
 /**
@@ -77,11 +78,9 @@ const identityRow = (userId: string, profile: GitHubProfile) => ({
   display_name: profile.login,
 });
 
-const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$/;
-
 /** The GitHub login, or login-2, login-3…, whichever is free; GitHub's id when none fits. */
 async function freeUsername(db: Db, profile: GitHubProfile): Promise<string> {
-  const base = USERNAME.test(profile.login) ? profile.login : `github-${profile.id}`;
+  const base = USERNAME_PATTERN.test(profile.login) ? profile.login : `github-${profile.id}`;
   for (let n = 1; n <= 20; n++) {
     const suffix = n === 1 ? '' : `-${n}`;
     const candidate = `${base.slice(0, 39 - suffix.length)}${suffix}`;

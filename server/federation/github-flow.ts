@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import * as oauth from 'oauth4webapi';
 import { AppError } from '../errors.ts';
+import { INTERACTION_UID } from '../interaction/interaction.ts';
 import { randomToken, type Secrets } from '../secrets.ts';
 import { type GitHub, GitHubError, type GitHubProfile } from './github.ts';
 
@@ -16,8 +17,8 @@ import { type GitHub, GitHubError, type GitHubProfile } from './github.ts';
 export const GITHUB_CALLBACK_PATH = '/github/callback';
 const COOKIE = 'tessera_github';
 const FLOW_TTL_MS = 10 * 60 * 1000;
-const ACCOUNT = 'account';
-const UID = /^[A-Za-z0-9_-]{10,64}$/;
+/** The `returnTo` of a flow started on the account page. */
+export const ACCOUNT_RETURN = 'account';
 
 export interface GitHubFlowDeps {
   github: GitHub | undefined;
@@ -31,7 +32,7 @@ interface Pending {
   account?: string;
 }
 
-export function configuredGitHub(deps: GitHubFlowDeps): GitHub {
+function configuredGitHub(deps: GitHubFlowDeps): GitHub {
   if (!deps.github) throw new AppError('not_found', 'GitHub sign-in is not set up on this server.');
   return deps.github;
 }
@@ -85,7 +86,7 @@ function openPending(secrets: Secrets, sealed: string | undefined): Pending | un
 /** Where the registered callback sends the browser on, or undefined for a state no flow made. */
 export function relayTarget(state: unknown): string | undefined {
   const returnTo = typeof state === 'string' ? state.split('.')[0] : undefined;
-  if (returnTo === ACCOUNT) return '/account/github/callback';
-  if (returnTo && UID.test(returnTo)) return `/interaction/${returnTo}/github/callback`;
+  if (returnTo === ACCOUNT_RETURN) return '/account/github/callback';
+  if (returnTo && INTERACTION_UID.test(returnTo)) return `/interaction/${returnTo}/github/callback`;
   return undefined;
 }

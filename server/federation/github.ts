@@ -50,7 +50,7 @@ export interface GitHub {
   profile(callback: URLSearchParams, state: string, codeVerifier: string): Promise<GitHubProfile>;
 }
 
-export const GITHUB_SCOPE = 'read:user user:email';
+const GITHUB_SCOPE = 'read:user user:email';
 /** GitHub answers in well under a second; a person should not wait longer than this for it. */
 const TIMEOUT_MS = 5_000;
 

@@ -4,7 +4,13 @@ import { GitHubError, type GitHubProfile } from '../federation/github.ts';
 import { accountForGitHub } from '../federation/github-accounts.ts';
 import { GITHUB_REFUSALS, type GitHubRefusal, showGitHubFailure } from '../federation/github-failures.ts';
 import { finishGitHub, startGitHub } from '../federation/github-flow.ts';
-import { type Interaction, type InteractionDeps, loadInteraction, rememberOnInteraction } from './interaction.ts';
+import {
+  type Interaction,
+  type InteractionDeps,
+  loadInteraction,
+  rememberOnInteraction,
+  SIGN_IN_PROMPTS,
+} from './interaction.ts';
 import { showLogin } from './login.ts';
 import { backToLogin, continueAfterFirstStep } from './mfa.ts';
 
@@ -14,7 +20,6 @@ import { backToLogin, continueAfterFirstStep } from './mfa.ts';
  * `fed` in amr. A verified address that already has an account is not merged: the login page
  * asks for that account's password, and the identity is linked when that login finishes.
  */
-const PROMPTS = ['login', 'create'];
 
 /** A GitHub identity waiting for the password of the account that holds its address. */
 interface PendingLink {
@@ -32,12 +37,12 @@ export function gitHubLinkFor(interaction: Interaction, userId: string): GitHubP
 }
 
 export async function startGitHubStep(ctx: Context, deps: InteractionDeps) {
-  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   await startGitHub(ctx, deps, interaction.uid);
 }
 
 export async function gitHubCallbackStep(ctx: Context, deps: InteractionDeps) {
-  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   const seen = { clientId: String(interaction.params.client_id), ...seenIn(ctx) };
   const refuse = async (reason: GitHubRefusal, userId?: string) => {
     await deps.audit({ type: 'github.failed', ...(userId ? { userId } : {}), ...seen, details: { reason } });
@@ -71,5 +76,5 @@ export async function gitHubCallbackStep(ctx: Context, deps: InteractionDeps) {
   if (account.kind === 'created') {
     await deps.audit({ type: 'signup', userId: user.id, ...seen, details: { via: 'github', github_id: profile.id } });
   }
-  await continueAfterFirstStep(ctx, deps, interaction, { userId: user.id, methods: ['fed'] });
+  await continueAfterFirstStep(ctx, deps, interaction, user, { methods: ['fed'] });
 }

@@ -18,6 +18,12 @@ export interface InteractionDeps extends MailDeps, GitHubFlowDeps {
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
+/** What an interaction uid looks like, for checking one that arrives in a link or a `state`. */
+export const INTERACTION_UID = /^[A-Za-z0-9_-]{10,64}$/;
+
+/** The prompts a sign-in step serves: `login`, and `create` when the person started at sign-up. */
+export const SIGN_IN_PROMPTS = ['login', 'create'];
+
 /**
  * The interaction this request continues, checked against the uid in the URL and, when a step
  * names them, the prompts it serves: a form posted to the wrong step is refused, not obeyed.

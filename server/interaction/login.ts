@@ -4,6 +4,7 @@ import { sendVerificationMail } from '../accounts/account-mail.ts';
 import { authenticate } from '../accounts/users.ts';
 import { seenIn } from '../audit/audit.ts';
 import { AppError } from '../errors.ts';
+import { loginAccountIpKey } from '../rate-limit/rate-limits.ts';
 import { gitHubLinkFor, pendingGitHubLink } from './github.ts';
 import {
   clientNameOf,
@@ -12,6 +13,7 @@ import {
   type InteractionDeps,
   loadInteraction,
   rememberOnInteraction,
+  SIGN_IN_PROMPTS,
   tooManyAttempts,
 } from './interaction.ts';
 import { continueAfterFirstStep } from './mfa.ts';
@@ -22,7 +24,6 @@ import { continueAfterFirstStep } from './mfa.ts';
  * not even checked. An account whose email is not verified cannot finish until it is: the page
  * says so and offers a new link, remembered on the interaction so only this browser can ask.
  */
-const PROMPTS = ['login', 'create'];
 
 interface Notice {
   error?: string;
@@ -55,18 +56,18 @@ export async function showLogin(
 }
 
 export async function showLoginStep(ctx: Context, deps: InteractionDeps) {
-  await showLogin(ctx, deps, await loadInteraction(ctx, deps, PROMPTS));
+  await showLogin(ctx, deps, await loadInteraction(ctx, deps, SIGN_IN_PROMPTS));
 }
 
 export async function submitLogin(ctx: Context, deps: InteractionDeps) {
-  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   const login = formField(ctx, 'login').trim();
   const password = formField(ctx, 'password');
   if (!login || !password) {
     return showLogin(ctx, deps, interaction, 400, { error: 'Enter your email or username and your password.' });
   }
   const seen = { clientId: String(interaction.params.client_id), ...seenIn(ctx) };
-  const accountKey = `${login.toLowerCase()}|${ctx.ip}`;
+  const accountKey = loginAccountIpKey(login, ctx.ip);
   const limits = [
     ['login_account_ip', accountKey],
     ['login_ip', ctx.ip],
@@ -98,15 +99,17 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
   }
   // After "Continue with GitHub" found this address taken, the password proves the account is theirs.
   const link = gitHubLinkFor(interaction, user.id);
-  await continueAfterFirstStep(ctx, deps, interaction, {
-    userId: user.id,
-    methods: link ? ['fed', 'pwd'] : ['pwd'],
-    ...(link ? { link } : {}),
-  });
+  await continueAfterFirstStep(
+    ctx,
+    deps,
+    interaction,
+    user,
+    link ? { methods: ['fed', 'pwd'], link } : { methods: ['pwd'] },
+  );
 }
 
 export async function resendVerification(ctx: Context, deps: InteractionDeps) {
-  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   const userId = (interaction.result as { unverified?: string } | undefined)?.unverified;
   const user = userId ? await findUserById(deps.db, userId) : undefined;
   if (!user || user.email_verified) return showLogin(ctx, deps, interaction);

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { findUserById } from '../../db/repositories/users.ts';
+import type { User } from '../../db/schema.ts';
 import { seenIn } from '../audit/audit.ts';
 import type { GitHubProfile } from '../federation/github.ts';
 import { linkGitHub } from '../federation/github-accounts.ts';
@@ -22,6 +23,7 @@ import {
   type InteractionDeps,
   loadInteraction,
   rememberOnInteraction,
+  SIGN_IN_PROMPTS,
   tooManyAttempts,
 } from './interaction.ts';
 
@@ -31,7 +33,6 @@ import {
  * handed to oidc-provider once this step passes, so no URL skips it. Which account the step is
  * for is kept on the interaction (bound to its cookie), never taken from the form.
  */
-const PROMPTS = ['login', 'create'];
 
 /** Who passed the first step of this sign-in, how, and the GitHub identity to link once it ends. */
 export interface FirstStep {
@@ -80,18 +81,19 @@ export async function continueAfterFirstStep(
   ctx: Context,
   deps: InteractionDeps,
   interaction: Interaction,
-  first: FirstStep,
+  user: User,
+  how: Omit<FirstStep, 'userId'>,
 ) {
+  const first: FirstStep = { userId: user.id, ...how };
   const wanted = await secondFactorWanted(
     deps.db,
-    first.userId,
+    user.id,
     String(interaction.params.client_id),
     interaction.params.acr_values,
   );
   if (!wanted) return finishLogin(ctx, deps, interaction, first, false);
   await rememberOnInteraction(ctx, deps, { mfa: first });
-  const user = await findUserById(deps.db, first.userId);
-  if (wanted === 'enrol' && user) await startTotpEnrolment(deps.db, deps.secrets, user);
+  if (wanted === 'enrol') await startTotpEnrolment(deps.db, deps.secrets, user);
   // By redirect: a reload then shows this step again, instead of repeating what led to it.
   ctx.status = 303;
   ctx.redirect(`/interaction/${interaction.uid}/mfa`);
@@ -99,7 +101,7 @@ export async function continueAfterFirstStep(
 
 /** The code or the enrolment this interaction waits for. */
 export async function showMfaStep(ctx: Context, deps: InteractionDeps) {
-  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   const user = await stepUser(deps, interaction);
   if (!user) return showCode(ctx, deps, interaction, 400, 'Sign in with your password first.');
   if (await hasTotp(deps.db, user.id)) return showCode(ctx, deps, interaction);
@@ -139,7 +141,7 @@ async function stepUser(deps: InteractionDeps, interaction: Interaction) {
 }
 
 export async function submitCode(ctx: Context, deps: InteractionDeps) {
-  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   const user = await stepUser(deps, interaction);
   if (!user) return showCode(ctx, deps, interaction, 400, 'Sign in with your password first.');
   const limit = await deps.rateLimiter.peek('totp_account', user.id);
@@ -159,7 +161,7 @@ export async function submitCode(ctx: Context, deps: InteractionDeps) {
 }
 
 export async function submitEnrolment(ctx: Context, deps: InteractionDeps) {
-  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   const user = await stepUser(deps, interaction);
   if (!user) return showCode(ctx, deps, interaction, 400, 'Sign in with your password first.');
   const codes = await confirmTotpEnrolment(deps.db, deps.secrets, user.id, formField(ctx, 'code'));
@@ -181,7 +183,7 @@ export async function submitEnrolment(ctx: Context, deps: InteractionDeps) {
 }
 
 export async function continueAfterEnrolment(ctx: Context, deps: InteractionDeps) {
-  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   const state = stateOf(interaction);
   if (!state?.enrolled) return showCode(ctx, deps, interaction, 400, 'Sign in with your password first.');
   await finishLogin(ctx, deps, interaction, state, true);
@@ -194,6 +196,6 @@ export async function showStepUp(ctx: Context, deps: InteractionDeps, interactio
   // The session's own login stands as it was; only the second factor is added to it.
   const amr = (interaction.session as { amr?: string[] } | undefined)?.amr ?? ['pwd'];
   const methods = amr.filter((m): m is FirstFactor => m === 'pwd' || m === 'fed');
-  await continueAfterFirstStep(ctx, deps, interaction, { userId: user.id, methods });
+  await continueAfterFirstStep(ctx, deps, interaction, user, { methods });
   return true;
 }

@@ -7,6 +7,7 @@ import {
   type Interaction,
   type InteractionDeps,
   loadInteraction,
+  SIGN_IN_PROMPTS,
   tooManyAttempts,
 } from './interaction.ts';
 
@@ -15,7 +16,6 @@ import {
  * Errors are shown next to each field and the values kept, except the password. Every accepted
  * form ends on "check your email"; the verification link brings the person back here to sign in.
  */
-const PROMPTS = ['login', 'create'];
 const KEPT: SignupField[] = ['email', 'username', 'full_name'];
 
 async function showSignup(
@@ -43,20 +43,23 @@ async function showSignup(
 }
 
 export async function showSignupStep(ctx: Context, deps: InteractionDeps, interaction?: Interaction) {
-  await showSignup(ctx, deps, interaction ?? (await loadInteraction(ctx, deps, PROMPTS)));
+  await showSignup(ctx, deps, interaction ?? (await loadInteraction(ctx, deps, SIGN_IN_PROMPTS)));
 }
 
 export async function submitSignup(ctx: Context, deps: InteractionDeps) {
-  const interaction = await loadInteraction(ctx, deps, PROMPTS);
+  const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   const { allowed, retryAfterSeconds } = await deps.rateLimiter.consume('signup_ip', ctx.ip);
   if (!allowed) {
     await deps.audit({ type: 'rate_limit.hit', ip: ctx.ip, details: { limit: 'signup_ip' } });
     return showSignup(ctx, deps, interaction, 429, {}, tooManyAttempts(ctx, retryAfterSeconds));
   }
-  const form = Object.fromEntries(
-    (['email', 'username', 'full_name', 'password'] as const).map((f) => [f, formField(ctx, f).trim()]),
-  ) as Record<SignupField, string>;
-  form.password = formField(ctx, 'password');
+  const trimmed = (name: SignupField) => formField(ctx, name).trim();
+  const form: Record<SignupField, string> = {
+    email: trimmed('email'),
+    username: trimmed('username'),
+    full_name: trimmed('full_name'),
+    password: formField(ctx, 'password'),
+  };
   const result = await signUp(deps, form, {
     ...seenIn(ctx),
     interaction: interaction.uid,

@@ -84,15 +84,21 @@ export interface KeySet {
 
 /** The keys oidc-provider should hold at `now`: in use first, then retired and pending ones. */
 export function keySetAt(rows: SigningKeyRow[], secrets: Secrets, now = Date.now()): KeySet {
+  const { ordered, fingerprint } = keyOrderAt(rows, now);
+  return {
+    keys: ordered.map((k) => JSON.parse(secrets.decrypt(k.private_jwk_encrypted)) as JWK),
+    publicKeys: ordered.map((k) => k.public_jwk),
+    fingerprint,
+  };
+}
+
+/** Which keys are published at `now` and in what order, without decrypting any: cheap to ask each second. */
+export function keyOrderAt(rows: SigningKeyRow[], now = Date.now()) {
   const published = rows.filter((k) => !k.retired_at || k.retired_at.getTime() + RETAIN_AFTER_RETIREMENT_MS > now);
   const signing = (k: SigningKeyRow) =>
     k.activates_at.getTime() <= now && (!k.retired_at || k.retired_at.getTime() > now);
   const ordered = [...published].sort(
     (a, b) => Number(signing(b)) - Number(signing(a)) || b.activates_at.getTime() - a.activates_at.getTime(),
   );
-  return {
-    keys: ordered.map((k) => JSON.parse(secrets.decrypt(k.private_jwk_encrypted)) as JWK),
-    publicKeys: ordered.map((k) => k.public_jwk),
-    fingerprint: ordered.map((k) => `${k.kid}${signing(k) ? '*' : ''}`).join(','),
-  };
+  return { ordered, fingerprint: ordered.map((k) => `${k.kid}${signing(k) ? '*' : ''}`).join(',') };
 }

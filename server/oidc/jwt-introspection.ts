@@ -1,5 +1,6 @@
-import { createLocalJWKSet, type JWK, jwtVerify } from 'jose';
+import type { JWK } from 'jose';
 import type { Adapter, KoaContextWithOIDC, Provider } from 'oidc-provider';
+import { verifyAccessToken } from '../keys/access-tokens.ts';
 
 /**
  * oidc-provider does not store JWT access tokens, so its introspection endpoint refuses them with
@@ -40,11 +41,7 @@ async function introspect(
   const inactive = { active: false };
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(token, createLocalJWKSet({ keys: deps.publicKeys() }), {
-      issuer: deps.issuer,
-      typ: 'at+jwt',
-      algorithms: ['RS256', 'ES256'],
-    }));
+    ({ payload } = await verifyAccessToken(token, deps.publicKeys(), { issuer: deps.issuer }));
   } catch {
     return inactive;
   }

@@ -25,6 +25,9 @@ export type RateLimitName =
   | 'reset_ip'
   | 'totp_account';
 
+/** The key of `login_account_ip`: the login as typed, from one address. */
+export const loginAccountIpKey = (login: string, ip: string) => `${login.toLowerCase()}|${ip}`;
+
 export interface RateLimitPolicy {
   readonly points: number;
   readonly windowSeconds: number;

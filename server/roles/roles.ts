@@ -1,10 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from '../../db/database.ts';
-import { findRoleByName, insertRole, listRoleRows } from '../../db/repositories/roles.ts';
-import { roleName } from '../clients/clients.ts';
+import { findRoleByName, insertRole, listRoleRows, resolveRoleNames } from '../../db/repositories/roles.ts';
 import { AppError } from '../errors.ts';
 import { parseInput } from '../validation.ts';
+
+export const roleName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'must be 1-64 letters, digits or _ . : -');
+
+/** The ids of these roles; a name that is no role is a 404 naming it. */
+export async function existingRoleIds(db: Db, names: string[]): Promise<string[]> {
+  const roles = await resolveRoleNames(db, names);
+  if (roles.missing.length) throw new AppError('not_found', `role ${roles.missing[0]} does not exist`);
+  return roles.ids;
+}
 
 const roleInput = z.object({
   name: roleName,

@@ -3,14 +3,13 @@ import { seenIn } from '../audit/audit.ts';
 import { GitHubError } from '../federation/github.ts';
 import { linkGitHub } from '../federation/github-accounts.ts';
 import { GITHUB_REFUSALS } from '../federation/github-failures.ts';
-import { finishGitHub, startGitHub } from '../federation/github-flow.ts';
+import { finishGitHub, ACCOUNT_RETURN as RETURN_TO, startGitHub } from '../federation/github-flow.ts';
 import { done, render, requireSignIn } from './account.ts';
 
 /**
  * GitHub on /account: link it (a round trip to GitHub from the signed-in account) and unlink it.
  * Unlinking is refused while GitHub is the only way in, that is, while no password is set.
  */
-const RETURN_TO = 'account';
 
 export const startGitHubLink = requireSignIn(async (ctx, deps, who) => {
   await startGitHub(ctx, deps, RETURN_TO, who.user.id);

@@ -47,13 +47,13 @@ export const startMfa = requireSignIn(async (ctx, deps, { user }) => {
 
 /** A reload shows the same secret again; a new one is only made by starting over. */
 export const showMfaSetup = requireSignIn(async (ctx, deps, { user }) => {
-  const enrolment = (await hasTotp(deps.db, user.id)) ? undefined : await pendingEnrolment(deps.db, deps.secrets, user);
+  const enrolment = await pendingEnrolment(deps.db, deps.secrets, user);
   if (!enrolment) return backToAccount(ctx);
   showSetup(ctx, deps, enrolment);
 });
 
 export const confirmMfa = requireSignIn(async (ctx, deps, { user }) => {
-  const enrolment = (await hasTotp(deps.db, user.id)) ? undefined : await pendingEnrolment(deps.db, deps.secrets, user);
+  const enrolment = await pendingEnrolment(deps.db, deps.secrets, user);
   if (!enrolment) return backToAccount(ctx);
   const codes = await confirmTotpEnrolment(deps.db, deps.secrets, user.id, formField(ctx, 'code'));
   if (!codes) {

@@ -1,5 +1,4 @@
 import type { Context } from 'koa';
-import type { Provider } from 'oidc-provider';
 import { listArtifactsOf, revokeGrantsOf, revokeSessionOf } from '../../adapters/account-artifacts.ts';
 import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
 import { identityOfUser } from '../../db/repositories/federated-identities.ts';
@@ -15,12 +14,11 @@ import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword, verifyPassword } from '../accounts/passwords.ts';
 import { fullNameField, usernameField } from '../accounts/signup.ts';
 import { seenIn } from '../audit/audit.ts';
-import type { GitHubFlowDeps } from '../federation/github-flow.ts';
-import { formField, tooManyAttempts } from '../interaction/interaction.ts';
+import { formField, type InteractionDeps, tooManyAttempts } from '../interaction/interaction.ts';
 import { hasTotp, recoveryCodesLeft } from '../mfa/factors.ts';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
+import { loginAccountIpKey } from '../rate-limit/rate-limits.ts';
 import { randomToken, sha256 } from '../secrets.ts';
-import type { SelfServiceDeps } from './deps.ts';
 
 /**
  * /account: the signed-in person's profile, password, two-step verification (account-mfa.ts),
@@ -28,9 +26,8 @@ import type { SelfServiceDeps } from './deps.ts';
  * through the built-in account client like any app. Each form posts, then redirects back with
  * a note of what was done (post/redirect/get), or shows its error in place.
  */
-export interface AccountDeps extends SelfServiceDeps, GitHubFlowDeps {
-  provider: () => Provider;
-}
+/** The same as every interaction step gets: the account page signs in through the provider too. */
+export type AccountDeps = InteractionDeps;
 
 export interface SignedIn {
   user: User;
@@ -111,13 +108,23 @@ export async function render(
   notice: Record<string, unknown> = {},
 ) {
   const provider = deps.provider();
-  const clientName = async (clientId: string) => (await provider.Client.find(clientId))?.clientName ?? clientId;
-  const sessions = await listArtifactsOf(deps.db, who.user.id, 'Session');
-  const grants = (await listArtifactsOf(deps.db, who.user.id, 'Grant')).filter(
-    (g) => g.payload.clientId !== ACCOUNT_CLIENT_ID,
-  );
+  // One lookup per app, however many sessions and grants name it.
+  const names = new Map<string, Promise<string>>();
+  const clientName = (clientId: string) => {
+    const name =
+      names.get(clientId) ??
+      provider.Client.find(clientId).then((c: { clientName?: string } | undefined) => c?.clientName ?? clientId);
+    names.set(clientId, name);
+    return name;
+  };
+  const [sessions, allGrants, github, mfaOn] = await Promise.all([
+    listArtifactsOf(deps.db, who.user.id, 'Session'),
+    listArtifactsOf(deps.db, who.user.id, 'Grant'),
+    identityOfUser(deps.db, who.user.id, 'github'),
+    hasTotp(deps.db, who.user.id),
+  ]);
+  const grants = allGrants.filter((g) => g.payload.clientId !== ACCOUNT_CLIENT_ID);
   const at = (seconds: unknown) => new Date(Number(seconds) * 1000).toUTCString();
-  const github = await identityOfUser(deps.db, who.user.id, 'github');
   deps.page(
     ctx,
     'account',
@@ -125,9 +132,7 @@ export async function render(
       title: 'Your account',
       user: who.user,
       done: DONE[String(ctx.query.done)] ?? undefined,
-      mfa: (await hasTotp(deps.db, who.user.id))
-        ? { on: true, codesLeft: await recoveryCodesLeft(deps.db, who.user.id) }
-        : { on: false },
+      mfa: mfaOn ? { on: true, codesLeft: await recoveryCodesLeft(deps.db, who.user.id) } : { on: false },
       hasPassword: !!who.user.password_hash,
       github: {
         offered: !!deps.github,
@@ -164,11 +169,9 @@ export const done = (ctx: Context, what: keyof typeof DONE) => {
   ctx.redirect(`/account?done=${what}`);
 };
 
-export const seen = (ctx: Context) => seenIn(ctx);
-
 /** A wrong current password counts like a failed login, so the account page is no side door. */
 export async function checkPassword(ctx: Context, deps: AccountDeps, who: SignedIn, password: string) {
-  const key = `${who.user.email.toLowerCase()}|${ctx.ip}`;
+  const key = loginAccountIpKey(who.user.email, ctx.ip);
   const peek = await deps.rateLimiter.peek('login_account_ip', key);
   if (!peek.allowed) {
     const details = { limit: 'login_account_ip', during: 'account' };

@@ -1,10 +1,10 @@
 import type { Context } from 'koa';
 import { verifyEmail } from '../accounts/verification.ts';
 import { seenIn } from '../audit/audit.ts';
+import { INTERACTION_UID } from '../interaction/interaction.ts';
 import type { SelfServiceDeps } from './deps.ts';
 
 /** GET /verify-email?token=…[&interaction=…]: spends the link and, when it can, continues the sign-in. */
-const INTERACTION_UID = /^[A-Za-z0-9_-]{10,64}$/;
 
 export async function showVerifyEmail(ctx: Context, deps: SelfServiceDeps) {
   const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';

@@ -6,6 +6,7 @@ import { enrolTotp, openAccount, totpCode } from '../support/account.ts';
 import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.ts';
 import {
   type ClientApp,
+  consentIfAsked,
   finishAtClient,
   relyingParty,
   type StartedAuthorization,
@@ -98,13 +99,6 @@ async function authorizeAtGitHub() {
   await page.waitForURL((u) => !u.href.startsWith(github.baseUrl));
 }
 
-async function consentIfAsked() {
-  await page.waitForLoadState();
-  if (await page.getByRole('button', { name: 'Allow' }).count()) {
-    await page.getByRole('button', { name: 'Allow' }).click();
-  }
-}
-
 /** An app's sign-in, through GitHub as `user` and back to Tessera, wherever that leads. */
 async function backFromGitHub(user: GitHubUser, params: Record<string, string> = {}) {
   github.signIn(user);
@@ -117,7 +111,7 @@ async function backFromGitHub(user: GitHubUser, params: Record<string, string> =
 /** An app's sign-in done entirely through GitHub; returns the ID token's claims. */
 async function signInWithGitHub(user: GitHubUser) {
   const started = await backFromGitHub(user);
-  await consentIfAsked();
+  await consentIfAsked(page);
   return claimsAt(started);
 }
 
@@ -201,7 +195,7 @@ describe('Continue with GitHub', () => {
 
     await page.fill('#password', PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await consentIfAsked();
+    await consentIfAsked(page);
     const linking = await claimsAt(started);
     expect(linking).toMatchObject({ sub: ada, amr: ['fed', 'pwd'] });
     expect((await auditEvents('github.linked')).map((e) => e.user_id)).toEqual([ada]);
@@ -218,7 +212,7 @@ describe('Continue with GitHub', () => {
     await page.fill('#login', 'plain');
     await page.fill('#password', PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await consentIfAsked();
+    await consentIfAsked(page);
     expect(await claimsAt(started)).toMatchObject({ sub: plain, amr: ['pwd'] });
     const linked = (await auditEvents('github.linked')).map((e) => e.user_id);
     expect(linked).not.toContain(plain);
@@ -236,7 +230,7 @@ describe('Continue with GitHub', () => {
     expect(await page.textContent('h1')).toBe('Two-step verification');
     await page.fill('#code', await totpCode(secret, 1));
     await page.getByRole('button', { name: 'Verify' }).click();
-    await consentIfAsked();
+    await consentIfAsked(page);
     expect((await claimsAt(started)).amr).toEqual(['fed', 'otp']);
   });
 
@@ -246,7 +240,7 @@ describe('Continue with GitHub', () => {
     expect(await page.textContent('h1')).toBe('Create account');
     await continueWithGitHub();
     await authorizeAtGitHub();
-    await consentIfAsked();
+    await consentIfAsked(page);
     expect(await claimsAt(started)).toMatchObject({ email: 'newcomer@example.test', amr: ['fed'] });
   });
 
@@ -264,7 +258,7 @@ describe('Continue with GitHub', () => {
     expect((await auditEvents('github.linked')).map((e) => e.user_id)).not.toContain(careful);
     await page.fill('#code', await totpCode(secret, 1));
     await page.getByRole('button', { name: 'Verify' }).click();
-    await consentIfAsked();
+    await consentIfAsked(page);
     expect(await claimsAt(started)).toMatchObject({ sub: careful, amr: ['fed', 'pwd', 'otp'] });
     expect((await auditEvents('github.linked')).map((e) => e.user_id)).toContain(careful);
   });
@@ -391,7 +385,7 @@ describe('when GitHub sign-in fails', () => {
     await page.fill('#login', 'plain');
     await page.fill('#password', PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await consentIfAsked();
+    await consentIfAsked(page);
     expect((await claimsAt(started)).amr).toEqual(['pwd']);
     expect(await userCount()).toBe(before);
   });

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type * as oidc from 'openid-client';
-import { generate } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { totpCode } from '../support/account.ts';
 import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.ts';
 import {
   type ClientApp,
+  consentIfAsked,
   finishAtClient,
   relyingParty,
   startAuthorization,
@@ -18,7 +19,6 @@ import { type RunningTessera, startTessera } from '../support/tessera.ts';
  */
 const PASSWORD = 'granite tulips whisper at dawn';
 const ACR_MFA = 'urn:tessera:acr:mfa';
-const codeAt = (secret: string, ms: number) => generate({ secret, epoch: Math.floor(ms / 1000) });
 
 let tessera: RunningTessera;
 let browser: Browser;
@@ -85,11 +85,6 @@ async function code(value: string) {
   await page.getByRole('button', { name: 'Verify' }).click();
 }
 
-async function consentIfAsked() {
-  if (await page.getByRole('button', { name: 'Allow' }).count())
-    await page.getByRole('button', { name: 'Allow' }).click();
-}
-
 describe('MFA at sign-in', () => {
   it('takes an admin without a factor through enrolment before the flow continues', async () => {
     const started = await startAuthorization(page, config, app, { scope: 'openid' });
@@ -106,13 +101,13 @@ describe('MFA at sign-in', () => {
     await page.fill('#code', '000000');
     await page.getByRole('button', { name: 'Turn on' }).click();
     expect(await page.getByRole('alert').textContent()).toContain('That code is not right.');
-    await page.fill('#code', await codeAt(secret, Date.now()));
+    await page.fill('#code', await totpCode(secret));
     await page.getByRole('button', { name: 'Turn on' }).click();
     recoveryCodes = (await page.locator('#recovery-codes li').allTextContents()).map((c) => c.trim());
     expect(recoveryCodes).toHaveLength(10);
     await screenshot(page, 'mfa-recovery-codes');
     await page.getByRole('button', { name: 'Continue' }).click();
-    await consentIfAsked();
+    await consentIfAsked(page);
     const tokens = await finishAtClient(page, config, app, started);
     expect(tokens.claims()).toMatchObject({ amr: ['pwd', 'otp'], acr: ACR_MFA });
   });
@@ -125,10 +120,10 @@ describe('MFA at sign-in', () => {
     await code('123456');
     expect(await page.getByRole('alert').textContent()).toContain('That code is not right, or was already used.');
     // The enrolment spent the current step; one step of drift ahead is allowed, once.
-    await code(await codeAt(secret, Date.now() - 30_000));
+    await code(await totpCode(secret, -1));
     expect(await page.getByRole('alert').textContent()).toContain('already used');
-    await code(await codeAt(secret, Date.now() + 30_000));
-    await consentIfAsked();
+    await code(await totpCode(secret, 1));
+    await consentIfAsked(page);
     const tokens = await finishAtClient(page, config, app, started);
     expect(tokens.claims()).toMatchObject({ amr: ['pwd', 'otp'], acr: ACR_MFA });
   });
@@ -140,7 +135,7 @@ describe('MFA at sign-in', () => {
       await password('root');
       await code(recoveryCodes[0] ?? '');
       if (attempt === 'first') {
-        await consentIfAsked();
+        await consentIfAsked(page);
         expect((await finishAtClient(page, config, app, started)).claims()?.amr).toEqual(['pwd', 'otp']);
       } else {
         expect(await page.getByRole('alert').textContent()).toContain('That code is not right, or was already used.');
@@ -151,17 +146,17 @@ describe('MFA at sign-in', () => {
   it('is demanded by acr_values, and added to an existing password session (step-up)', async () => {
     const plain = await startAuthorization(page, config, app, { scope: 'openid' });
     await password('plain');
-    await consentIfAsked();
+    await consentIfAsked(page);
     expect((await finishAtClient(page, config, app, plain)).claims()).toMatchObject({ amr: ['pwd'] });
 
     // Same browser, same session: asking for MFA needs no password, only the second step.
     const stepUp = await startAuthorization(page, config, app, { scope: 'openid', acr_values: ACR_MFA });
     expect(await page.textContent('h1')).toBe('Set up two-step verification');
     const plainSecret = (await page.textContent('#totp-secret')) ?? '';
-    await page.fill('#code', await codeAt(plainSecret, Date.now()));
+    await page.fill('#code', await totpCode(plainSecret));
     await page.getByRole('button', { name: 'Turn on' }).click();
     await page.getByRole('button', { name: 'Continue' }).click();
-    await consentIfAsked();
+    await consentIfAsked(page);
     expect((await finishAtClient(page, config, app, stepUp)).claims()).toMatchObject({
       amr: ['pwd', 'otp'],
       acr: ACR_MFA,
@@ -188,10 +183,10 @@ describe('MFA at sign-in', () => {
     await password('casual');
     expect(await page.textContent('h1')).toBe('Set up two-step verification');
     const casualSecret = (await page.textContent('#totp-secret')) ?? '';
-    await page.fill('#code', await codeAt(casualSecret, Date.now()));
+    await page.fill('#code', await totpCode(casualSecret));
     await page.getByRole('button', { name: 'Turn on' }).click();
     await page.getByRole('button', { name: 'Continue' }).click();
-    await consentIfAsked();
+    await consentIfAsked(page);
     expect((await finishAtClient(page, strictConfig, app, started)).claims()).toMatchObject({ amr: ['pwd', 'otp'] });
   });
 

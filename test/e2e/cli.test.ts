@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
+import { relyingParty } from '../support/oidc-flow.ts';
 import { eventually, type RunningTessera, startTessera } from '../support/tessera.ts';
 
 /**
@@ -16,9 +17,7 @@ const INVALID_CLIENT = {
 let tessera: RunningTessera;
 
 async function tokenFor(clientId: string, secret: string) {
-  const config = await oidc.discovery(new URL(tessera.issuer), clientId, undefined, oidc.ClientSecretBasic(secret), {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await relyingParty(tessera.issuer, clientId, secret);
   return oidc.clientCredentialsGrant(config, { resource: API });
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
+import { relyingParty } from '../support/oidc-flow.ts';
 import { eventually, type RunningTessera, startTessera } from '../support/tessera.ts';
 
 const API = 'https://api.example.test/reports';
@@ -9,9 +10,7 @@ let tessera: RunningTessera;
 let machine: { client_id: string; client_secret: string };
 
 async function discover(clientId: string, secret: string) {
-  return oidc.discovery(new URL(tessera.issuer), clientId, undefined, oidc.ClientSecretBasic(secret), {
-    execute: [oidc.allowInsecureRequests],
-  });
+  return relyingParty(tessera.issuer, clientId, secret);
 }
 
 function basic(id: string, secret: string) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
+import { relyingParty } from '../support/oidc-flow.ts';
 import { eventually, type RunningTessera, startTessera } from '../support/tessera.ts';
 
 /**
@@ -22,15 +23,7 @@ beforeAll(async () => {
     client_id: string;
     client_secret: string;
   }>();
-  config = await oidc.discovery(
-    new URL(tessera.issuer),
-    machine.client_id,
-    undefined,
-    oidc.ClientSecretBasic(machine.client_secret),
-    {
-      execute: [oidc.allowInsecureRequests],
-    },
-  );
+  config = await relyingParty(tessera.issuer, machine.client_id, machine.client_secret);
 });
 
 afterAll(async () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPair, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { createProtectedApi } from '../../examples/protected-api.ts';
+import { relyingParty } from '../support/oidc-flow.ts';
 import { type RunningTessera, startTessera } from '../support/tessera.ts';
 
 /** The README's "Protecting your own API" example, run in this process against a live Tessera. */
@@ -23,13 +24,7 @@ let reader: MachineClient;
 let stranger: MachineClient;
 
 async function tokenFor(client: MachineClient, resource?: string): Promise<string> {
-  const config = await oidc.discovery(
-    new URL(tessera.issuer),
-    client.client_id,
-    undefined,
-    oidc.ClientSecretBasic(client.client_secret),
-    { execute: [oidc.allowInsecureRequests] },
-  );
+  const config = await relyingParty(tessera.issuer, client.client_id, client.client_secret);
   return (await oidc.clientCredentialsGrant(config, resource ? { resource } : {})).access_token;
 }
 

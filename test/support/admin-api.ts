@@ -1,4 +1,5 @@
 import * as oidc from 'openid-client';
+import { relyingParty } from './oidc-flow.ts';
 import { type RunningTessera, startTessera } from './tessera.ts';
 
 /**
@@ -40,13 +41,7 @@ export async function tokenFor(tessera: RunningTessera, roles: string[]): Promis
       ...roles.flatMap((r) => ['--role', r]),
     ])
   ).json<{ client_id: string; client_secret: string }>();
-  const config = await oidc.discovery(
-    new URL(tessera.issuer),
-    client.client_id,
-    undefined,
-    oidc.ClientSecretBasic(client.client_secret),
-    { execute: [oidc.allowInsecureRequests] },
-  );
+  const config = await relyingParty(tessera.issuer, client.client_id, client.client_secret);
   const tokens = await oidc.clientCredentialsGrant(config, { resource: `${tessera.issuer}/api/admin` });
   return tokens.access_token;
 }

@@ -72,6 +72,14 @@ export async function startAuthorization(
   return { verifier, state };
 }
 
+/** Clicks Allow when the consent page shows (it does not for a grant already given). */
+export async function consentIfAsked(page: Page) {
+  await page.waitForLoadState();
+  if (await page.getByRole('button', { name: 'Allow' }).count()) {
+    await page.getByRole('button', { name: 'Allow' }).click();
+  }
+}
+
 /** Waits for the browser to land on the client's redirect URI and redeems the code there. */
 export async function finishAtClient(
   page: Page,
