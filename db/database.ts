@@ -26,7 +26,7 @@ interface Options {
 
 // pg connects to a Unix socket at `${host}/.s.PGSQL.${port}`, so the server puts PGlite's there.
 const SOCKET_PORT = 5432;
-const socketPath = (dataDir: string) => join(dataDir, `.s.PGSQL.${SOCKET_PORT}`);
+export const socketPath = (dataDir: string) => join(dataDir, `.s.PGSQL.${SOCKET_PORT}`);
 
 export async function openDatabase(options: Options): Promise<Database> {
   if (options.databaseUrl) {
@@ -113,7 +113,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function socketAnswers(path: string): Promise<boolean> {
+export function socketAnswers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(path);
     socket.once('connect', () => {

@@ -67,6 +67,10 @@ async function main(argv: string[]): Promise<number> {
   const { command, rest } = findCommand(argv);
   const { values, positionals } = parse(command, rest);
   const config = loadConfig();
+  if ('runAlone' in command) {
+    console.log(JSON.stringify(await command.runAlone({ config, values, positionals }), null, 2));
+    return 0;
+  }
   const secrets = createSecrets(await resolveSecretKey(config));
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'cli' });
   try {

@@ -12,12 +12,14 @@ import {
 import { AppError } from '../../server/errors.ts';
 import { rotateSigningKeys } from '../../server/keys/signing-keys.ts';
 import { createRole, listRoles } from '../../server/roles/roles.ts';
-import { type Command, list, text } from './context.ts';
+import { backupCommands } from './backup-commands.ts';
+import { type Command, list, type StandaloneCommand, text } from './context.ts';
 
 const CLI = { actor: 'cli' };
 
 /** Every `tessera` command: the words that name it, its flags, and what it does. */
-export const commands: Record<string, Command> = {
+export const commands: Record<string, Command | StandaloneCommand> = {
+  ...backupCommands,
   migrate: {
     usage: 'tessera migrate',
     // Pending migrations are applied before any command runs; this one reports them.

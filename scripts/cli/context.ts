@@ -1,5 +1,6 @@
 import type { Db } from '../../db/database.ts';
 import type { Audit } from '../../server/audit/audit.ts';
+import type { Config } from '../../server/config.ts';
 import type { Secrets } from '../../server/secrets.ts';
 
 /** What a command gets: the database, the secrets, the audit trail, and its parsed arguments. */
@@ -19,6 +20,17 @@ export interface Command {
   options?: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
   positionals?: number;
   run(ctx: CommandContext): Promise<unknown>;
+}
+
+/**
+ * A command that opens what it needs itself, instead of the database opened and migrated for it:
+ * `backup` must not change what it copies, and `restore` needs a DATA_DIR nothing has touched.
+ */
+export interface StandaloneCommand {
+  usage: string;
+  options?: Command['options'];
+  positionals?: number;
+  runAlone(ctx: { config: Config; values: CommandContext['values']; positionals: string[] }): Promise<unknown>;
 }
 
 export const list = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
