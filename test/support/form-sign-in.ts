@@ -32,7 +32,11 @@ export interface PendingSignIn {
   form: string;
   fields: Record<string, string>;
   cookies: Map<string, string>;
-  finish(node: string): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers>;
+  /** Sends the form to `node`, and the code to the token endpoint `config` reaches. */
+  finish(
+    config: oidc.Configuration,
+    node: string,
+  ): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers>;
 }
 
 /** Starts the code flow with PKCE at `node` and stops at the login form it shows. */
@@ -92,7 +96,7 @@ export async function openLoginForm(config: oidc.Configuration, node: string, s:
     form: login.form,
     fields,
     cookies,
-    async finish(node) {
+    async finish(app, node) {
       let next = await follow(node, new URL(login.form, issuer), new URLSearchParams(fields));
       if (!next.html && !next.url.href.startsWith(s.redirectUri)) throw new Error('lost on the way');
       if (next.html) {
@@ -101,12 +105,12 @@ export async function openLoginForm(config: oidc.Configuration, node: string, s:
       }
       if (!next.url.href.startsWith(s.redirectUri))
         throw new Error(`did not reach the client: ${next.html.slice(0, 300)}`);
-      return oidc.authorizationCodeGrant(config, next.url, { pkceCodeVerifier: verifier, expectedState: state });
+      return oidc.authorizationCodeGrant(app, next.url, { pkceCodeVerifier: verifier, expectedState: state });
     },
   };
 }
 
 /** The whole sign-in at one node; answers the client's tokens. */
 export async function signInWithForms(config: oidc.Configuration, node: string, s: FormSignIn) {
-  return (await openLoginForm(config, node, s)).finish(node);
+  return (await openLoginForm(config, node, s)).finish(config, node);
 }

@@ -17,6 +17,8 @@ export interface RunningTessera {
   cli(args: string[], stdin?: string): Promise<CliResult>;
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /** Ends the server with SIGKILL, as a crash or the OOM killer would, and waits for the exit. */
+  kill(): Promise<void>;
   /** Stops the server and drops its database. */
   dispose(): Promise<void>;
 }
@@ -78,11 +80,11 @@ export async function startTessera(
       });
     });
   };
-  const stop = async () => {
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const running = child;
-    if (!running || running.exitCode !== null) return;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGTERM');
+    running.kill(signal);
     await exited;
   };
 
@@ -96,7 +98,8 @@ export async function startTessera(
       await stop();
       await start();
     },
-    stop,
+    stop: () => stop(),
+    kill: () => stop('SIGKILL'),
     dispose: async () => {
       await stop();
       if (!database) await db.drop();
