@@ -33,10 +33,10 @@ const SNAPSHOT_ATTEMPTS = 100;
 const SNAPSHOT_PAUSE_MS = 50;
 
 export async function createBackup(config: Config, file: string): Promise<BackupSummary> {
-  const key = await secretKeyOf(config);
   if (!config.databaseUrl && !existsSync(join(config.dataDir, 'pgdata'))) {
     throw new AppError('not_found', `${config.dataDir} holds no Tessera database (set DATA_DIR to the server's)`);
   }
+  const key = await secretKeyOf(config);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'cli' });
   let snapshot: Snapshot;
   try {

@@ -159,6 +159,25 @@ describe('tessera backup and restore', () => {
   });
 });
 
+describe('tessera backup refuses', () => {
+  it('a FILE it cannot write, leaving nothing behind', async () => {
+    const result = await source.cli(['backup', join(work, 'no-such-folder', 'x.backup')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/cannot write .*no-such-folder\/x\.backup \(ENOENT\)/);
+    expect(await readdir(work)).not.toContain('no-such-folder');
+  });
+
+  it('a DATA_DIR that holds no Tessera database, creating none there', async () => {
+    const empty = join(work, 'empty-data-dir');
+    await mkdir(empty);
+    const result = await runCli({ DATA_DIR: empty }, ['backup', join(work, 'nothing.backup')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${empty} holds no Tessera database (set DATA_DIR to the server's)`);
+    expect(await readdir(empty)).toEqual([]);
+    expect(await readdir(work)).not.toContain('nothing.backup');
+  });
+});
+
 describe('tessera restore refuses', () => {
   const spoiled = async (name: string, change: (content: Buffer) => Buffer) => {
     const file = join(work, name);
