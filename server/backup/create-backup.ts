@@ -45,13 +45,14 @@ export async function createBackup(config: Config, file: string): Promise<Backup
     await database.close();
   }
   const created_at = new Date().toISOString();
+  const counts = Object.entries(snapshot.tables).map(([name, batches]) => ({ name, rows: countRows(batches) }));
   const content = await encodeBackup({
     header: {
       format: BACKUP_FORMAT,
       version: 1,
       created_at,
       migrations: snapshot.migrations,
-      tables: Object.entries(snapshot.tables).map(([name, batches]) => ({ name, rows: countRows(batches) })),
+      tables: counts,
       sequences: snapshot.sequences,
       ...(key.carried ? { secret_key: key.value } : {}),
       secret_key_check: secretKeyCheck(key.value),
@@ -64,7 +65,7 @@ export async function createBackup(config: Config, file: string): Promise<Backup
     file: target,
     created_at,
     migration: snapshot.migrations.at(-1) ?? '',
-    tables: Object.fromEntries(Object.entries(snapshot.tables).map(([name, b]) => [name, countRows(b)])),
+    tables: Object.fromEntries(counts.map(({ name, rows }) => [name, rows])),
     secret_key_included: key.carried,
   };
 }
