@@ -20,6 +20,8 @@ import { type RunningTessera, runCli, startTessera } from '../support/tessera.ts
 const postgres = Boolean(process.env.DATABASE_URL);
 const REDIRECT = 'http://127.0.0.1:9/callback';
 const PASSWORD = 'a long enough passphrase for backups';
+// Each copy-and-restore starts two or three databases (a PGlite each in embedded mode).
+const SLOW = 180_000;
 
 let source: RunningTessera;
 let work: string;
@@ -84,7 +86,7 @@ beforeAll(async () => {
   expect(refreshToken).not.toBe('');
   backupFile = join(work, 'early.backup');
   (await source.cli(['backup', backupFile])).json();
-});
+}, SLOW);
 
 afterAll(async () => {
   await source?.dispose();
@@ -93,76 +95,91 @@ afterAll(async () => {
 });
 
 describe('tessera backup and restore', () => {
-  it('copies a running server under load, and a server on the restored copy carries on where it was', async () => {
-    // The server keeps answering while the backup reads it: 120 token requests land around it.
-    const machineConfig = await relyingPartyOn(source.issuer, machine.client_id, source.issuer, machine.client_secret);
-    const file = join(work, 'tessera.backup');
-    const [backup, ...tokens] = await Promise.all([
-      source.cli(['backup', file]),
-      ...Array.from({ length: 120 }, () => oidc.clientCredentialsGrant(machineConfig)),
-    ]);
-    expect(tokens.every((t) => typeof t.access_token === 'string')).toBe(true);
-    const summary = backup.json<{ tables: Record<string, number>; secret_key_included: boolean }>();
-    expect(summary.tables.users).toBe(1);
-    expect(summary.tables.clients).toBe(2);
-    expect(summary.secret_key_included).toBe(!postgres);
-    expect((await stat(file)).mode & 0o777).toBe(0o600);
-    const jwksBefore = await publishedKeys(source.issuer);
+  it(
+    'copies a running server under load, and a server on the restored copy carries on where it was',
+    async () => {
+      // The server keeps answering while the backup reads it: 120 token requests land around it.
+      const machineConfig = await relyingPartyOn(
+        source.issuer,
+        machine.client_id,
+        source.issuer,
+        machine.client_secret,
+      );
+      const file = join(work, 'tessera.backup');
+      const [backup, ...tokens] = await Promise.all([
+        source.cli(['backup', file]),
+        ...Array.from({ length: 120 }, () => oidc.clientCredentialsGrant(machineConfig)),
+      ]);
+      expect(tokens.every((t) => typeof t.access_token === 'string')).toBe(true);
+      const summary = backup.json<{ tables: Record<string, number>; secret_key_included: boolean }>();
+      expect(summary.tables.users).toBe(1);
+      expect(summary.tables.clients).toBe(2);
+      expect(summary.secret_key_included).toBe(!postgres);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      const jwksBefore = await publishedKeys(source.issuer);
 
-    const target = await emptyTarget();
-    const restore = await runCli(target.env, ['restore', file]);
-    expect(restore.json()).toMatchObject({ applied: [], tables: { users: 1, clients: 2 } });
-    if (!postgres) {
-      expect((await stat(join(target.env.DATA_DIR ?? '', 'secret-key'))).mode & 0o777).toBe(0o600);
-    }
+      const target = await emptyTarget();
+      const restore = await runCli(target.env, ['restore', file]);
+      expect(restore.json()).toMatchObject({ applied: [], tables: { users: 1, clients: 2 } });
+      if (!postgres) {
+        expect((await stat(join(target.env.DATA_DIR ?? '', 'secret-key'))).mode & 0o777).toBe(0o600);
+      }
 
-    // Same issuer, as after moving a server to new hardware; its own port here.
-    const restored = await startTessera({ ISSUER: source.issuer }, { env: target.env, drop: async () => {} });
-    try {
-      const node = `http://localhost:${restored.env.PORT}`;
-      expect(await publishedKeys(node)).toEqual(jwksBefore);
+      // Same issuer, as after moving a server to new hardware; its own port here.
+      const restored = await startTessera({ ISSUER: source.issuer }, { env: target.env, drop: async () => {} });
+      try {
+        const node = `http://localhost:${restored.env.PORT}`;
+        expect(await publishedKeys(node)).toEqual(jwksBefore);
 
-      const robot = await relyingPartyOn(source.issuer, machine.client_id, node, machine.client_secret);
-      expect((await oidc.clientCredentialsGrant(robot)).access_token).toBeTruthy();
+        const robot = await relyingPartyOn(source.issuer, machine.client_id, node, machine.client_secret);
+        expect((await oidc.clientCredentialsGrant(robot)).access_token).toBeTruthy();
 
-      const app = await relyingPartyOn(source.issuer, spaId, node);
-      const refreshed = await oidc.refreshTokenGrant(app, refreshToken);
-      expect(refreshed.refresh_token).toBeTruthy();
-      expect(refreshed.claims()?.sub).toBeTruthy();
+        const app = await relyingPartyOn(source.issuer, spaId, node);
+        const refreshed = await oidc.refreshTokenGrant(app, refreshToken);
+        expect(refreshed.refresh_token).toBeTruthy();
+        expect(refreshed.claims()?.sub).toBeTruthy();
 
-      const signedIn = await signInWithForms(app, node, {
-        redirectUri: REDIRECT,
-        login: 'ada@example.com',
-        password: PASSWORD,
+        const signedIn = await signInWithForms(app, node, {
+          redirectUri: REDIRECT,
+          login: 'ada@example.com',
+          password: PASSWORD,
+        });
+        expect(signedIn.claims()).toMatchObject({ email: 'ada@example.com', sub: refreshed.claims()?.sub });
+      } finally {
+        await restored.stop();
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    'restores a backup from an older Tessera and migrates it to this one',
+    async () => {
+      // A database left at an older migration, as an older release would have it.
+      const oldDir = join(work, 'old');
+      await mkdir(oldDir);
+      await writeFile(join(oldDir, 'secret-key'), postgres ? TEST_SECRET_KEY : randomBytes(32).toString('hex'), {
+        mode: 0o600,
       });
-      expect(signedIn.claims()).toMatchObject({ email: 'ada@example.com', sub: refreshed.claims()?.sub });
-    } finally {
-      await restored.stop();
-    }
-  });
+      const old = await openDatabase({ databaseUrl: undefined, dataDir: oldDir, role: 'cli' });
+      await migrateTo(old.db, '20261123T1800-mfa');
+      await old.db.insertInto('users').values({ id: 'usr_old', email: 'old@example.com' }).execute();
+      await old.close();
+      const file = join(work, 'old.backup');
+      expect((await runCli({ DATA_DIR: oldDir }, ['backup', file])).json()).toMatchObject({
+        migration: '20261123T1800-mfa',
+      });
 
-  it('restores a backup from an older Tessera and migrates it to this one', async () => {
-    // A database left at an older migration, as an older release would have it.
-    const oldDir = join(work, 'old');
-    await mkdir(oldDir);
-    await writeFile(join(oldDir, 'secret-key'), postgres ? TEST_SECRET_KEY : randomBytes(32).toString('hex'), {
-      mode: 0o600,
-    });
-    const old = await openDatabase({ databaseUrl: undefined, dataDir: oldDir, role: 'cli' });
-    await migrateTo(old.db, '20261123T1800-mfa');
-    await old.db.insertInto('users').values({ id: 'usr_old', email: 'old@example.com' }).execute();
-    await old.close();
-    const file = join(work, 'old.backup');
-    expect((await runCli({ DATA_DIR: oldDir }, ['backup', file])).json()).toMatchObject({
-      migration: '20261123T1800-mfa',
-    });
-
-    const target = await emptyTarget();
-    const restored = (await runCli(target.env, ['restore', file])).json<{ applied: string[] }>();
-    expect(restored).toMatchObject({ migration: '20261123T1800-mfa', tables: { users: 1 } });
-    expect(restored.applied).toContain('20261123T1900-federation');
-    expect(await contentsOf(target)).toEqual(expect.arrayContaining(postgres ? ['federated_identities'] : ['pgdata']));
-  });
+      const target = await emptyTarget();
+      const restored = (await runCli(target.env, ['restore', file])).json<{ applied: string[] }>();
+      expect(restored).toMatchObject({ migration: '20261123T1800-mfa', tables: { users: 1 } });
+      expect(restored.applied).toContain('20261123T1900-federation');
+      expect(await contentsOf(target)).toEqual(
+        expect.arrayContaining(postgres ? ['federated_identities'] : ['pgdata']),
+      );
+    },
+    SLOW,
+  );
 });
 
 describe('tessera backup refuses', () => {
