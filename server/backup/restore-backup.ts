@@ -153,7 +153,7 @@ async function load(db: Db, file: string, { header, batches }: Backup): Promise<
     await migrateTo(trx, header.migrations.at(-1) ?? '');
     const tables = await listTables(trx);
     const expected = header.tables.map((t) => t.name).sort();
-    if (tables.join() !== expected.join()) {
+    if ([...tables].sort().join() !== expected.join()) {
       throw new AppError('invalid_input', `${file} does not match the schema of its own migration state`);
     }
     const ordered = await orderByDependencies(trx, tables);
