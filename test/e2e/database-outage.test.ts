@@ -198,6 +198,7 @@ function expectStillRunning() {
     const context = await browser.newContext();
     const before = await issuedBeforeTheFault(context);
     const traffic = steadyTraffic();
+    const logsFrom = tessera.logs().length;
     proxy.refuse();
     try {
       const burst = await Promise.all(Array.from({ length: 100 }, clientCredentials));
@@ -255,6 +256,9 @@ function expectStillRunning() {
     expectStillRunning();
     await expectRecoveredWithin(5_000);
     await expectIntactAfterwards(before);
+    // The outage is in the log once, not once a second, and so is the recovery.
+    await eventually(async () => expect(tessera.logs().slice(logsFrom)).toContain('catalog refresh works again'));
+    expect(tessera.logs().slice(logsFrom).split('catalog refresh failed').length - 1).toBe(1);
     // Operators can see the outage: 503s counted by the dependency that failed.
     const metrics = await (await fetch(new URL('/metrics', tessera.issuer))).text();
     expect(metrics).toMatch(/^tessera_dependency_unavailable_total\{dependency="database"\} [1-9]\d*$/m);
