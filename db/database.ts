@@ -1,5 +1,5 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
@@ -22,20 +22,40 @@ interface Options {
   /** The server serves its embedded database to the CLI; the CLI connects to it when it can. */
   role: 'server' | 'cli';
   poolSize?: number;
+  /** Told when a connection fails outside any query (the server restarted, the network dropped it). */
+  onConnectionError?: (err: Error) => void;
 }
+
+/**
+ * How long a caller may wait on PostgreSQL: for a connection (a new one, or a free one from a busy
+ * pool) and, in the server, for one statement. A database that is down, refusing or stalled then
+ * costs a request a few seconds and a 503, never a hang. Migrations lift the statement limit.
+ */
+export const CONNECT_TIMEOUT_MS = 3_000;
+export const STATEMENT_TIMEOUT_MS = 5_000;
 
 // pg connects to a Unix socket at `${host}/.s.PGSQL.${port}`, so the server puts PGlite's there.
 const SOCKET_PORT = 5432;
 export const socketPath = (dataDir: string) => join(dataDir, `.s.PGSQL.${SOCKET_PORT}`);
 
 export async function openDatabase(options: Options): Promise<Database> {
+  const { dataDir, role, onConnectionError = () => {} } = options;
+  const limits: pg.PoolConfig = {
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    ...(role === 'server' ? { statement_timeout: STATEMENT_TIMEOUT_MS } : {}),
+  };
   if (options.databaseUrl) {
-    return overPg(new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 }), 'postgres');
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10, ...limits });
+    return overPg(pool, 'postgres', onConnectionError);
   }
-  const { dataDir, role } = options;
   const socket = socketPath(dataDir);
   const viaSocket = () =>
-    overPg(new pg.Pool({ host: dataDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max: 1 }), 'socket');
+    overPg(
+      new pg.Pool({ host: dataDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max: 1, ...limits }),
+      'socket',
+      onConnectionError,
+    );
   if (role === 'cli' && (await socketAnswers(socket))) return viaSocket();
 
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -58,9 +78,14 @@ export async function openDatabase(options: Options): Promise<Database> {
   }
 }
 
-function overPg(pool: pg.Pool, mode: 'postgres' | 'socket'): Database {
-  // An idle client that loses its server must not crash the process; the next query reports it.
-  pool.on('error', () => {});
+function overPg(pool: pg.Pool, mode: 'postgres' | 'socket', onConnectionError: (err: Error) => void): Database {
+  // A client whose server goes away emits 'error', and an 'error' nobody listens to ends the
+  // process. pg-pool listens only while a client is idle; one checked out (between two statements
+  // of a transaction, say) is ours to cover, so every client gets a listener for its whole life.
+  // The query in flight, or the next checkout, reports the failure to its caller; the pool drops
+  // the broken client and connects anew once the server is back.
+  pool.on('error', onConnectionError);
+  pool.on('connect', (client) => client.on('error', onConnectionError));
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return { db, mode, close: () => db.destroy() };
 }
@@ -73,6 +98,7 @@ async function embedded(dataDir: string, serve: boolean, unlock: () => Promise<v
     await rm(socketPath(dataDir), { force: true });
     server = new PGLiteSocketServer({ db: pglite, path: socketPath(dataDir), maxConnections: 8 });
     await server.start();
+    guardSockets(server);
   }
   return {
     db,
@@ -83,6 +109,19 @@ async function embedded(dataDir: string, serve: boolean, unlock: () => Promise<v
       await unlock();
     },
   };
+}
+
+/**
+ * pglite-socket attaches its error listener to a client's socket a tick after accepting it, and
+ * writes "Too many connections" to a socket it turns away with none at all: a client resetting
+ * then would end the process with an unhandled 'error'. A listener of ours comes first on every
+ * socket; the library still sees the error through its own once attached. The net server is a
+ * private field of the library's, hence the check.
+ */
+function guardSockets(server: PGLiteSocketServer): void {
+  const net = (server as unknown as { server?: unknown }).server;
+  if (!(net instanceof Server)) throw new Error('pglite-socket changed: its net server is not where expected');
+  net.prependListener('connection', (socket: Socket) => socket.on('error', () => {}));
 }
 
 /**

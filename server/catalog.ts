@@ -5,6 +5,7 @@ import { readConfigVersion } from '../db/repositories/config-version.ts';
 import { findResourceServer } from '../db/repositories/resource-servers.ts';
 import { listSigningKeys } from '../db/repositories/signing-keys.ts';
 import type { ResourceServerRow, SigningKeyRow } from '../db/schema.ts';
+import { reasonOf } from './http/dependency-errors.ts';
 import { type KeySet, keyOrderAt, keySetAt } from './keys/signing-keys.ts';
 import type { Logger } from './logger.ts';
 import type { Secrets } from './secrets.ts';
@@ -13,7 +14,9 @@ import type { Secrets } from './secrets.ts';
  * What every request reads and operators rarely change (clients, APIs, signing keys), cached in
  * this process. One cheap query a second watches `config_version`, which triggers bump on every
  * change, so a change made by the CLI or another node shows here within a second, no restart.
- * Emits `keys` with the new KeySet when the published keys or the signing order change.
+ * Emits `keys` with the new KeySet when the published keys or the signing order change. While the
+ * database is away the cache keeps serving what it holds; the outage is logged once, and so is the
+ * recovery, not once a second.
  */
 export class Catalog extends EventEmitter<{ keys: [KeySet] }> {
   #clients = new Map<string, Promise<ClientWithRoles | undefined>>();
@@ -22,6 +25,8 @@ export class Catalog extends EventEmitter<{ keys: [KeySet] }> {
   #keySet: KeySet = { keys: [], publicKeys: [], fingerprint: '' };
   #version = -1;
   #timer: NodeJS.Timeout | undefined;
+  #failing = false;
+  #polling = false;
 
   readonly #db: Db;
   readonly #secrets: Secrets;
@@ -40,7 +45,24 @@ export class Catalog extends EventEmitter<{ keys: [KeySet] }> {
   async load(): Promise<void> {
     await this.refresh();
     this.#timer = setInterval(() => {
-      this.refresh().catch((err) => this.#logger.warn({ err }, 'catalog refresh failed'));
+      // One poll at a time: against a database that is slow to answer, ticks must not pile up.
+      if (this.#polling) return;
+      this.#polling = true;
+      this.refresh()
+        .then(
+          () => {
+            if (this.#failing) this.#logger.info('catalog refresh works again');
+            this.#failing = false;
+          },
+          (err) => {
+            if (!this.#failing)
+              this.#logger.warn({ reason: reasonOf(err) }, 'catalog refresh failed; serving from cache');
+            this.#failing = true;
+          },
+        )
+        .finally(() => {
+          this.#polling = false;
+        });
     }, this.#pollMs);
     this.#timer.unref();
   }

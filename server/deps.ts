@@ -6,6 +6,7 @@ import { type Audit, createAudit } from './audit/audit.ts';
 import { Catalog } from './catalog.ts';
 import type { Config } from './config.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
+import { reasonOf } from './http/dependency-errors.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
 import { createPages, type Page } from './http/pages.ts';
 import { ensureSigningKeys } from './keys/signing-keys.ts';
@@ -35,7 +36,12 @@ export interface Deps {
 
 export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
   const secrets = createSecrets(await resolveSecretKey(config));
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'server' });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    role: 'server',
+    onConnectionError: (err) => logger.warn({ reason: reasonOf(err) }, 'database connection lost'),
+  });
   const { db } = database;
   const applied = await migrateToLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations');

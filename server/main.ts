@@ -4,8 +4,14 @@ import { ConfigError, loadConfig } from './config.ts';
 import { createDeps } from './deps.ts';
 import { createLogger } from './logger.ts';
 
-/** config → deps → app → listen. SIGTERM/SIGINT: stop taking requests, drain, close the pool. */
+/**
+ * config → deps → app → listen. SIGTERM/SIGINT: stop taking connections, let the requests in
+ * flight finish (DRAIN_TIMEOUT_MS at most, then their connections are closed), close the pool and
+ * exit 0. A dependency failing never ends the process: its errors are answered per request.
+ */
 const DRAIN_TIMEOUT_MS = 10_000;
+/** After the drain: closing the pool, Redis and SMTP gets this long before the process leaves anyway. */
+const CLOSE_TIMEOUT_MS = 5_000;
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;
@@ -18,6 +24,9 @@ async function main() {
     return;
   }
   const logger = createLogger(config.logLevel);
+  // A promise nobody awaited that failed (a dependency's, typically) is a bug to fix, not a
+  // reason to drop every request in flight: it is logged, and the server keeps serving.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
   if (!config.smtpUrl) logger.warn('SMTP_URL is not set: mail is written to this log instead of being sent');
   const deps = await createDeps(config, logger);
   const server: Server = createApp(deps).listen(config.port);
@@ -40,8 +49,16 @@ async function main() {
     const force = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS).unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     clearTimeout(force);
-    await deps.close();
+    const closed = await Promise.race([
+      deps.close().then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS).unref()),
+    ]).catch((err) => {
+      logger.warn({ err }, 'closing dependencies failed');
+      return false;
+    });
     logger.info('stopped');
+    // Whatever still holds the event loop (a connection that would not close) does not hold the exit.
+    if (!closed) logger.flush(() => process.exit(0));
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));

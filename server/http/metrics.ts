@@ -1,15 +1,18 @@
 import type { Context } from 'koa';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { Dependency } from './dependency-errors.ts';
 
 /**
  * What /metrics tells Prometheus: requests by route and status with their latency, security
  * events by type (logins, failures, lockouts: the audit log's counts), and the process's own
- * figures. Routes are patterns (`/interaction/:uid/login`) or oidc-provider's route names
+ * figures, and requests answered 503 because a dependency was down, by dependency (a rise is
+ * the alarm for a database or Redis outage; see dependency-errors.ts). Routes are patterns (`/interaction/:uid/login`) or oidc-provider's route names
  * (`token`), never raw paths, so the number of series stays small.
  */
 export interface Metrics {
   observeRequest(ctx: Context, seconds: number): void;
   countEvent(type: string): void;
+  countUnavailable(dependency: Dependency): void;
   readonly contentType: string;
   render(): Promise<string>;
 }
@@ -36,6 +39,12 @@ export function createMetrics(): Metrics {
     labelNames: ['type'],
     registers: [registry],
   });
+  const unavailable = new Counter({
+    name: 'tessera_dependency_unavailable_total',
+    help: 'Requests answered 503 because a dependency was unreachable, by dependency.',
+    labelNames: ['dependency'],
+    registers: [registry],
+  });
   return {
     observeRequest(ctx, seconds) {
       const route = routeOf(ctx);
@@ -44,6 +53,9 @@ export function createMetrics(): Metrics {
     },
     countEvent(type) {
       events.inc({ type });
+    },
+    countUnavailable(dependency) {
+      unavailable.inc({ dependency });
     },
     contentType: registry.contentType,
     render: () => registry.metrics(),

@@ -4,6 +4,7 @@ import { errors } from 'oidc-provider';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { CsrfError } from './csrf.ts';
+import { failedDependency, RETRY_AFTER_SECONDS, reasonOf, UNAVAILABLE_DESCRIPTION } from './dependency-errors.ts';
 import type { Metrics } from './metrics.ts';
 import type { Page } from './pages.ts';
 
@@ -11,6 +12,8 @@ import type { Page } from './pages.ts';
  * The outermost middleware: a request id (taken from X-Request-Id when it looks like one), one
  * access-log line per request (path only: query strings carry codes and tokens), and the error
  * boundary. A user sees a clear message and the request id; a stack trace only reaches the log.
+ * A dependency that is down (see dependency-errors.ts) is a 503 with Retry-After: a "try again
+ * shortly" page, or `temporarily_unavailable` in JSON; it is logged as a warning, without a stack.
  */
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
@@ -28,6 +31,7 @@ export function requestContext(logger: Logger, page: Page, metrics: Metrics): Mi
     } finally {
       const elapsed = performance.now() - started;
       metrics.observeRequest(ctx, elapsed / 1000);
+      if (ctx.state.unavailableDependency) metrics.countUnavailable(ctx.state.unavailableDependency);
       const ms = Math.round(elapsed * 10) / 10;
       logger.info({ reqId: requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms }, 'request');
     }
@@ -35,6 +39,13 @@ export function requestContext(logger: Logger, page: Page, metrics: Metrics): Mi
 }
 
 function respondWithError(ctx: Context, err: unknown, logger: Logger, page: Page) {
+  const dependency = failedDependency(err);
+  if (dependency) {
+    logger.warn({ reqId: ctx.state.requestId, dependency, reason: reasonOf(err) }, 'dependency unavailable');
+    ctx.state.unavailableDependency = dependency;
+    respondUnavailable(ctx, page);
+    return;
+  }
   const { status, error, message } = describe(err);
   if (status >= 500) logger.error({ err, reqId: ctx.state.requestId }, 'request failed');
   if (wantsPage(ctx)) {
@@ -77,6 +88,28 @@ function describe(err: unknown): { status: number; error: string; message: strin
     return { status: http.status, error: 'invalid_request', message };
   }
   return { status: 500, error: 'server_error', message: 'Something went wrong on our side. Please try again.' };
+}
+
+/** 503 with Retry-After: a page for a browser, RFC 6749's `temporarily_unavailable` for the rest. */
+export function respondUnavailable(ctx: Context, page: Page, asPage = wantsPage(ctx)): void {
+  ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+  if (asPage) {
+    page(
+      ctx,
+      'error',
+      {
+        title: 'Try again shortly',
+        heading: 'Try again shortly',
+        message: UNAVAILABLE_DESCRIPTION,
+        requestId: ctx.state.requestId,
+      },
+      503,
+    );
+  } else {
+    ctx.status = 503;
+    ctx.type = 'json';
+    ctx.body = { error: 'temporarily_unavailable', error_description: UNAVAILABLE_DESCRIPTION };
+  }
 }
 
 /** The JSON API always answers JSON; elsewhere, a browser gets a page. */

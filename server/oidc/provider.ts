@@ -16,6 +16,7 @@ import { secondFactorWanted } from '../mfa/second-factor-wanted.ts';
 import type { Secrets } from '../secrets.ts';
 import { apiKeyIntrospection } from './api-key-introspection.ts';
 import { oidcConfiguration } from './configuration.ts';
+import { answerOutagesAs503, onServerError } from './dependency-outage.ts';
 import { accountFinder, rolesLoadedFor } from './find-account.ts';
 import { JWT_ACCESS_TOKEN_MODEL, jwtIntrospection } from './jwt-introspection.ts';
 import { rfc6749ErrorCodes } from './rfc-errors.ts';
@@ -96,6 +97,7 @@ function build(deps: HostDependencies, keySet: KeySet) {
       },
     }),
   );
+  provider.use(answerOutagesAs503(page));
   provider.use(
     jwtIntrospection({
       issuer,
@@ -106,9 +108,7 @@ function build(deps: HostDependencies, keySet: KeySet) {
   );
   provider.use(rfc6749ErrorCodes);
   provider.use(apiKeyIntrospection(db, issuer));
-  provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) =>
-    logger.error({ err, reqId: ctx.state.requestId, route: ctx.oidc?.route }, 'oidc-provider server error'),
-  );
+  provider.on('server_error', onServerError(logger));
   // Clients' protocol mistakes: worth a line for operators, never an error-level alarm.
   const protocolError =
     (event: string) => (ctx: KoaContextWithOIDC, err: { error?: string; error_description?: string }) =>

@@ -13,7 +13,10 @@ import type { SelfServiceDeps } from './deps.ts';
 /**
  * /forgot-password answers the same for every address (and sends mail out of band, so the time
  * it takes says nothing either); /reset-password takes the mailed single-use link, sets a new
- * password under the sign-up policy, and ends every session and grant the user had.
+ * password under the sign-up policy, and ends every session and grant the user had. Spending the
+ * link, setting the password and ending the sessions are one transaction: a database failing
+ * half-way leaves the old password, sessions and link as they were, never a new password with
+ * the old sessions still alive.
  */
 const email = z.email().max(254);
 
@@ -90,9 +93,12 @@ export async function submitResetPassword(ctx: Context, deps: SelfServiceDeps) {
   const problem = passwordProblemFor(password, user);
   if (problem) return deps.page(ctx, 'reset-password', { title: 'Choose a new password', token, error: problem }, 400);
   const hash = await hashPassword(password);
-  if (!(await consumeEmailToken(deps.db, token, 'reset_password'))) return expiredLink(ctx, deps);
-  await updatePasswordHash(deps.db, user.id, hash);
-  const revoked = await revokeEverythingOf(deps.db, user.id);
+  const revoked = await deps.db.transaction().execute(async (trx) => {
+    if (!(await consumeEmailToken(trx, token, 'reset_password'))) return undefined;
+    await updatePasswordHash(trx, user.id, hash);
+    return revokeEverythingOf(trx, user.id);
+  });
+  if (revoked === undefined) return expiredLink(ctx, deps);
   await deps.audit({
     type: 'password.reset',
     userId: user.id,
