@@ -8,12 +8,14 @@ import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/passwords.ts';
 import { seenIn } from '../audit/audit.ts';
 import { formField, tooManyAttempts } from '../interaction/interaction.ts';
+import { accountIpKey, accountKey } from '../rate-limit/login-limits.ts';
 import type { SelfServiceDeps } from './deps.ts';
 
 /**
  * /forgot-password answers the same for every address (and sends mail out of band, so the time
  * it takes says nothing either); /reset-password takes the mailed single-use link, sets a new
- * password under the sign-up policy, and ends every session and grant the user had.
+ * password under the sign-up policy, ends every session and grant the user had, and clears the
+ * account's shared login limits (the link proved who this is).
  */
 const email = z.email().max(254);
 
@@ -35,7 +37,7 @@ export async function submitForgotPassword(ctx: Context, deps: SelfServiceDeps) 
     ['reset_ip', ctx.ip],
     ['reset_email', address.toLowerCase()],
   ] as const) {
-    const { allowed, retryAfterSeconds } = await deps.rateLimiter.consume(name, key);
+    const { allowed, retryAfterSeconds } = await deps.rateLimiter.attempt(name, key);
     if (!allowed) {
       await deps.audit({ type: 'rate_limit.hit', ip: ctx.ip, details: { limit: name } });
       return deps.page(
@@ -93,6 +95,9 @@ export async function submitResetPassword(ctx: Context, deps: SelfServiceDeps) {
   if (!(await consumeEmailToken(deps.db, token, 'reset_password'))) return expiredLink(ctx, deps);
   await updatePasswordHash(deps.db, user.id, hash);
   const revoked = await revokeEverythingOf(deps.db, user.id);
+  // The mailed link proved the person holds the address: guesses by others no longer lock them out.
+  await deps.rateLimiter.reset('login_account', accountKey(user.id));
+  await deps.rateLimiter.reset('login_account_ip', accountIpKey(accountKey(user.id), ctx.ip));
   await deps.audit({
     type: 'password.reset',
     userId: user.id,
