@@ -6,17 +6,18 @@ import type { CounterStore, RateLimitName, RateLimitPolicy } from './rate-limits
  * Counters in Redis (REDIS_URL), shared by every node: rate-limiter-flexible's RateLimiterRedis, one
  * per policy, keys `tessera:<name>:<key>` that Redis expires with their window.
  *
- * A call never waits for Redis: with the offline queue off, a command while the connection is down
- * fails at once, and one the connection drops under fails after COMMAND_TIMEOUT_MS (it is not resent
- * later, so nothing counts twice). Only the first call after start waits for the first connection.
- * The caller (fallback-store.ts) counts elsewhere meanwhile; ioredis keeps reconnecting.
+ * A call never waits for a connection: while it is down a command fails at once (the offline
+ * queue is off); one in flight when it drops fails after COMMAND_TIMEOUT_MS, and is not resent
+ * later, so nothing counts twice. Only the first call after start waits, briefly, for the first
+ * connection. The caller (fallback-store.ts) counts elsewhere meanwhile; ioredis keeps reconnecting.
  */
 export interface RedisStore extends CounterStore {
-  /** Whether Redis is connected now (a call may still fail). */
-  readonly ready: boolean;
+  /** Resolves when Redis answers a PING, rejects when it does not. */
+  ping(): Promise<void>;
 }
 
-const COMMAND_TIMEOUT_MS = 1000;
+// Long enough that a busy event loop is not taken for a lost Redis, short enough for a sign-in to wait.
+const COMMAND_TIMEOUT_MS = 3000;
 const FIRST_CONNECTION_WAIT_MS = 2000;
 
 // Takes points back from a live counter only: on a missing key, DECRBY would make one with no expiry.
@@ -53,8 +54,8 @@ export function createRedisStore(url: string, policies: Record<RateLimitName, Ra
   const limiter = (name: RateLimitName) => limiters.get(name) as RateLimiterRedis;
 
   return {
-    get ready() {
-      return client.status === 'ready';
+    async ping() {
+      await client.ping();
     },
     async increment(name, key) {
       await firstConnection;
