@@ -21,8 +21,9 @@ import { continueAfterFirstStep } from './mfa.ts';
 /**
  * The `login` prompt (and `create`, when the person signs in instead): email or username and
  * password. Each attempt is counted before the password is checked, per address and per account
- * (rate-limit/login-limits.ts); over any limit the password is not checked at all. An account whose email is not verified cannot finish until it is: the page
- * says so and offers a new link, remembered on the interaction so only this browser can ask.
+ * (rate-limit/login-limits.ts); over any limit the password is not checked at all. An account
+ * whose email is not verified cannot finish until it is: the page says so and offers a new link,
+ * remembered on the interaction so only this browser can ask.
  */
 
 interface Notice {

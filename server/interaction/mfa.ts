@@ -72,6 +72,7 @@ export async function finishLogin(
   const login = loginResult(userId, first.methods, secondFactor);
   await deps.audit({ type: 'login.succeeded', userId, clientId, ...seenIn(ctx), details: { amr: login.amr } });
   const create = interaction.prompt.name === 'create' ? { create: {} } : {};
+  // This browser is now known for the account: its password attempts get a limit of their own.
   rememberDevice(ctx, deps.secrets, userId, deps.issuer.startsWith('https:'));
   await finishInteraction(ctx, deps, { login, ...create }, false);
 }
