@@ -55,7 +55,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const oidc = createOidcHost({ issuer: config.issuer, db, secrets, catalog, logger, page, audit });
   const stopSweeper = startSweeper(db, logger);
   const mailer = createMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom }, logger);
-  const rateLimiter = createRateLimiter({ db, redisUrl: config.redisUrl });
+  const rateLimiter = createRateLimiter({ db, redisUrl: config.redisUrl, logger });
   return {
     config,
     logger,

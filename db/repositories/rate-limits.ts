@@ -29,14 +29,17 @@ export async function incrementRateLimit(db: Db, key: string, windowSeconds: num
     .executeTakeFirstOrThrow();
 }
 
-/** The live counter of `key`, or undefined when there is none or its window has ended. */
-export async function findRateLimit(db: Db, key: string): Promise<RateLimitCount | undefined> {
-  return db
-    .selectFrom('rate_limits')
-    .select(['points', msLeft])
+/**
+ * Takes up to `points` back from the live counter of `key`, never below zero, in one atomic
+ * statement; an ended window is left alone (its count no longer matters).
+ */
+export async function decrementRateLimit(db: Db, key: string, points: number): Promise<void> {
+  await db
+    .updateTable('rate_limits')
+    .set({ points: sql<number>`greatest(points - ${points}, 0)` })
     .where('key', '=', key)
     .where('expires_at', '>', sql<Date>`now()`)
-    .executeTakeFirst();
+    .execute();
 }
 
 export async function deleteRateLimit(db: Db, key: string): Promise<void> {

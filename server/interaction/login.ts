@@ -4,7 +4,7 @@ import { sendVerificationMail } from '../accounts/account-mail.ts';
 import { authenticate } from '../accounts/users.ts';
 import { seenIn } from '../audit/audit.ts';
 import { AppError } from '../errors.ts';
-import { loginAccountIpKey } from '../rate-limit/rate-limits.ts';
+import { passwordAttemptLimits } from '../rate-limit/login-limits.ts';
 import { gitHubLinkFor, pendingGitHubLink } from './github.ts';
 import {
   clientNameOf,
@@ -20,9 +20,10 @@ import { continueAfterFirstStep } from './mfa.ts';
 
 /**
  * The `login` prompt (and `create`, when the person signs in instead): email or username and
- * password. Failed attempts count per account+IP and per IP; over either limit the password is
- * not even checked. An account whose email is not verified cannot finish until it is: the page
- * says so and offers a new link, remembered on the interaction so only this browser can ask.
+ * password. Each attempt is counted before the password is checked, per address and per account
+ * (rate-limit/login-limits.ts); over any limit the password is not checked at all. An account
+ * whose email is not verified cannot finish until it is: the page says so and offers a new link,
+ * remembered on the interaction so only this browser can ask.
  */
 
 interface Notice {
@@ -67,18 +68,10 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
     return showLogin(ctx, deps, interaction, 400, { error: 'Enter your email or username and your password.' });
   }
   const seen = { clientId: String(interaction.params.client_id), ...seenIn(ctx) };
-  const accountKey = loginAccountIpKey(login, ctx.ip);
-  const limits = [
-    ['login_account_ip', accountKey],
-    ['login_ip', ctx.ip],
-    ['login_account', login.toLowerCase()],
-  ] as const;
-  for (const [name, key] of limits) {
-    const { allowed, retryAfterSeconds } = await deps.rateLimiter.peek(name, key);
-    if (!allowed) {
-      await deps.audit({ type: 'rate_limit.hit', ...seen, details: { limit: name } });
-      return showLogin(ctx, deps, interaction, 429, { error: tooManyAttempts(ctx, retryAfterSeconds) });
-    }
+  const spent = await deps.rateLimiter.attemptAll(await passwordAttemptLimits(ctx, deps.db, deps.secrets, login));
+  if (!spent.allowed) {
+    await deps.audit({ type: 'rate_limit.hit', ...seen, details: { limit: spent.limit } });
+    return showLogin(ctx, deps, interaction, 429, { error: tooManyAttempts(ctx, spent.retryAfterSeconds) });
   }
 
   let user: Awaited<ReturnType<typeof authenticate>>;
@@ -86,12 +79,10 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
     user = await authenticate(deps.db, login, password);
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
-    for (const [name, key] of limits) await deps.rateLimiter.consume(name, key);
     await deps.audit({ type: 'login.failed', ...seen, details: { reason: err.code } });
     return showLogin(ctx, deps, interaction, err.status, { error: err.message });
   }
-  await deps.rateLimiter.reset('login_account_ip', accountKey);
-  await deps.rateLimiter.reset('login_account', login.toLowerCase());
+  await spent.succeeded();
   if (!user.email_verified) {
     await rememberOnInteraction(ctx, deps, { unverified: user.id });
     await deps.audit({ type: 'login.unverified', userId: user.id, ...seen });
@@ -113,7 +104,7 @@ export async function resendVerification(ctx: Context, deps: InteractionDeps) {
   const userId = (interaction.result as { unverified?: string } | undefined)?.unverified;
   const user = userId ? await findUserById(deps.db, userId) : undefined;
   if (!user || user.email_verified) return showLogin(ctx, deps, interaction);
-  const { allowed, retryAfterSeconds } = await deps.rateLimiter.consume('reset_email', `verify|${user.id}`);
+  const { allowed, retryAfterSeconds } = await deps.rateLimiter.attempt('reset_email', `verify|${user.id}`);
   if (!allowed)
     return showLogin(ctx, deps, interaction, 429, { unverified: true, error: tooManyAttempts(ctx, retryAfterSeconds) });
   await sendVerificationMail(deps, user, interaction.uid);

@@ -16,6 +16,7 @@ import {
 import { showRecoveryCodes, showTotpSetup } from '../mfa/pages.ts';
 import { secondFactorWanted } from '../mfa/second-factor-wanted.ts';
 import { type FirstFactor, loginResult } from '../oidc/acr.ts';
+import { rememberDevice } from '../rate-limit/known-device.ts';
 import {
   finishInteraction,
   formField,
@@ -71,6 +72,8 @@ export async function finishLogin(
   const login = loginResult(userId, first.methods, secondFactor);
   await deps.audit({ type: 'login.succeeded', userId, clientId, ...seenIn(ctx), details: { amr: login.amr } });
   const create = interaction.prompt.name === 'create' ? { create: {} } : {};
+  // This browser is now known for the account: its password attempts get a limit of their own.
+  rememberDevice(ctx, deps.secrets, userId, deps.issuer.startsWith('https:'));
   await finishInteraction(ctx, deps, { login, ...create }, false);
 }
 
@@ -144,18 +147,17 @@ export async function submitCode(ctx: Context, deps: InteractionDeps) {
   const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   const user = await stepUser(deps, interaction);
   if (!user) return showCode(ctx, deps, interaction, 400, 'Sign in with your password first.');
-  const limit = await deps.rateLimiter.peek('totp_account', user.id);
+  const limit = await deps.rateLimiter.attempt('totp_account', user.id);
   if (!limit.allowed) {
     await deps.audit({ type: 'rate_limit.hit', userId: user.id, ...seenIn(ctx), details: { limit: 'totp_account' } });
     return showCode(ctx, deps, interaction, 429, tooManyAttempts(ctx, limit.retryAfterSeconds));
   }
   const method = await verifySecondFactor(deps.db, deps.secrets, user.id, formField(ctx, 'code'));
   if (!method) {
-    await deps.rateLimiter.consume('totp_account', user.id);
     await deps.audit({ type: 'mfa.failed', userId: user.id, ...seenIn(ctx) });
     return showCode(ctx, deps, interaction, 400, 'That code is not right, or was already used.');
   }
-  await deps.rateLimiter.reset('totp_account', user.id);
+  await limit.succeeded();
   await deps.audit({ type: 'mfa.succeeded', userId: user.id, ...seenIn(ctx), details: { method } });
   await finishLogin(ctx, deps, interaction, stateOf(interaction) as MfaState, true);
 }

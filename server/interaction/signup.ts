@@ -48,7 +48,7 @@ export async function showSignupStep(ctx: Context, deps: InteractionDeps, intera
 
 export async function submitSignup(ctx: Context, deps: InteractionDeps) {
   const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
-  const { allowed, retryAfterSeconds } = await deps.rateLimiter.consume('signup_ip', ctx.ip);
+  const { allowed, retryAfterSeconds } = await deps.rateLimiter.attempt('signup_ip', ctx.ip);
   if (!allowed) {
     await deps.audit({ type: 'rate_limit.hit', ip: ctx.ip, details: { limit: 'signup_ip' } });
     return showSignup(ctx, deps, interaction, 429, {}, tooManyAttempts(ctx, retryAfterSeconds));

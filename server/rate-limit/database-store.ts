@@ -1,9 +1,9 @@
 import type { Db } from '../../db/database.ts';
-import { deleteRateLimit, findRateLimit, incrementRateLimit } from '../../db/repositories/rate-limits.ts';
+import { decrementRateLimit, deleteRateLimit, incrementRateLimit } from '../../db/repositories/rate-limits.ts';
 import type { CounterStore, RateLimitName, RateLimitPolicy } from './rate-limits.ts';
 
 /**
- * Counters in the `rate_limits` table, for a single node (or several on one Postgres): one row per
+ * Counters in the `rate_limits` table, shared by every node on one Postgres: one row per
  * `<name>:<key>`, counted by one atomic upsert. Expired rows are ignored, then swept.
  */
 export function createDatabaseStore(db: Db, policies: Record<RateLimitName, RateLimitPolicy>): CounterStore {
@@ -11,11 +11,11 @@ export function createDatabaseStore(db: Db, policies: Record<RateLimitName, Rate
   return {
     async increment(name, key) {
       const row = await incrementRateLimit(db, rowKey(name, key), policies[name].windowSeconds);
-      return { used: row.points, msLeft: row.ms_left };
-    },
-    async read(name, key) {
-      const row = await findRateLimit(db, rowKey(name, key));
-      return row && { used: row.points, msLeft: row.ms_left };
+      return {
+        used: row.points,
+        msLeft: row.ms_left,
+        takeBack: (points) => decrementRateLimit(db, rowKey(name, key), points),
+      };
     },
     remove: (name, key) => deleteRateLimit(db, rowKey(name, key)),
     // The database is the caller's; it closes it.

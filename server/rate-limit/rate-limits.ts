@@ -1,16 +1,26 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../../db/database.ts';
 import { deleteExpiredRateLimits } from '../../db/repositories/rate-limits.ts';
+import type { Logger } from '../logger.ts';
 import { createDatabaseStore } from './database-store.ts';
+import { createFallbackStore } from './fallback-store.ts';
 import { createRedisStore } from './redis-store.ts';
 
 /**
- * Brute-force limits (DESIGN.md): failed logins, TOTP codes, sign-ups and reset requests.
+ * Brute-force limits: failed logins, TOTP codes, sign-ups and reset requests.
  *
  * Rules this file enforces, whichever store counts:
- * - a fixed window per (limit, key): the first counted attempt opens it for `windowSeconds`, each
- *   attempt adds one point, and a consume is allowed while the points used are at most `points`;
- * - the count lives in the database (one node) or Redis (REDIS_URL, several nodes share it);
+ * - one way to spend an attempt: `attempt` counts it first, in one atomic step, and only then says
+ *   whether the secret may be checked; so however many requests arrive at once, at most `points`
+ *   of them are checked in a window (there is no look-then-count gap to race through);
+ * - a fixed window per (limit, key): the first attempt opens it for `windowSeconds`, each attempt
+ *   adds one point, and an attempt is allowed while the points used are at most `points`;
+ * - a success gives points back (`succeeded`): on a per-account limit it forgets the attempts
+ *   counted up to it (the person proved the secret), never those counted after it, still in
+ *   flight; on a per-address limit only its own point, so one good login does not wipe the
+ *   guesses others made from the same address;
+ * - the count lives in the database, or in Redis (REDIS_URL), falling back to the database while
+ *   Redis is unreachable; every node shares either;
  * - keys are the caller's, untouched, unless too long for an index (or holding a NUL, which
  *   Postgres text refuses): those are replaced by their SHA-256;
  * - keys hold emails and IPs, so no error leaving here carries one (store errors are rebuilt from
@@ -19,14 +29,12 @@ import { createRedisStore } from './redis-store.ts';
 export type RateLimitName =
   | 'login_account_ip'
   | 'login_account'
+  | 'login_device'
   | 'login_ip'
   | 'signup_ip'
   | 'reset_email'
   | 'reset_ip'
   | 'totp_account';
-
-/** The key of `login_account_ip`: the login as typed, from one address. */
-export const loginAccountIpKey = (login: string, ip: string) => `${login.toLowerCase()}|${ip}`;
 
 export interface RateLimitPolicy {
   readonly points: number;
@@ -40,12 +48,18 @@ export const RATE_LIMITS: Readonly<Record<RateLimitName, RateLimitPolicy>> = Obj
   login_account_ip: { points: 5, windowSeconds: 15 * MINUTE },
   // From every address together: guessing spread over many addresses still meets a limit.
   login_account: { points: 30, windowSeconds: 15 * MINUTE },
+  // A browser that signed in to the account before (known-device.ts): its own count, instead of
+  // the two above, so nobody elsewhere can use them up for it.
+  login_device: { points: 5, windowSeconds: 15 * MINUTE },
   login_ip: { points: 50, windowSeconds: 15 * MINUTE },
   signup_ip: { points: 10, windowSeconds: HOUR },
   reset_email: { points: 3, windowSeconds: HOUR },
   reset_ip: { points: 10, windowSeconds: HOUR },
   totp_account: { points: 5, windowSeconds: 15 * MINUTE },
 });
+
+// Limits counted per address: a success there gives back only its own point.
+const PER_ADDRESS: ReadonlySet<RateLimitName> = new Set(['login_ip', 'signup_ip', 'reset_ip']);
 
 export interface RateLimitResult {
   allowed: boolean;
@@ -54,29 +68,43 @@ export interface RateLimitResult {
   retryAfterSeconds: number;
 }
 
+/** One spent attempt. */
+export interface Attempt extends RateLimitResult {
+  /** The secret was right: gives points back as the limit's kind says (see the header). */
+  succeeded(): Promise<void>;
+}
+
+/** Several limits spent for one attempt: allowed only when every one allows it. */
+export type Attempts =
+  | { allowed: true; succeeded(): Promise<void> }
+  | { allowed: false; limit: RateLimitName; retryAfterSeconds: number };
+
 export interface RateLimiter {
-  /** Counts one attempt against `name` for `key`; `allowed` false once the window's points are used up. */
-  consume(name: RateLimitName, key: string): Promise<RateLimitResult>;
+  /** Spends one attempt against `name` for `key`: counted first, then allowed or refused. */
+  attempt(name: RateLimitName, key: string): Promise<Attempt>;
   /**
-   * Looks without counting (used to refuse before checking a password): `allowed` says whether one
-   * more attempt would be, so it is false as soon as every point is used (remaining 0).
+   * Spends one attempt against each limit in order, stopping at the first that refuses (the
+   * later ones are then not counted: an address over its own limit does not use up an account's).
    */
-  peek(name: RateLimitName, key: string): Promise<RateLimitResult>;
-  /** Forgets the count (a successful login clears its account's counter). */
+  attemptAll(limits: ReadonlyArray<readonly [RateLimitName, string]>): Promise<Attempts>;
+  /** Forgets the count (a password reset clears its account's counter). */
   reset(name: RateLimitName, key: string): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A counter in a store: points used in the current window and milliseconds until it ends. */
+/** A counter in a store after one increment. */
 export interface Count {
+  /** Points used in the current window, this one included. */
   used: number;
+  /** Milliseconds until the window ends. */
   msLeft: number;
+  /** Takes up to `points` back from the key's live counter, never below zero. */
+  takeBack(points: number): Promise<void>;
 }
 
 /** What a store does; `key` is already safe to store, and each store namespaces it by `name`. */
 export interface CounterStore {
   increment(name: RateLimitName, key: string): Promise<Count>;
-  read(name: RateLimitName, key: string): Promise<Count | undefined>;
   remove(name: RateLimitName, key: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -84,6 +112,7 @@ export interface CounterStore {
 export interface RateLimiterOptions {
   db: Db;
   redisUrl: string | undefined;
+  logger: Logger;
   /** Overrides of RATE_LIMITS (tests use short windows). */
   policies?: Partial<Record<RateLimitName, RateLimitPolicy>>;
 }
@@ -96,22 +125,38 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       throw new Error(`rate limit ${name}: bad windowSeconds`);
     }
   }
+  const database = createDatabaseStore(options.db, policies);
   const store = options.redisUrl
-    ? createRedisStore(options.redisUrl, policies)
-    : createDatabaseStore(options.db, policies);
+    ? createFallbackStore(createRedisStore(options.redisUrl, policies), database, options.logger)
+    : database;
+
+  const attempt = async (name: RateLimitName, key: string): Promise<Attempt> => {
+    const { points } = policies[name];
+    const count = await scrubbing(store.increment(name, storableKey(key)));
+    const allowed = count.used <= points;
+    return {
+      allowed,
+      remaining: Math.max(0, points - count.used),
+      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(count.msLeft / 1000)),
+      succeeded: () => scrubbing(count.takeBack(PER_ADDRESS.has(name) ? 1 : count.used)),
+    };
+  };
 
   return {
-    async consume(name, key) {
-      const { points } = policies[name];
-      const count = await scrubbing(store.increment(name, storableKey(key)));
-      const allowed = count.used <= points;
-      return result(allowed, points - count.used, count.msLeft);
-    },
-    async peek(name, key) {
-      const { points } = policies[name];
-      const count = await scrubbing(store.read(name, storableKey(key)));
-      if (!count) return result(true, points, 0);
-      return result(count.used < points, points - count.used, count.msLeft);
+    attempt,
+    async attemptAll(limits) {
+      const spent: Attempt[] = [];
+      for (const [name, key] of limits) {
+        const one = await attempt(name, key);
+        if (!one.allowed) return { allowed: false, limit: name, retryAfterSeconds: one.retryAfterSeconds };
+        spent.push(one);
+      }
+      return {
+        allowed: true,
+        succeeded: async () => {
+          await Promise.all(spent.map((one) => one.succeeded()));
+        },
+      };
     },
     async reset(name, key) {
       await scrubbing(store.remove(name, storableKey(key)));
@@ -125,14 +170,6 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 /** Deletes expired database counters; the server's sweeper calls it. */
 export function sweepExpiredRateLimits(db: Db): Promise<number> {
   return deleteExpiredRateLimits(db);
-}
-
-function result(allowed: boolean, remaining: number, msLeft: number): RateLimitResult {
-  return {
-    allowed,
-    remaining: Math.max(0, remaining),
-    retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(msLeft / 1000)),
-  };
 }
 
 // A text primary key is a btree entry; 512 UTF-16 units stay well under its ~2.7 kB limit.

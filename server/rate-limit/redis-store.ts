@@ -1,51 +1,83 @@
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Count, CounterStore, RateLimitName, RateLimitPolicy } from './rate-limits.ts';
+import type { CounterStore, RateLimitName, RateLimitPolicy } from './rate-limits.ts';
 
 /**
  * Counters in Redis (REDIS_URL), shared by every node: rate-limiter-flexible's RateLimiterRedis, one
  * per policy, keys `tessera:<name>:<key>` that Redis expires with their window.
  *
- * The offline queue is off, as rate-limiter-flexible advises: while Redis is away a check fails at
- * once instead of queueing requests behind it. So each call first waits for the connection
- * (the first one right after start, or after a reconnect), and fails at the first connection error.
+ * A call never waits for a connection: while it is down a command fails at once (the offline
+ * queue is off); one in flight when it drops fails after COMMAND_TIMEOUT_MS, and is not resent
+ * later, so nothing counts twice. Only the first call after start waits, briefly, for the first
+ * connection. The caller (fallback-store.ts) counts elsewhere meanwhile; ioredis keeps reconnecting.
  */
-export function createRedisStore(url: string, policies: Record<RateLimitName, RateLimitPolicy>): CounterStore {
-  const client = new Redis(url, { enableOfflineQueue: false });
-  // Connection errors reach the caller through the command that fails; nothing else to do here.
+export interface RedisStore extends CounterStore {
+  /** Resolves when Redis answers a PING, rejects when it does not. */
+  ping(): Promise<void>;
+}
+
+// Long enough that a busy event loop is not taken for a lost Redis, short enough for a sign-in to wait.
+const COMMAND_TIMEOUT_MS = 3000;
+const FIRST_CONNECTION_WAIT_MS = 2000;
+
+// Takes points back from a live counter only: on a missing key, DECRBY would make one with no expiry.
+const DECREMENT_LIVE = `local left = redis.call('get', KEYS[1])
+if not left then return 0 end
+local points = tonumber(left) - tonumber(ARGV[1])
+if points < 0 then points = 0 end
+redis.call('set', KEYS[1], points, 'KEEPTTL')
+return points`;
+
+export function createRedisStore(url: string, policies: Record<RateLimitName, RateLimitPolicy>): RedisStore {
+  const client = new Redis(url, {
+    enableOfflineQueue: false,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    autoResendUnfulfilledCommands: false,
+  });
+  // Every failure reaches a caller through the command that fails; this only keeps ioredis from
+  // reporting an unhandled 'error' event.
   client.on('error', () => {});
-  const connected = readiness(client);
+  const firstConnection = waitForFirstConnection(client);
+  const prefix = (name: RateLimitName) => `tessera:${name}`;
   const limiters = new Map(
     Object.entries(policies).map(([name, policy]) => [
       name,
       new RateLimiterRedis({
         storeClient: client,
-        keyPrefix: `tessera:${name}`,
+        keyPrefix: prefix(name as RateLimitName),
         points: policy.points,
         duration: policy.windowSeconds,
+        rejectIfRedisNotReady: true,
       }),
     ]),
   );
   const limiter = (name: RateLimitName) => limiters.get(name) as RateLimiterRedis;
 
   return {
+    async ping() {
+      await client.ping();
+    },
     async increment(name, key) {
-      await connected();
+      await firstConnection;
+      let res: RateLimiterRes;
       try {
-        return count(await limiter(name).consume(key));
+        res = await limiter(name).consume(key);
       } catch (err) {
         // Over the limit, rate-limiter-flexible rejects with the counter itself; anything else is a failure.
-        if (err instanceof RateLimiterRes) return count(err);
-        throw err;
+        if (!(err instanceof RateLimiterRes)) throw err;
+        res = err;
       }
-    },
-    async read(name, key) {
-      await connected();
-      const res = await limiter(name).get(key);
-      return res ? count(res) : undefined;
+      const redisKey = limiter(name).getKey(key);
+      return {
+        used: res.consumedPoints,
+        msLeft: res.msBeforeNext,
+        takeBack: async (points) => {
+          await client.eval(DECREMENT_LIVE, 1, redisKey, points);
+        },
+      };
     },
     async remove(name, key) {
-      await connected();
+      await firstConnection;
       await limiter(name).delete(key);
     },
     async close() {
@@ -55,29 +87,17 @@ export function createRedisStore(url: string, policies: Record<RateLimitName, Ra
   };
 }
 
-function count(res: RateLimiterRes): Count {
-  return { used: res.consumedPoints, msLeft: res.msBeforeNext };
-}
-
-// A function that resolves once `client` is ready, and rejects at its next connection error or if it
-// has ended. Calls made while it connects share one wait (one set of listeners, however many).
-function readiness(client: Redis): () => Promise<void> {
-  let waiting: Promise<void> | undefined;
-  return () => {
-    if (client.status === 'ready') return Promise.resolve();
-    if (client.status === 'end') return Promise.reject(new Error('Redis connection is closed'));
-    waiting ??= new Promise<void>((resolve, reject) => {
-      const settle = (err?: Error) => {
-        client.off('ready', onReady).off('error', onError).off('end', onEnd);
-        waiting = undefined;
-        if (err) reject(err);
-        else resolve();
-      };
-      const onReady = () => settle();
-      const onError = (err: Error) => settle(err);
-      const onEnd = () => settle(new Error('Redis connection is closed'));
-      client.once('ready', onReady).once('error', onError).once('end', onEnd);
-    });
-    return waiting;
-  };
+// Resolves once `client` is first ready, or at its first error, or after FIRST_CONNECTION_WAIT_MS:
+// whichever comes first. It never rejects; a call made before Redis is ready simply fails.
+function waitForFirstConnection(client: Redis): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off('ready', done).off('error', done).off('end', done);
+      resolve();
+    };
+    const timer = setTimeout(done, FIRST_CONNECTION_WAIT_MS);
+    timer.unref();
+    client.once('ready', done).once('error', done).once('end', done);
+  });
 }

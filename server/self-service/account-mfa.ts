@@ -19,7 +19,8 @@ import { type AccountDeps, checkPassword, done, render, requireSignIn } from './
  * - a TOTP secret counts only once the person has typed a code it produced (setup page);
  * - recovery codes are shown once, in the answer to the post that made them, never again;
  * - new codes need the password; turning it off needs the password and a current code (or a
- *   recovery code), and wrong codes count against the same TOTP limit the sign-in step uses.
+ *   recovery code), and every code counts, before it is checked, against the same TOTP limit
+ *   the sign-in step uses.
  */
 const SETUP_PATH = '/account/mfa/setup';
 
@@ -82,13 +83,13 @@ export const disableMfa = requireSignIn(async (ctx, deps, who) => {
   };
   const wrong = await checkPassword(ctx, deps, who, formField(ctx, 'password'));
   if (wrong) return refuse(wrong.status === 429 ? 'rate_limited' : 'password', wrong.status, wrong.error);
-  const peek = await deps.rateLimiter.peek('totp_account', user.id);
-  if (!peek.allowed) return refuse('rate_limited', 429, tooManyAttempts(ctx, peek.retryAfterSeconds));
+  const limit = await deps.rateLimiter.attempt('totp_account', user.id);
+  if (!limit.allowed) return refuse('rate_limited', 429, tooManyAttempts(ctx, limit.retryAfterSeconds));
   const used = await verifySecondFactor(deps.db, deps.secrets, user.id, formField(ctx, 'code'));
   if (!used) {
-    await deps.rateLimiter.consume('totp_account', user.id);
     return refuse('code', 400, 'That code is not right. Type the code your app shows now, or a recovery code.');
   }
+  await limit.succeeded();
   await removeMfa(deps.db, user.id);
   await deps.audit({ type: 'mfa.disabled', userId: user.id, ...seenIn(ctx), details: { with: used } });
   done(ctx, 'mfa-off');

@@ -17,7 +17,7 @@ import { seenIn } from '../audit/audit.ts';
 import { formField, type InteractionDeps, tooManyAttempts } from '../interaction/interaction.ts';
 import { hasTotp, recoveryCodesLeft } from '../mfa/factors.ts';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
-import { loginAccountIpKey } from '../rate-limit/rate-limits.ts';
+import { accountIpKey, accountKey } from '../rate-limit/login-limits.ts';
 import { randomToken, sha256 } from '../secrets.ts';
 
 /**
@@ -169,17 +169,21 @@ export const done = (ctx: Context, what: keyof typeof DONE) => {
   ctx.redirect(`/account?done=${what}`);
 };
 
-/** A wrong current password counts like a failed login, so the account page is no side door. */
+/**
+ * Every current-password check counts like a login attempt from this address, before the check, so
+ * the account page is no side door.
+ */
 export async function checkPassword(ctx: Context, deps: AccountDeps, who: SignedIn, password: string) {
-  const key = loginAccountIpKey(who.user.email, ctx.ip);
-  const peek = await deps.rateLimiter.peek('login_account_ip', key);
-  if (!peek.allowed) {
+  const limit = await deps.rateLimiter.attempt('login_account_ip', accountIpKey(accountKey(who.user.id), ctx.ip));
+  if (!limit.allowed) {
     const details = { limit: 'login_account_ip', during: 'account' };
     await deps.audit({ type: 'rate_limit.hit', userId: who.user.id, ...seenIn(ctx), details });
-    return { status: 429, error: tooManyAttempts(ctx, peek.retryAfterSeconds) };
+    return { status: 429, error: tooManyAttempts(ctx, limit.retryAfterSeconds) };
   }
-  if (who.user.password_hash && (await verifyPassword(who.user.password_hash, password))) return undefined;
-  await deps.rateLimiter.consume('login_account_ip', key);
+  if (who.user.password_hash && (await verifyPassword(who.user.password_hash, password))) {
+    await limit.succeeded();
+    return undefined;
+  }
   await deps.audit({ type: 'password.check_failed', userId: who.user.id, ...seenIn(ctx) });
   return { status: 400, error: 'Your current password is not right.' };
 }

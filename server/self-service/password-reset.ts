@@ -8,15 +8,16 @@ import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/passwords.ts';
 import { seenIn } from '../audit/audit.ts';
 import { formField, tooManyAttempts } from '../interaction/interaction.ts';
+import { accountIpKey, accountKey } from '../rate-limit/login-limits.ts';
 import type { SelfServiceDeps } from './deps.ts';
 
 /**
  * /forgot-password answers the same for every address (and sends mail out of band, so the time
  * it takes says nothing either); /reset-password takes the mailed single-use link, sets a new
- * password under the sign-up policy, and ends every session and grant the user had. Spending the
- * link, setting the password and ending the sessions are one transaction: a database failing
- * half-way leaves the old password, sessions and link as they were, never a new password with
- * the old sessions still alive.
+ * password under the sign-up policy, ends every session and grant the user had, and clears the
+ * account's shared login limits (the link proved who this is). Spending the link, setting the
+ * password and ending the sessions are one transaction: a database failing half-way leaves the old
+ * password, sessions and link as they were, never a new password with the old sessions still alive.
  */
 const email = z.email().max(254);
 
@@ -38,7 +39,7 @@ export async function submitForgotPassword(ctx: Context, deps: SelfServiceDeps) 
     ['reset_ip', ctx.ip],
     ['reset_email', address.toLowerCase()],
   ] as const) {
-    const { allowed, retryAfterSeconds } = await deps.rateLimiter.consume(name, key);
+    const { allowed, retryAfterSeconds } = await deps.rateLimiter.attempt(name, key);
     if (!allowed) {
       await deps.audit({ type: 'rate_limit.hit', ip: ctx.ip, details: { limit: name } });
       return deps.page(
@@ -99,6 +100,9 @@ export async function submitResetPassword(ctx: Context, deps: SelfServiceDeps) {
     return revokeEverythingOf(trx, user.id);
   });
   if (revoked === undefined) return expiredLink(ctx, deps);
+  // The mailed link proved the person holds the address: guesses by others no longer lock them out.
+  await deps.rateLimiter.reset('login_account', accountKey(user.id));
+  await deps.rateLimiter.reset('login_account_ip', accountIpKey(accountKey(user.id), ctx.ip));
   await deps.audit({
     type: 'password.reset',
     userId: user.id,

@@ -2,16 +2,17 @@
  * Brute-force limits (server/rate-limit), the same contract on both stores: the database (PGlite,
  * or Postgres when DATABASE_URL is set) and Redis (REDIS_URL, else the local 127.0.0.1:6379).
  *
- * Fixed windows per (limit, key): the 1st..Nth consume of a window are allowed, the next are not
- * and say how long to wait; peek looks without counting; reset forgets; every limiter on one store
- * shares its counts, as several nodes do. Each test uses keys of its own (Redis is shared by
- * parallel runs) and resets them afterwards.
+ * Fixed windows per (limit, key): each attempt is counted first, then the 1st..Nth of a window are
+ * allowed and the next are not, saying how long to wait, however many arrive at once; a success
+ * gives points back; reset forgets; every limiter on one store shares its counts, as several nodes
+ * do. Each test uses keys of its own (Redis is shared by parallel runs) and resets them afterwards.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
+import { pino } from 'pino';
 import type { Db } from '../../db/database.ts';
 import { migrateToLatest } from '../../db/migrator.ts';
 import {
@@ -26,6 +27,7 @@ import { openTestDb } from '../support/database.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const NAMES = Object.keys(RATE_LIMITS) as RateLimitName[];
+const quiet = pino({ level: 'silent' });
 
 type Policies = Partial<Record<RateLimitName, RateLimitPolicy>>;
 
@@ -34,6 +36,8 @@ interface Store {
   limiter(policies?: Policies): RateLimiter;
   /** Ends the current window of (name, key) as if its time had passed. */
   endWindow(name: RateLimitName, key: string): Promise<void>;
+  /** The points the store holds for (name, key), read directly. */
+  points(name: RateLimitName, key: string): Promise<number | undefined>;
   close(): Promise<void>;
 }
 
@@ -43,7 +47,7 @@ async function databaseStore(): Promise<Store> {
   const limiters: RateLimiter[] = [];
   return {
     limiter(policies) {
-      const limiter = createRateLimiter({ db, redisUrl: undefined, policies });
+      const limiter = createRateLimiter({ db, redisUrl: undefined, logger: quiet, policies });
       limiters.push(limiter);
       return limiter;
     },
@@ -55,6 +59,14 @@ async function databaseStore(): Promise<Store> {
         .executeTakeFirst();
       expect(result.numUpdatedRows).toBe(1n);
     },
+    async points(name, key) {
+      const row = await db
+        .selectFrom('rate_limits')
+        .select('points')
+        .where('key', '=', `${name}:${key}`)
+        .executeTakeFirst();
+      return row?.points;
+    },
     async close() {
       await Promise.all(limiters.map((l) => l.close()));
       await close();
@@ -64,10 +76,13 @@ async function databaseStore(): Promise<Store> {
 
 async function redisStore(): Promise<Store> {
   const redis = new Redis(REDIS_URL);
+  // The fallback store while Redis is away; these tests keep Redis up, so it must stay empty.
+  const fallback = await openTestDb();
+  await migrateToLatest(fallback.db);
   const limiters: RateLimiter[] = [];
   return {
     limiter(policies) {
-      const limiter = createRateLimiter({ db: undefined as unknown as Db, redisUrl: REDIS_URL, policies });
+      const limiter = createRateLimiter({ db: fallback.db, redisUrl: REDIS_URL, logger: quiet, policies });
       limiters.push(limiter);
       return limiter;
     },
@@ -76,9 +91,15 @@ async function redisStore(): Promise<Store> {
       expect(await redis.pexpire(redisKey, 1)).toBe(1);
       while (await redis.exists(redisKey)) await sleep(2);
     },
+    async points(name, key) {
+      const value = await redis.get(`tessera:${name}:${key}`);
+      return value === null ? undefined : Number(value);
+    },
     async close() {
       await Promise.all(limiters.map((l) => l.close()));
       await redis.quit();
+      expect(await fallback.db.selectFrom('rate_limits').select('key').execute()).toEqual([]);
+      await fallback.close();
     },
   };
 }
@@ -96,9 +117,9 @@ describe.each([
     used.push(key);
     return key;
   };
-  const consumeTimes = async (l: RateLimiter, name: RateLimitName, key: string, times: number) => {
+  const attemptTimes = async (l: RateLimiter, name: RateLimitName, key: string, times: number) => {
     const results = [];
-    for (let i = 0; i < times; i++) results.push(await l.consume(name, key));
+    for (let i = 0; i < times; i++) results.push(await l.attempt(name, key));
     return results;
   };
 
@@ -116,13 +137,13 @@ describe.each([
     await store.close();
   });
 
-  it('allows 5 failed logins per account and IP, then refuses the 6th until the window ends', async () => {
+  it('allows 5 attempts per account and IP, then refuses the 6th until the window ends', async () => {
     const key = newKey();
-    const allowed = await consumeTimes(limiter, 'login_account_ip', key, 5);
+    const allowed = await attemptTimes(limiter, 'login_account_ip', key, 5);
     expect(allowed.map((r) => r.allowed)).toEqual([true, true, true, true, true]);
     expect(allowed.map((r) => r.retryAfterSeconds)).toEqual([0, 0, 0, 0, 0]);
 
-    for (const refused of await consumeTimes(limiter, 'login_account_ip', key, 2)) {
+    for (const refused of await attemptTimes(limiter, 'login_account_ip', key, 2)) {
       expect(refused).toMatchObject({ allowed: false, remaining: 0 });
       expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(1);
       expect(refused.retryAfterSeconds).toBeLessThanOrEqual(900);
@@ -132,66 +153,122 @@ describe.each([
 
   it('counts the remaining attempts down', async () => {
     const key = newKey();
-    const results = await consumeTimes(limiter, 'reset_email', key, 4);
+    const results = await attemptTimes(limiter, 'reset_email', key, 4);
     expect(results.map((r) => r.remaining)).toEqual([2, 1, 0, 0]);
     expect(results.map((r) => r.allowed)).toEqual([true, true, true, false]);
   });
 
-  it('peeks without counting, and refuses on peek once every point is used', async () => {
+  it('allows exactly the limit of 150 attempts made at once from two nodes', async () => {
+    const other = store.limiter();
     const key = newKey();
-    expect(await limiter.peek('login_account_ip', key)).toEqual({ allowed: true, remaining: 5, retryAfterSeconds: 0 });
-    await limiter.consume('login_account_ip', key);
-    for (let i = 0; i < 3; i++) {
-      expect(await limiter.peek('login_account_ip', key)).toEqual({
-        allowed: true,
-        remaining: 4,
-        retryAfterSeconds: 0,
-      });
+    const results = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => (i % 2 ? limiter : other).attempt('totp_account', key)),
+    );
+    expect(results.filter((r) => r.allowed)).toHaveLength(5);
+    for (const refused of results.filter((r) => !r.allowed)) {
+      expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(1);
     }
-    expect((await limiter.consume('login_account_ip', key)).remaining).toBe(3);
-
-    await consumeTimes(limiter, 'login_account_ip', key, 3);
-    const exhausted = await limiter.peek('login_account_ip', key);
-    expect(exhausted).toMatchObject({ allowed: false, remaining: 0 });
-    expect(exhausted.retryAfterSeconds).toBeGreaterThanOrEqual(1);
-    expect(exhausted.retryAfterSeconds).toBeLessThanOrEqual(900);
-    expect((await limiter.consume('login_account_ip', key)).allowed).toBe(false);
+    expect(await store.points('totp_account', key)).toBe(150);
   });
 
-  it('forgets a count on reset (a successful login)', async () => {
+  it('allows exactly the limit of 120 several-limit attempts made at once, counting no further limit once one refuses', async () => {
+    const address = newKey();
+    const account = newKey();
+    const results = await Promise.all(
+      Array.from({ length: 120 }, () =>
+        limiter.attemptAll([
+          ['login_ip', address],
+          ['login_account_ip', account],
+        ]),
+      ),
+    );
+    expect(results.filter((r) => r.allowed)).toHaveLength(5);
+    expect(new Set(results.filter((r) => !r.allowed).map((r) => !r.allowed && r.limit))).toEqual(
+      new Set(['login_account_ip', 'login_ip']),
+    );
+    // The first 50 passed the address's limit and reached the account's; the other 70 stopped there.
+    expect(await store.points('login_ip', address)).toBe(120);
+    expect(await store.points('login_account_ip', account)).toBe(50);
+  });
+
+  it('forgets, on a per-account success, the attempts counted up to it but not those counted after', async () => {
     const key = newKey();
-    await consumeTimes(limiter, 'login_account_ip', key, 6);
-    await limiter.reset('login_account_ip', key);
-    expect(await limiter.peek('login_account_ip', key)).toEqual({ allowed: true, remaining: 5, retryAfterSeconds: 0 });
-    expect(await limiter.consume('login_account_ip', key)).toEqual({
+    await attemptTimes(limiter, 'login_account', key, 3);
+    const good = await limiter.attempt('login_account', key);
+    await attemptTimes(limiter, 'login_account', key, 2); // still being checked when the success lands
+    await good.succeeded();
+    expect(await store.points('login_account', key)).toBe(2);
+    expect((await limiter.attempt('login_account', key)).remaining).toBe(27);
+  });
+
+  it('gives back only its own point on a per-address success', async () => {
+    const key = newKey();
+    await attemptTimes(limiter, 'login_ip', key, 3);
+    const good = await limiter.attempt('login_ip', key);
+    await good.succeeded();
+    expect(await store.points('login_ip', key)).toBe(3);
+  });
+
+  it('takes nothing back from a counter that has been reset, and never goes below zero', async () => {
+    const key = newKey();
+    const good = await limiter.attempt('totp_account', key);
+    await limiter.reset('totp_account', key);
+    await good.succeeded();
+    expect(await store.points('totp_account', key)).toBeUndefined();
+    const next = await limiter.attempt('totp_account', key);
+    await next.succeeded();
+    await next.succeeded();
+    expect(await store.points('totp_account', key)).toBe(0);
+    expect((await limiter.attempt('totp_account', key)).remaining).toBe(4);
+  });
+
+  it('gives back the points of a several-limit success, each as its kind says', async () => {
+    const address = newKey();
+    const account = newKey();
+    await limiter.attempt('login_ip', address);
+    await limiter.attempt('login_account', account);
+    const spent = await limiter.attemptAll([
+      ['login_ip', address],
+      ['login_account', account],
+    ]);
+    expect(spent.allowed).toBe(true);
+    if (spent.allowed) await spent.succeeded();
+    expect(await store.points('login_ip', address)).toBe(1);
+    expect(await store.points('login_account', account)).toBe(0);
+  });
+
+  it('forgets a count on reset (a password reset)', async () => {
+    const key = newKey();
+    await attemptTimes(limiter, 'login_account', key, 31);
+    await limiter.reset('login_account', key);
+    expect(await limiter.attempt('login_account', key)).toMatchObject({
       allowed: true,
-      remaining: 4,
+      remaining: 29,
       retryAfterSeconds: 0,
     });
-    await limiter.reset('login_account_ip', newKey()); // nothing to forget is fine
+    await limiter.reset('login_account', newKey()); // nothing to forget is fine
   });
 
   it('keeps different keys and different limits apart', async () => {
     const key = newKey();
     const other = newKey();
-    await consumeTimes(limiter, 'login_account_ip', key, 6);
-    expect((await limiter.consume('login_account_ip', other)).remaining).toBe(4);
-    expect((await limiter.consume('totp_account', key)).remaining).toBe(4);
-    expect((await limiter.consume('login_ip', key)).remaining).toBe(49);
-    expect((await limiter.peek('reset_ip', key)).remaining).toBe(10);
+    await attemptTimes(limiter, 'login_account_ip', key, 6);
+    expect((await limiter.attempt('login_account_ip', other)).remaining).toBe(4);
+    expect((await limiter.attempt('totp_account', key)).remaining).toBe(4);
+    expect((await limiter.attempt('login_ip', key)).remaining).toBe(49);
+    expect((await limiter.attempt('login_device', key)).remaining).toBe(4);
   });
 
   it('starts a new count once the window has ended', async () => {
     const key = newKey();
-    await consumeTimes(limiter, 'login_account_ip', key, 6);
+    await attemptTimes(limiter, 'login_account_ip', key, 6);
     await store.endWindow('login_account_ip', key);
-    expect(await limiter.peek('login_account_ip', key)).toEqual({ allowed: true, remaining: 5, retryAfterSeconds: 0 });
-    expect(await limiter.consume('login_account_ip', key)).toEqual({
+    expect(await limiter.attempt('login_account_ip', key)).toMatchObject({
       allowed: true,
       remaining: 4,
       retryAfterSeconds: 0,
     });
-    const [, , , , refused] = await consumeTimes(limiter, 'login_account_ip', key, 5);
+    const [, , , , refused] = await attemptTimes(limiter, 'login_account_ip', key, 5);
     expect(refused?.allowed).toBe(false);
     expect(refused?.retryAfterSeconds).toBeGreaterThan(890);
   });
@@ -199,58 +276,47 @@ describe.each([
   it('ends a short window of its own accord', async () => {
     const short = store.limiter({ signup_ip: { points: 1, windowSeconds: 1 } });
     const key = newKey();
-    expect((await short.consume('signup_ip', key)).allowed).toBe(true);
-    const refused = await short.consume('signup_ip', key);
-    expect(refused).toEqual({ allowed: false, remaining: 0, retryAfterSeconds: 1 });
+    expect((await short.attempt('signup_ip', key)).allowed).toBe(true);
+    const refused = await short.attempt('signup_ip', key);
+    expect(refused).toMatchObject({ allowed: false, remaining: 0, retryAfterSeconds: 1 });
     await sleep(1100);
-    expect(await short.consume('signup_ip', key)).toEqual({ allowed: true, remaining: 0, retryAfterSeconds: 0 });
+    expect(await short.attempt('signup_ip', key)).toMatchObject({ allowed: true, remaining: 0 });
   });
 
   it('shares one count between limiters on the same store, as nodes do', async () => {
     const other = store.limiter();
     const key = newKey();
-    await consumeTimes(limiter, 'login_account_ip', key, 3);
-    const fromB = await consumeTimes(other, 'login_account_ip', key, 3);
+    await attemptTimes(limiter, 'login_account_ip', key, 3);
+    const fromB = await attemptTimes(other, 'login_account_ip', key, 3);
     expect(fromB.map((r) => r.allowed)).toEqual([true, true, false]);
-    expect((await limiter.peek('login_account_ip', key)).allowed).toBe(false);
     await other.reset('login_account_ip', key);
-    expect((await limiter.peek('login_account_ip', key)).remaining).toBe(5);
-  });
-
-  it('counts 20 parallel attempts on one key exactly', async () => {
-    const other = store.limiter();
-    const key = newKey();
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => (i % 2 ? limiter : other).consume('login_ip', key)),
-    );
-    expect(results.map((r) => r.remaining).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => 30 + i));
-    expect((await limiter.peek('login_ip', key)).remaining).toBe(30);
+    expect((await limiter.attempt('login_account_ip', key)).remaining).toBe(4);
   });
 
   it('works on its first call, straight after creation', async () => {
     const key = newKey();
-    expect(await store.limiter().consume('reset_ip', key)).toEqual({
+    expect(await store.limiter().attempt('reset_ip', key)).toMatchObject({
       allowed: true,
       remaining: 9,
       retryAfterSeconds: 0,
     });
-    expect((await store.limiter().peek('reset_ip', key)).remaining).toBe(9);
+    expect(await store.points('reset_ip', key)).toBe(1);
   });
 
   it('takes keys of any length and content, telling long ones apart', async () => {
     const long = `${newKey()}${'x'.repeat(10_000)}`;
     const longToo = `${long.slice(0, -1)}y`;
     used.push(long, longToo);
-    await consumeTimes(limiter, 'login_account_ip', long, 5);
-    expect((await limiter.consume('login_account_ip', long)).allowed).toBe(false);
-    expect((await limiter.consume('login_account_ip', longToo)).remaining).toBe(4);
+    await attemptTimes(limiter, 'login_account_ip', long, 5);
+    expect((await limiter.attempt('login_account_ip', long)).allowed).toBe(false);
+    expect((await limiter.attempt('login_account_ip', longToo)).remaining).toBe(4);
     await limiter.reset('login_account_ip', long);
-    expect((await limiter.peek('login_account_ip', long)).remaining).toBe(5);
+    expect((await limiter.attempt('login_account_ip', long)).remaining).toBe(4);
 
     const odd = `${newKey()}\0'"; drop table rate_limits; -- ☃ 😀`;
     used.push(odd);
-    expect((await limiter.consume('signup_ip', odd)).remaining).toBe(9);
-    expect((await limiter.peek('signup_ip', odd)).remaining).toBe(9);
+    expect((await limiter.attempt('signup_ip', odd)).remaining).toBe(9);
+    expect((await limiter.attempt('signup_ip', odd)).remaining).toBe(8);
   });
 });
 
@@ -262,7 +328,7 @@ describe('the database store', () => {
   beforeAll(async () => {
     ({ db, close } = await openTestDb());
     await migrateToLatest(db);
-    limiter = createRateLimiter({ db, redisUrl: undefined });
+    limiter = createRateLimiter({ db, redisUrl: undefined, logger: quiet });
   });
 
   afterAll(async () => {
@@ -272,10 +338,10 @@ describe('the database store', () => {
 
   it('keeps one row per limit and key, named by the limit, with keys no longer than 512 characters', async () => {
     await db.deleteFrom('rate_limits').execute();
-    await limiter.consume('login_account_ip', 'ada@example.com|203.0.113.9');
-    await limiter.consume('login_account_ip', 'ada@example.com|203.0.113.9');
-    await limiter.consume('login_ip', '203.0.113.9');
-    await limiter.consume('reset_email', 'x'.repeat(10_000));
+    await limiter.attempt('login_account_ip', 'ada@example.com|203.0.113.9');
+    await limiter.attempt('login_account_ip', 'ada@example.com|203.0.113.9');
+    await limiter.attempt('login_ip', '203.0.113.9');
+    await limiter.attempt('reset_email', 'x'.repeat(10_000));
     const rows = await db.selectFrom('rate_limits').select(['key', 'points']).orderBy('key').execute();
     expect(rows).toEqual([
       { key: 'login_account_ip:ada@example.com|203.0.113.9', points: 2 },
@@ -286,7 +352,7 @@ describe('the database store', () => {
 
   it('sweeps only expired counters, and says how many', async () => {
     await db.deleteFrom('rate_limits').execute();
-    for (const key of ['a', 'b', 'c', 'd']) await limiter.consume('signup_ip', key);
+    for (const key of ['a', 'b', 'c', 'd']) await limiter.attempt('signup_ip', key);
     await db
       .updateTable('rate_limits')
       .set({ expires_at: sql<Date>`now() - interval '1 second'` })
@@ -301,33 +367,17 @@ describe('the database store', () => {
   it('reports a failure without the key', async () => {
     const bare = await openTestDb(); // not migrated: no rate_limits table
     try {
-      const failing = createRateLimiter({ db: bare.db, redisUrl: undefined });
+      const failing = createRateLimiter({ db: bare.db, redisUrl: undefined, logger: quiet });
       const key = 'ada@example.com|203.0.113.9';
-      const error = await failing.consume('login_account_ip', key).then(
+      const error = await failing.attempt('login_account_ip', key).then(
         () => undefined,
         (err: unknown) => err,
       );
       expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toMatch(/^rate limit store failed/);
       expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('ada@example.com');
     } finally {
       await bare.close();
-    }
-  });
-});
-
-describe('the Redis store', () => {
-  it('fails a call, without the key, when Redis cannot be reached', async () => {
-    const limiter = createRateLimiter({ db: undefined as unknown as Db, redisUrl: 'redis://127.0.0.1:1' });
-    try {
-      const error = await limiter.consume('login_account_ip', 'ada@example.com|203.0.113.9').then(
-        () => undefined,
-        (err: unknown) => err,
-      );
-      expect(error).toBeInstanceOf(Error);
-      expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('ada@example.com');
-      await expect(limiter.peek('login_account_ip', 'x')).rejects.toThrow('rate limit store failed');
-    } finally {
-      await limiter.close();
     }
   });
 });

@@ -64,7 +64,7 @@ export async function startTessera(
       output += `\n[tessera exited: code ${code}, signal ${signal}]\n`;
     });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Tessera did not start:\n${output}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`Tessera did not start:\n${output}`)), 120_000);
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
         if (output.indexOf('Tessera is listening', from) !== -1) {
