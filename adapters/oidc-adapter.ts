@@ -1,11 +1,13 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { type Adapter, type AdapterPayload, errors, Provider } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
 
 /**
  * oidc-provider's artifacts in one table, one row per (model, id). Rules this file enforces:
  * - a row past `expires_at` is never returned, even before the sweep deletes it;
- * - `consume` only stamps `consumed_at`; `find` then reports it, with no grace period, so a
- *   rotated refresh token presented again revokes its grant at once;
+ * - `consume` is one conditional update, so of any number of concurrent uses of a code or refresh
+ *   token exactly one wins. The others are reuse, as if they had come after it: the whole grant
+ *   is revoked and the request fails with `invalid_grant`. No grace period: `find` reports a
+ *   consumed row as consumed, so a rotated refresh token presented again revokes its grant;
  * - grantId, uid, userCode and accountId are copied into columns so lookups by them use an index.
  * Clients are not stored here: they come from the `clients` table through `clientsFromCatalog` in server/oidc/provider.ts.
  */
@@ -49,13 +51,20 @@ export function payloadAdapter(db: Db) {
     }
 
     async consume(id: string): Promise<void> {
-      await db
+      const won = await db
         .updateTable('oidc_payloads')
         .set({ consumed_at: new Date() })
         .where('type', '=', this.type)
         .where('id', '=', id)
         .where('consumed_at', 'is', null)
-        .execute();
+        .returning('id')
+        .executeTakeFirst();
+      if (won) return;
+      if (this.type === 'PushedAuthorizationRequest') {
+        throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+      }
+      await revokeGrantOfReusedRow(db, this.type, id);
+      throw new errors.InvalidGrant(`${this.type} already used`);
     }
 
     async destroy(id: string): Promise<void> {
@@ -82,6 +91,34 @@ export function payloadAdapter(db: Db) {
       return row.consumed_at ? { ...payload, consumed: true } : payload;
     }
   };
+}
+
+/**
+ * A use that lost the race to consume: what oidc-provider does when a used code or refresh token
+ * comes back (lib/helpers/revoke.js), for every artifact of the grant in one statement, the
+ * Grant itself included. The `grant.revoked` event tells the request's listeners (audit, log).
+ */
+async function revokeGrantOfReusedRow(db: Db, type: string, key: string): Promise<void> {
+  const row = await db
+    .selectFrom('oidc_payloads')
+    .select('payload')
+    .where('type', '=', type)
+    .where('id', '=', key)
+    .executeTakeFirst();
+  const grantId = row?.payload.grantId;
+  if (typeof grantId !== 'string') return;
+  await revokeGrant(db, grantId);
+  const ctx = Provider.ctx;
+  ctx?.oidc?.provider.emit('grant.revoked', ctx, grantId);
+}
+
+/** Deletes a grant and every artifact issued from it, whatever its model. */
+async function revokeGrant(db: Db, grantId: string): Promise<number> {
+  const result = await db
+    .deleteFrom('oidc_payloads')
+    .where((eb) => eb.or([eb('grant_id', '=', grantId), eb.and([eb('type', '=', 'Grant'), eb('id', '=', grantId)])]))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 /** Deletes expired artifacts in batches so one sweep never holds a long lock; returns how many went. */

@@ -118,12 +118,13 @@ describe.each(MODELS)('%s adapter', (model) => {
     expect(rest).toStrictEqual(payload);
   });
 
-  test('consuming twice leaves the row consumed', async () => {
+  test('a second consume is refused as a reuse, and the row stays consumed', async () => {
     const adapter = adapterFor(model);
     const { id } = await stored(model);
 
     await adapter.consume(id);
-    await adapter.consume(id);
+    const refused = model === 'PushedAuthorizationRequest' ? 'invalid_request_uri' : 'invalid_grant';
+    await expect(adapter.consume(id)).rejects.toMatchObject({ error: refused, status: 400 });
 
     expect((await adapter.find(id))?.consumed).toBeTruthy();
   });
