@@ -123,18 +123,20 @@ async function revokeGrantOfReusedRow(db: Db, type: string, key: string): Promis
     .executeTakeFirst();
   const grantId = row?.payload.grantId;
   if (typeof grantId !== 'string') return;
-  await revokeGrant(db, grantId);
+  // Told once, by whichever loser found the grant still there, not by each of a hundred.
+  if (!(await revokeGrant(db, grantId))) return;
   const ctx = Provider.ctx;
   ctx?.oidc?.provider.emit('grant.revoked', ctx, grantId);
 }
 
-/** Deletes a grant and every artifact issued from it, whatever its model. */
-async function revokeGrant(db: Db, grantId: string): Promise<void> {
+/** Deletes a grant and every artifact issued from it, whatever its model; answers how many rows went. */
+async function revokeGrant(db: Db, grantId: string): Promise<number> {
   const key = artifactKey(grantId);
-  await db
+  const result = await db
     .deleteFrom('oidc_payloads')
     .where((eb) => eb.or([eb('grant_id', '=', key), eb.and([eb('type', '=', 'Grant'), eb('id', '=', key)])]))
-    .execute();
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 /** Deletes expired artifacts in batches so one sweep never holds a long lock; returns how many went. */

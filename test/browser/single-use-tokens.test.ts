@@ -9,7 +9,7 @@ import {
   startAuthorization,
   startClientApp,
 } from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import { eventually, type RunningTessera, startTessera } from '../support/tessera.ts';
 
 /**
  * An authorization code and a refresh token are good for one use, however many requests present
@@ -23,12 +23,13 @@ let tessera: RunningTessera;
 let app: ClientApp;
 let browser: Browser;
 let page: Page;
+let user: { id: string };
 let web: { client_id: string; client_secret: string };
 let config: oidc.Configuration;
 
 beforeAll(async () => {
   [tessera, browser, app] = await Promise.all([startTessera(), launchBrowser(), startClientApp()]);
-  (
+  user = (
     await tessera.cli(
       ['users', 'create', '--email', 'grace@example.test', '--username', 'grace', '--password-stdin'],
       `${PASSWORD}\n`,
@@ -142,5 +143,13 @@ describe('a refresh token', () => {
     // Whatever the one winner got is dead: no second chain of refresh tokens lives on.
     for (const body of won) await expectRevoked(body as { access_token: string; refresh_token: string });
     await expectRevoked({ access_token: first.access_token, refresh_token: first.refresh_token ?? '' });
+    // The reuse is a security event, audited with whose grant it was.
+    await eventually(async () => {
+      const audited = tessera
+        .logs()
+        .split('\n')
+        .filter((line) => line.includes('"type":"refresh_token.reused"') && line.includes(`"userId":"${user.id}"`));
+      expect(audited.length).toBeGreaterThan(0);
+    });
   });
 });
