@@ -1,18 +1,25 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { type Adapter, type AdapterPayload, errors, Provider } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
+import { artifactKey } from './artifact-key.ts';
+import { fromStored, type Sealer, toStored } from './stored-payload.ts';
 
 /**
  * oidc-provider's artifacts in one table, one row per (model, id). Rules this file enforces:
+ * - a row's key is the hash of its id (artifact-key.ts), and `user_code` the hash of the user
+ *   code: the table holds no working token, code or session cookie (stored-payload.ts strips the
+ *   copies in payloads). `grant_id` is hashed too, so it matches the key of its Grant's row;
  * - a row past `expires_at` is never returned, even before the sweep deletes it;
- * - `consume` only stamps `consumed_at`; `find` then reports it, with no grace period, so a
- *   rotated refresh token presented again revokes its grant at once;
- * - grantId, uid, userCode and accountId are copied into columns so lookups by them use an index.
+ * - `consume` is one conditional update, so of any number of concurrent uses of a code or refresh
+ *   token exactly one wins. The others are reuse, as if they had come after it: the whole grant
+ *   is revoked and the request fails with `invalid_grant`. No grace period: `find` reports a
+ *   consumed row as consumed, so a rotated refresh token presented again revokes its grant;
+ * - uid and accountId are copied into columns so lookups by them use an index.
  * Clients are not stored here: they come from the `clients` table through `clientsFromCatalog` in server/oidc/provider.ts.
  */
 
 type Lookup = 'id' | 'uid' | 'user_code';
 
-export function payloadAdapter(db: Db) {
+export function payloadAdapter(db: Db, sealer: Sealer) {
   return class PayloadAdapter implements Adapter {
     readonly type: string;
     constructor(type: string) {
@@ -21,9 +28,9 @@ export function payloadAdapter(db: Db) {
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<void> {
       const row = {
-        payload: JSON.stringify(payload),
-        grant_id: payload.grantId ?? null,
-        user_code: payload.userCode ?? null,
+        payload: JSON.stringify(toStored(this.type, payload, sealer)),
+        grant_id: payload.grantId ? artifactKey(payload.grantId) : null,
+        user_code: payload.userCode ? artifactKey(payload.userCode) : null,
         uid: payload.uid ?? null,
         account_id: payload.accountId ?? null,
         // 0 is a lifetime that has run out, not a missing one.
@@ -31,42 +38,60 @@ export function payloadAdapter(db: Db) {
       };
       await db
         .insertInto('oidc_payloads')
-        .values({ type: this.type, id, ...row })
+        .values({ type: this.type, id: artifactKey(id), ...row })
         .onConflict((oc) => oc.columns(['type', 'id']).doUpdateSet(row))
         .execute();
     }
 
     find(id: string) {
-      return this.findBy('id', id);
+      return this.findBy('id', artifactKey(id), { jti: id });
     }
 
+    // A Session found by uid comes back without its id, which only the cookie holds; the library
+    // only reads such a session (its account and grants), it never saves it.
     findByUid(uid: string) {
-      return this.findBy('uid', uid);
+      return this.findBy('uid', uid, {});
     }
 
     findByUserCode(userCode: string) {
-      return this.findBy('user_code', userCode);
+      return this.findBy('user_code', artifactKey(userCode), { userCode });
     }
 
     async consume(id: string): Promise<void> {
-      await db
+      const key = artifactKey(id);
+      const won = await db
         .updateTable('oidc_payloads')
         .set({ consumed_at: new Date() })
         .where('type', '=', this.type)
-        .where('id', '=', id)
+        .where('id', '=', key)
         .where('consumed_at', 'is', null)
-        .execute();
+        .returning('id')
+        .executeTakeFirst();
+      if (won) return;
+      if (this.type === 'PushedAuthorizationRequest') {
+        throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+      }
+      await revokeGrantOfReusedRow(db, this.type, key);
+      throw new errors.InvalidGrant(`${this.type} already used`);
     }
 
     async destroy(id: string): Promise<void> {
-      await db.deleteFrom('oidc_payloads').where('type', '=', this.type).where('id', '=', id).execute();
+      await db.deleteFrom('oidc_payloads').where('type', '=', this.type).where('id', '=', artifactKey(id)).execute();
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await db.deleteFrom('oidc_payloads').where('type', '=', this.type).where('grant_id', '=', grantId).execute();
+      await db
+        .deleteFrom('oidc_payloads')
+        .where('type', '=', this.type)
+        .where('grant_id', '=', artifactKey(grantId))
+        .execute();
     }
 
-    private async findBy(column: Lookup, value: string): Promise<AdapterPayload | undefined> {
+    private async findBy(
+      column: Lookup,
+      value: string,
+      known: { jti?: string; userCode?: string },
+    ): Promise<AdapterPayload | undefined> {
       const rows = await db
         .selectFrom('oidc_payloads')
         .select(['payload', 'consumed_at'])
@@ -78,10 +103,40 @@ export function payloadAdapter(db: Db) {
       // A uid or user code matching two rows is ambiguous; answering with either would be a guess.
       const [row] = rows;
       if (!row || rows.length > 1) return undefined;
-      const payload = row.payload as AdapterPayload;
+      const payload = fromStored(this.type, row.payload, known, sealer);
       return row.consumed_at ? { ...payload, consumed: true } : payload;
     }
   };
+}
+
+/**
+ * A use that lost the race to consume: what oidc-provider does when a used code or refresh token
+ * comes back (lib/helpers/revoke.js), for every artifact of the grant in one statement, the
+ * Grant itself included. The `grant.revoked` event tells the request's listeners (audit, log).
+ */
+async function revokeGrantOfReusedRow(db: Db, type: string, key: string): Promise<void> {
+  const row = await db
+    .selectFrom('oidc_payloads')
+    .select('payload')
+    .where('type', '=', type)
+    .where('id', '=', key)
+    .executeTakeFirst();
+  const grantId = row?.payload.grantId;
+  if (typeof grantId !== 'string') return;
+  // Told once, by whichever loser found the grant still there, not by each of a hundred.
+  if (!(await revokeGrant(db, grantId))) return;
+  const ctx = Provider.ctx;
+  ctx?.oidc?.provider.emit('grant.revoked', ctx, grantId);
+}
+
+/** Deletes a grant and every artifact issued from it, whatever its model; answers how many rows went. */
+async function revokeGrant(db: Db, grantId: string): Promise<number> {
+  const key = artifactKey(grantId);
+  const result = await db
+    .deleteFrom('oidc_payloads')
+    .where((eb) => eb.or([eb('grant_id', '=', key), eb.and([eb('type', '=', 'Grant'), eb('id', '=', key)])]))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 /** Deletes expired artifacts in batches so one sweep never holds a long lock; returns how many went. */

@@ -53,7 +53,7 @@ export function createOidcHost(deps: HostDependencies): OidcHost {
 
 function build(deps: HostDependencies, keySet: KeySet) {
   const { db, secrets, catalog, logger, page, issuer, audit } = deps;
-  const Adapter = clientsFromCatalog(payloadAdapter(db), catalog, secrets);
+  const Adapter = clientsFromCatalog(payloadAdapter(db, secrets), catalog, secrets);
   const records = new Adapter(JWT_ACCESS_TOKEN_MODEL);
   const provider = new Provider(
     issuer,

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { listArtifactsOf, revokeGrantsOf, revokeSessionOf } from '../../adapters/account-artifacts.ts';
+import { artifactKey } from '../../adapters/artifact-key.ts';
 import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
 import { identityOfUser } from '../../db/repositories/federated-identities.ts';
 import {
@@ -32,6 +33,8 @@ export type AccountDeps = InteractionDeps;
 export interface SignedIn {
   user: User;
   sessionId: string;
+  /** The key this session is stored and listed under; the page never shows the cookie itself. */
+  sessionKey: string;
   /** When this session's sign-in happened, in seconds since the epoch. */
   loginTs: number;
 }
@@ -54,7 +57,9 @@ async function signedIn(ctx: Context, deps: AccountDeps): Promise<SignedIn | und
   const sessionId = ctx.cookies.get('_session', { signed: true });
   const session = sessionId ? await deps.provider().Session.find(sessionId) : undefined;
   const user = session?.accountId ? await findUserById(deps.db, session.accountId) : undefined;
-  return user && !user.disabled_at && sessionId ? { user, sessionId, loginTs: Number(session?.loginTs) } : undefined;
+  return user && !user.disabled_at && sessionId
+    ? { user, sessionId, sessionKey: artifactKey(sessionId), loginTs: Number(session?.loginTs) }
+    : undefined;
 }
 
 /** Runs `handler` for a signed-in person, or shows how to sign in. */
@@ -140,8 +145,8 @@ export async function render(
       },
       sessions: await Promise.all(
         sessions.map(async (s) => ({
-          id: s.id,
-          current: s.id === who.sessionId,
+          id: s.key,
+          current: s.key === who.sessionKey,
           since: at(s.payload.loginTs),
           apps: await Promise.all(
             Object.keys((s.payload.authorizations ?? {}) as object)
@@ -152,7 +157,7 @@ export async function render(
       ),
       grants: await Promise.all(
         grants.map(async (g) => ({
-          id: g.id,
+          id: g.key,
           app: await clientName(String(g.payload.clientId)),
           scopes: String((g.payload.openid as { scope?: string } | undefined)?.scope ?? ''),
           since: at(g.payload.iat),
@@ -230,21 +235,21 @@ export const changePassword = requireSignIn(async (ctx, deps, who) => {
 });
 
 export const revokeSession = requireSignIn(async (ctx, deps, who) => {
-  const id = String(ctx.params.id);
-  if (await revokeSessionOf(deps.db, who.user.id, id)) {
+  const key = String(ctx.params.id);
+  if (await revokeSessionOf(deps.db, who.user.id, key)) {
     await deps.audit({
       type: 'session.revoked',
       userId: who.user.id,
       ...seenIn(ctx),
-      details: { current: id === who.sessionId },
+      details: { current: key === who.sessionKey },
     });
   }
   done(ctx, 'session');
 });
 
 export const revokeGrant = requireSignIn(async (ctx, deps, who) => {
-  const id = String(ctx.params.id);
-  if (await revokeGrantsOf(deps.db, who.user.id, [id])) {
+  const key = String(ctx.params.id);
+  if (await revokeGrantsOf(deps.db, who.user.id, [key])) {
     await deps.audit({ type: 'grant.revoked', userId: who.user.id, ...seenIn(ctx) });
   }
   done(ctx, 'grant');

@@ -14,8 +14,9 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { payloadAdapter, sweepExpiredPayloads } from '../../adapters/oidc-adapter.ts';
 import type { Db } from '../../db/database.ts';
 import { migrateToLatest } from '../../db/migrator.ts';
-import { expireRow, MODELS, newId, samplePayload, storedKeys, storedRow } from '../support/adapter-fixtures.ts';
-import { openTestDb } from '../support/database.ts';
+import { createSecrets } from '../../server/secrets.ts';
+import { expireRow, keyOf, MODELS, newId, samplePayload, storedKeys, storedRow } from '../support/adapter-fixtures.ts';
+import { openTestDb, TEST_SECRET_KEY } from '../support/database.ts';
 
 const ONE_HOUR = 3600;
 
@@ -26,7 +27,7 @@ let PayloadAdapter: ReturnType<typeof payloadAdapter>;
 beforeAll(async () => {
   ({ db, close } = await openTestDb());
   await migrateToLatest(db);
-  PayloadAdapter = payloadAdapter(db);
+  PayloadAdapter = payloadAdapter(db, createSecrets(TEST_SECRET_KEY));
 });
 
 afterAll(async () => {
@@ -69,7 +70,7 @@ describe.each(MODELS)('%s adapter', (model) => {
     await adapter.upsert(id, replacement, ONE_HOUR);
 
     expect(await adapter.find(id)).toStrictEqual(replacement);
-    expect(await storedKeys(db)).toEqual([`${model}:${id}`]);
+    expect(await storedKeys(db)).toEqual([keyOf(model, id)]);
   });
 
   test('find of an id never stored is undefined', async () => {
@@ -118,12 +119,13 @@ describe.each(MODELS)('%s adapter', (model) => {
     expect(rest).toStrictEqual(payload);
   });
 
-  test('consuming twice leaves the row consumed', async () => {
+  test('a second consume is refused as a reuse, and the row stays consumed', async () => {
     const adapter = adapterFor(model);
     const { id } = await stored(model);
 
     await adapter.consume(id);
-    await adapter.consume(id);
+    const refused = model === 'PushedAuthorizationRequest' ? 'invalid_request_uri' : 'invalid_grant';
+    await expect(adapter.consume(id)).rejects.toMatchObject({ error: refused, status: 400 });
 
     expect((await adapter.find(id))?.consumed).toBeTruthy();
   });
@@ -162,7 +164,7 @@ describe.each(MODELS)('%s adapter', (model) => {
     expect(await adapterFor(model).find(revoked1.id)).toBeUndefined();
     expect(await adapterFor(model).find(revoked2.id)).toBeUndefined();
     expect(await storedKeys(db)).toEqual(
-      [`${model}:${otherGrant.id}`, `${model}:${noGrant.id}`, `${otherModel}:${sameGrantOtherModel.id}`].sort(),
+      [keyOf(model, otherGrant.id), keyOf(model, noGrant.id), keyOf(otherModel, sameGrantOtherModel.id)].sort(),
     );
   });
 
@@ -219,11 +221,13 @@ describe('the same id under different models', () => {
 
 describe('Session.findByUid', () => {
   const sessions = () => adapterFor('Session');
+  // A session's id is its cookie, stored only as a hash: found by uid, it comes back without it.
+  const withoutId = ({ jti: _jti, ...rest }: AdapterPayload) => rest;
 
   test('finds the session by its uid', async () => {
     const { payload } = await stored('Session', { uid: 'uid-1' });
 
-    expect(await sessions().findByUid?.('uid-1')).toStrictEqual(payload);
+    expect(await sessions().findByUid?.('uid-1')).toStrictEqual(withoutId(payload));
   });
 
   test('is undefined for an unknown uid', async () => {
@@ -238,7 +242,7 @@ describe('Session.findByUid', () => {
 
     await sessions().destroy(old.id);
 
-    expect(await sessions().findByUid?.('uid-1')).toStrictEqual(rotated.payload);
+    expect(await sessions().findByUid?.('uid-1')).toStrictEqual(withoutId(rotated.payload));
   });
 
   test('follows a uid changed by a second upsert of the same id', async () => {
@@ -248,7 +252,7 @@ describe('Session.findByUid', () => {
     await sessions().upsert(id, moved, ONE_HOUR);
 
     expect(await sessions().findByUid?.('uid-old')).toBeUndefined();
-    expect(await sessions().findByUid?.('uid-new')).toStrictEqual(moved);
+    expect(await sessions().findByUid?.('uid-new')).toStrictEqual(withoutId(moved));
   });
 
   test('is undefined once the session has expired', async () => {
@@ -270,7 +274,7 @@ describe('Session.findByUid', () => {
     const live = await stored('Session', { uid: 'uid-1' });
     await expireRow(db, 'Session', stale.id);
 
-    expect(await sessions().findByUid?.('uid-1')).toStrictEqual(live.payload);
+    expect(await sessions().findByUid?.('uid-1')).toStrictEqual(withoutId(live.payload));
   });
 
   test('does not return another model carrying the same uid', async () => {
@@ -367,7 +371,7 @@ describe('sweepExpiredPayloads', () => {
     for (let i = 0; i < count; i++) {
       const { id } = await stored(model);
       await expireRow(db, model, id);
-      keys.push(`${model}:${id}`);
+      keys.push(keyOf(model, id));
     }
     return keys;
   }
@@ -375,7 +379,7 @@ describe('sweepExpiredPayloads', () => {
   async function liveRows(): Promise<string[]> {
     const unexpired = await stored('AccessToken', {}, { expiresIn: ONE_HOUR });
     const forever = await stored('Grant', {}, { expiresIn: undefined });
-    return [`AccessToken:${unexpired.id}`, `Grant:${forever.id}`].sort();
+    return [keyOf('AccessToken', unexpired.id), keyOf('Grant', forever.id)].sort();
   }
 
   test('deletes exactly the expired rows and returns how many', async () => {

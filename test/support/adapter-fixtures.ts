@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AdapterPayload } from 'oidc-provider';
+import { artifactKey } from '../../adapters/artifact-key.ts';
 import type { Db } from '../../db/database.ts';
 
 /** Every model name oidc-provider 9 stores through the adapter (Client is served from `clients`). */
@@ -56,17 +57,25 @@ export async function expireRow(db: Db, model: string, id: string, secondsAgo = 
     .updateTable('oidc_payloads')
     .set({ expires_at: new Date(Date.now() - secondsAgo * 1000) })
     .where('type', '=', model)
-    .where('id', '=', id)
+    .where('id', '=', artifactKey(id))
     .executeTakeFirst();
   if (result.numUpdatedRows !== 1n) throw new Error(`expected one ${model} row ${id} to expire`);
 }
 
-/** The raw row as stored, or undefined when there is none. */
+/** The raw row stored for the artifact `id` (under its hash), or undefined when there is none. */
 export function storedRow(db: Db, model: string, id: string) {
-  return db.selectFrom('oidc_payloads').selectAll().where('type', '=', model).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('oidc_payloads')
+    .selectAll()
+    .where('type', '=', model)
+    .where('id', '=', artifactKey(id))
+    .executeTakeFirst();
 }
 
-/** The ids left in the table, as `Model:id`, sorted. */
+/** How `storedKeys` names the row of the artifact `id`. */
+export const keyOf = (model: string, id: string) => `${model}:${artifactKey(id)}`;
+
+/** The keys left in the table, as `Model:key`, sorted. */
 export async function storedKeys(db: Db): Promise<string[]> {
   const rows = await db.selectFrom('oidc_payloads').select(['type', 'id']).execute();
   return rows.map((r) => `${r.type}:${r.id}`).sort();
