@@ -16,6 +16,10 @@ export interface UsersTable {
   disabled_at: Date | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  /** The username a pending sign-up asked for; claimed when the address is verified. */
+  pending_username: string | null;
+  /** When a self-service sign-up never verified is deleted; null once verified. */
+  pending_until: Date | null;
 }
 
 export interface RolesTable {

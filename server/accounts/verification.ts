@@ -1,12 +1,20 @@
 import type { Db } from '../../db/database.ts';
-import { markEmailVerified } from '../../db/repositories/users.ts';
+import { claimPendingUsername, dropPendingUsername, markEmailVerified } from '../../db/repositories/users.ts';
 import type { Audit } from '../audit/audit.ts';
 import { consumeEmailToken } from './email-tokens.ts';
 
-/** Spends a verification link; true when it verified the address it was sent to. */
+/**
+ * Spends a verification link; true when it verified the address it was sent to. A sign-up gets
+ * the username it asked for now, not before, and goes without one if someone verified first.
+ */
 export async function verifyEmail(db: Db, audit: Audit, token: string, seen: { ip: string; userAgent: string }) {
   const spent = await consumeEmailToken(db, token, 'verify_email');
   if (!spent || !(await markEmailVerified(db, spent.user_id, spent.email))) return false;
-  await audit({ type: 'email.verified', userId: spent.user_id, ...seen });
+  const claimed = await claimPendingUsername(db, spent.user_id).catch(async (err: { code?: string }) => {
+    if (err.code !== '23505') throw err;
+    await dropPendingUsername(db, spent.user_id);
+    return false;
+  });
+  await audit({ type: 'email.verified', userId: spent.user_id, ...seen, details: { username_claimed: claimed } });
   return true;
 }
