@@ -7,10 +7,11 @@ import { hashAuditEvent } from './chain-hash.ts';
  * one whose content no longer matches its hash (edited), one that does not follow the event
  * before it (an event removed or the order changed), missing newest events, or events added
  * beside the chain. The walk starts from the hash the retention sweep recorded when it last cut
- * the chain (the genesis hash if it never did), so swept events do not count as removed.
+ * the chain (the genesis hash if it never did), so swept events do not count as removed. A
+ * whole chain's newest hash is returned, for operators to keep elsewhere as an anchor.
  */
 export type ChainVerdict =
-  | { intact: true; events: number; first_id: string | null; last_id: string | null }
+  | { intact: true; events: number; first_id: string | null; last_id: string | null; last_hash: string }
   | { intact: false; id: string; problem: string };
 
 const PAGE = 1000;
@@ -66,6 +67,6 @@ export async function verifyAuditChain(db: Db): Promise<ChainVerdict> {
       }
       const beside = await listChainedAuditEvents(trx, head.last_id ?? '0', '9223372036854775807', 1);
       if (beside[0]) return broken(beside[0].id, 'it was added beside the chain, not appended to it');
-      return { intact: true, events, first_id: firstId, last_id: lastId };
+      return { intact: true, events, first_id: firstId, last_id: lastId, last_hash: expectedPrev };
     });
 }

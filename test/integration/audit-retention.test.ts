@@ -38,6 +38,7 @@ describe('audit retention', () => {
       events: 2,
       first_id: String(left[0]?.id),
       last_id: String(left[1]?.id),
+      last_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
 
     await appendAuditEvent(db, { type: 'login.succeeded', details: { which: 'after the sweep' } });
