@@ -33,20 +33,20 @@ export async function readAuditChain(db: Db) {
 }
 
 /**
- * The next event's id and time. Taken under the chain lock, so ids and times grow in chain order;
- * milliseconds, because that is what a JavaScript Date (and so the hash) holds.
+ * Ids and times for the next `count` events, oldest first. Taken under the chain lock, so ids and
+ * times grow in chain order; milliseconds, because that is what a JavaScript Date (and so the
+ * hash) holds.
  */
-export async function nextAuditEventSlot(db: Db): Promise<{ id: string; at: Date }> {
+export async function nextAuditEventSlots(db: Db, count: number): Promise<{ id: string; at: Date }[]> {
   const { rows } = await sql<{ id: string; at: Date }>`
     select nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id,
-           date_trunc('milliseconds', clock_timestamp()) as at`.execute(db);
-  const slot = rows[0];
-  if (!slot) throw new Error('no audit event id');
-  return slot;
+           date_trunc('milliseconds', clock_timestamp()) as at
+    from generate_series(1, ${count}::int)`.execute(db);
+  return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
 }
 
-export async function insertAuditEvent(db: Db, event: ChainedAuditEvent): Promise<void> {
-  await db.insertInto('audit_events').values(event).execute();
+export async function insertAuditEvents(db: Db, events: ChainedAuditEvent[]): Promise<void> {
+  await db.insertInto('audit_events').values(events).execute();
 }
 
 export async function advanceAuditChain(db: Db, lastId: string, lastHash: string): Promise<void> {

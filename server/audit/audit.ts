@@ -1,7 +1,7 @@
 import type { Db } from '../../db/database.ts';
 import type { AuditEventInput } from '../../db/repositories/audit-events.ts';
 import type { Logger } from '../logger.ts';
-import { appendAuditEvent } from './chain.ts';
+import { createAuditAppender } from './chain.ts';
 
 /** How long audit events are kept before the sweep deletes them. */
 export const AUDIT_RETENTION_DAYS = 365;
@@ -13,10 +13,11 @@ export type Audit = (event: AuditEventInput) => Promise<void>;
  * chain.ts) and a log line. Callers pass ids and reasons only, never a password, token or secret.
  */
 export function createAudit(db: Db, logger: Logger, counted?: (type: string) => void): Audit {
+  const append = createAuditAppender(db);
   return async (event) => {
     logger.info({ audit: event }, `audit ${event.type}`);
     counted?.(event.type);
-    await appendAuditEvent(db, event);
+    await append(event);
   };
 }
 
