@@ -16,6 +16,10 @@ export interface UsersTable {
   disabled_at: Date | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  /** The username a pending sign-up asked for; claimed when the address is verified. */
+  pending_username: string | null;
+  /** When a self-service sign-up never verified is deleted; null once verified. */
+  pending_until: Date | null;
 }
 
 export interface RolesTable {
@@ -115,7 +119,8 @@ export interface ApiKeyRolesTable {
 }
 
 export interface AuditEventsTable {
-  id: ColumnType<string, never, never>;
+  /** Taken from the sequence under the chain lock, so ids follow the chain's order. */
+  id: ColumnType<string, string, never>;
   at: CreatedAt;
   type: string;
   user_id: string | null;
@@ -124,6 +129,17 @@ export interface AuditEventsTable {
   ip: string | null;
   user_agent: string | null;
   details: Json<Record<string, unknown>>;
+  prev_hash: string;
+  hash: string;
+}
+
+/** The one row that serialises audit appends: the newest event, and where the sweep cut the chain. */
+export interface AuditChainTable {
+  id: ColumnType<boolean, never, never>;
+  last_id: string | null;
+  last_hash: string;
+  swept_through_id: string | null;
+  swept_hash: string;
 }
 
 export interface TotpFactorsTable {
@@ -165,6 +181,7 @@ export interface Schema {
   signing_keys: SigningKeysTable;
   oidc_payloads: OidcPayloadsTable;
   audit_events: AuditEventsTable;
+  audit_chain: AuditChainTable;
   email_tokens: EmailTokensTable;
   rate_limits: RateLimitsTable;
   api_keys: ApiKeysTable;

@@ -10,7 +10,8 @@ export type AppErrorCode =
   | 'account_disabled'
   | 'interaction_expired'
   | 'unauthorized'
-  | 'forbidden';
+  | 'forbidden'
+  | 'audit_chain_broken';
 
 const statusOf: Record<AppErrorCode, number> = {
   invalid_input: 400,
@@ -21,6 +22,7 @@ const statusOf: Record<AppErrorCode, number> = {
   interaction_expired: 400,
   unauthorized: 401,
   forbidden: 403,
+  audit_chain_broken: 409,
 };
 
 export class AppError extends Error {

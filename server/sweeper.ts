@@ -1,17 +1,19 @@
 import { sweepExpiredPayloads } from '../adapters/oidc-adapter.ts';
 import type { Db } from '../db/database.ts';
-import { deleteAuditEventsBefore } from '../db/repositories/audit-events.ts';
 import { deleteExpiredEmailTokens } from '../db/repositories/email-tokens.ts';
 import { deleteSigningKeysRetiredBefore } from '../db/repositories/signing-keys.ts';
+import { deleteExpiredSignups } from './accounts/pending-signups.ts';
 import { AUDIT_RETENTION_DAYS } from './audit/audit.ts';
+import { sweepAuditEventsBefore } from './audit/chain.ts';
 import { RETAIN_AFTER_RETIREMENT_MS } from './keys/signing-keys.ts';
 import type { Logger } from './logger.ts';
 import { sweepExpiredRateLimits } from './rate-limit/rate-limits.ts';
 
 /**
  * Deletes what has expired (oidc-provider artifacts, retired keys, mailed links, rate-limit
- * counters, audit events past their retention) every few minutes, so nothing grows without
- * bound. Several nodes may sweep at once; the deletes do not mind.
+ * counters, audit events past their retention, sign-ups never verified) every few minutes, so
+ * nothing grows without bound. Several nodes may sweep at once; the deletes do not mind (the audit sweep takes the
+ * chain's lock and cuts only its oldest events, recording where, so the chain still verifies).
  */
 export function startSweeper(db: Db, logger: Logger, everyMs = 5 * 60_000): () => void {
   const sweep = async () => {
@@ -20,9 +22,10 @@ export function startSweeper(db: Db, logger: Logger, everyMs = 5 * 60_000): () =
       const keys = await deleteSigningKeysRetiredBefore(db, new Date(Date.now() - RETAIN_AFTER_RETIREMENT_MS));
       const emailTokens = await deleteExpiredEmailTokens(db);
       const rateLimits = await sweepExpiredRateLimits(db);
-      const auditEvents = await deleteAuditEventsBefore(db, new Date(Date.now() - AUDIT_RETENTION_DAYS * 86_400_000));
-      if (payloads || keys || emailTokens || rateLimits || auditEvents) {
-        logger.info({ payloads, keys, emailTokens, rateLimits, auditEvents }, 'swept expired rows');
+      const auditEvents = await sweepAuditEventsBefore(db, new Date(Date.now() - AUDIT_RETENTION_DAYS * 86_400_000));
+      const unverifiedSignups = await deleteExpiredSignups(db);
+      if (payloads || keys || emailTokens || rateLimits || auditEvents || unverifiedSignups) {
+        logger.info({ payloads, keys, emailTokens, rateLimits, auditEvents, unverifiedSignups }, 'swept expired rows');
       }
     } catch (err) {
       logger.warn({ err }, 'sweep failed');

@@ -5,6 +5,8 @@ import * as apiKeys from './20261123T1700-api-keys.ts';
 import * as mfa from './20261123T1800-mfa.ts';
 import * as federation from './20261123T1900-federation.ts';
 import * as hashedArtifactKeys from './20261130T1020-hashed-artifact-keys.ts';
+import * as auditChain from './20261130T1060-audit-chain.ts';
+import * as pendingSignups from './20261130T1061-pending-signups.ts';
 
 /**
  * Every migration, by name in the order they apply. Listed here rather than read from the folder
@@ -17,4 +19,6 @@ export const migrations: Record<string, Migration> = {
   '20261123T1800-mfa': mfa,
   '20261123T1900-federation': federation,
   '20261130T1020-hashed-artifact-keys': hashedArtifactKeys,
+  '20261130T1060-audit-chain': auditChain,
+  '20261130T1061-pending-signups': pendingSignups,
 };

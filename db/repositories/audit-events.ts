@@ -1,6 +1,6 @@
-import type { ExpressionBuilder } from 'kysely';
+import { type ExpressionBuilder, type Insertable, sql } from 'kysely';
 import type { Db } from '../database.ts';
-import type { Schema } from '../schema.ts';
+import type { AuditEventsTable, Schema } from '../schema.ts';
 
 export interface AuditEventInput {
   type: string;
@@ -12,18 +12,68 @@ export interface AuditEventInput {
   details?: Record<string, unknown>;
 }
 
-export async function insertAuditEvent(db: Db, event: AuditEventInput): Promise<void> {
-  await db
-    .insertInto('audit_events')
-    .values({
-      type: event.type,
-      user_id: event.userId ?? null,
-      client_id: event.clientId ?? null,
-      actor: event.actor ?? null,
-      ip: event.ip ?? null,
-      user_agent: event.userAgent?.slice(0, 512) ?? null,
-      details: JSON.stringify(event.details ?? {}),
-    })
+export type ChainedAuditEvent = Insertable<AuditEventsTable> & { id: string; at: Date };
+
+/** The chain's head, locked until the transaction ends: appends and sweeps take turns on it. */
+export async function lockAuditChain(db: Db) {
+  return db.selectFrom('audit_chain').select('last_hash').forUpdate().executeTakeFirstOrThrow();
+}
+
+/** The chain's head as it stands, unlocked (for verification, inside a snapshot). */
+export async function readAuditChain(db: Db) {
+  return db
+    .selectFrom('audit_chain')
+    .select([
+      sql<string | null>`last_id::text`.as('last_id'),
+      'last_hash',
+      sql<string | null>`swept_through_id::text`.as('swept_through_id'),
+      'swept_hash',
+    ])
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Ids and times for the next `count` events, oldest first. Taken under the chain lock, so ids and
+ * times grow in chain order; milliseconds, because that is what a JavaScript Date (and so the
+ * hash) holds.
+ */
+export async function nextAuditEventSlots(db: Db, count: number): Promise<{ id: string; at: Date }[]> {
+  const { rows } = await sql<{ id: string; at: Date }>`
+    select nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id,
+           date_trunc('milliseconds', clock_timestamp()) as at
+    from generate_series(1, ${count}::int)`.execute(db);
+  return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+}
+
+export async function insertAuditEvents(db: Db, events: ChainedAuditEvent[]): Promise<void> {
+  await db.insertInto('audit_events').values(events).execute();
+}
+
+export async function advanceAuditChain(db: Db, lastId: string, lastHash: string): Promise<void> {
+  await db.updateTable('audit_chain').set({ last_id: lastId, last_hash: lastHash }).execute();
+}
+
+/** Events in chain order (by id, not by the text alias) after `afterId` (all when null) up to `throughId`, at most `limit`. */
+export async function listChainedAuditEvents(db: Db, afterId: string | null, throughId: string, limit: number) {
+  return db
+    .selectFrom('audit_events')
+    .select([
+      sql<string>`id::text`.as('id'),
+      'at',
+      'type',
+      'user_id',
+      'client_id',
+      'actor',
+      'ip',
+      'user_agent',
+      'details',
+      'prev_hash',
+      'hash',
+    ])
+    .$if(afterId !== null, (q) => q.where('id', '>', afterId ?? ''))
+    .where('id', '<=', throughId)
+    .orderBy('audit_events.id')
+    .limit(limit)
     .execute();
 }
 
@@ -64,8 +114,23 @@ export async function listAuditEvents(db: Db, filter: AuditEventFilter) {
   return { rows, total: Number(total.n) };
 }
 
-/** Deletes events older than `before`; returns how many went. */
-export async function deleteAuditEventsBefore(db: Db, before: Date): Promise<number> {
-  const result = await db.deleteFrom('audit_events').where('at', '<', before).executeTakeFirst();
+/** The newest event older than `before` (by id, so the sweep cuts a prefix of the chain). */
+export async function lastAuditEventBefore(db: Db, before: Date) {
+  return db
+    .selectFrom('audit_events')
+    .select([sql<string>`id::text`.as('id'), 'hash'])
+    .where('id', '=', (eb) =>
+      eb
+        .selectFrom('audit_events')
+        .select((e) => e.fn.max('id').as('id'))
+        .where('at', '<', before),
+    )
+    .executeTakeFirst();
+}
+
+/** Deletes the chain up to and including `throughId`, and records where it now starts. */
+export async function deleteAuditEventsThrough(db: Db, throughId: string, throughHash: string): Promise<number> {
+  const result = await db.deleteFrom('audit_events').where('id', '<=', throughId).executeTakeFirst();
+  await db.updateTable('audit_chain').set({ swept_through_id: throughId, swept_hash: throughHash }).execute();
   return Number(result.numDeletedRows);
 }

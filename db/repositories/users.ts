@@ -98,19 +98,20 @@ export async function updateUser(
   id: string,
   patch: { name?: string | null; username?: string | null; email_verified?: boolean },
 ): Promise<boolean> {
+  const verified = patch.email_verified ? { pending_until: null } : {};
   const result = await db
     .updateTable('users')
-    .set({ ...patch, updated_at: new Date() })
+    .set({ ...patch, ...verified, updated_at: new Date() })
     .where('id', '=', id)
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
 
-/** Marks the address verified, if it is still the user's address. */
+/** Marks the address verified, if it is still the user's address; a pending sign-up no longer expires. */
 export async function markEmailVerified(db: Db, id: string, email: string): Promise<boolean> {
   const result = await db
     .updateTable('users')
-    .set({ email_verified: true, updated_at: new Date() })
+    .set({ email_verified: true, pending_until: null, updated_at: new Date() })
     .where('id', '=', id)
     .where(sql`lower(email)`, '=', email.toLowerCase())
     .executeTakeFirst();
@@ -129,4 +130,43 @@ export async function updateProfile(db: Db, id: string, profile: { name: string;
 export async function deleteUser(db: Db, id: string): Promise<boolean> {
   const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
   return result.numDeletedRows > 0n;
+}
+
+/**
+ * Gives a verified sign-up the username it asked for. Throws the unique violation (23505) when
+ * someone else holds it by now; `dropPendingUsername` then gives up the claim.
+ */
+export async function claimPendingUsername(db: Db, id: string): Promise<boolean> {
+  const result = await db
+    .updateTable('users')
+    .set((eb) => ({ username: eb.ref('pending_username'), pending_username: null, updated_at: new Date() }))
+    .where('id', '=', id)
+    .where('pending_username', 'is not', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function dropPendingUsername(db: Db, id: string): Promise<void> {
+  await db.updateTable('users').set({ pending_username: null }).where('id', '=', id).execute();
+}
+
+/** Deletes a sign-up that is still pending (never verified); false when it is not (or is gone). */
+export async function deletePendingSignup(db: Db, id: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom('users')
+    .where('id', '=', id)
+    .where('email_verified', '=', false)
+    .where('pending_until', 'is not', null)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/** Deletes the sign-ups never verified by their deadline; returns how many went. */
+export async function deleteExpiredPendingSignups(db: Db, now: Date): Promise<number> {
+  const result = await db
+    .deleteFrom('users')
+    .where('email_verified', '=', false)
+    .where('pending_until', '<', now)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

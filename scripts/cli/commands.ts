@@ -1,6 +1,7 @@
 import { createUser, disableUser, setRolesOfUser } from '../../server/accounts/users.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../server/api-keys/api-keys.ts';
 import { createApi, listApis } from '../../server/apis/apis.ts';
+import { verifyAuditChain } from '../../server/audit/verify-chain.ts';
 import {
   createClient,
   deleteClient,
@@ -186,6 +187,18 @@ export const commands: Record<string, Command | StandaloneCommand> = {
       const revoked = await revokeApiKey(db, id);
       await audit({ type: 'api_key.revoked', ...CLI, details: { id } });
       return revoked;
+    },
+  },
+
+  'audit verify': {
+    usage: 'tessera audit verify',
+    // A broken chain is a failure: exit 1, the first broken event's id and what is wrong on stderr.
+    async run({ db }) {
+      const verdict = await verifyAuditChain(db);
+      if (!verdict.intact) {
+        throw new AppError('audit_chain_broken', `audit chain broken at event ${verdict.id}: ${verdict.problem}`);
+      }
+      return verdict;
     },
   },
 

@@ -5,12 +5,16 @@ import type { Audit } from '../audit/audit.ts';
 import { type MailDeps, sendSignupAttemptMail, sendVerificationMail } from './account-mail.ts';
 import { passwordProblemFor } from './password-policy.ts';
 import { hashPassword } from './passwords.ts';
+import { pendingSignupDeadline } from './pending-signups.ts';
 
 /**
- * Self-service sign-up. Every accepted form ends the same way for the person ("check your
- * email"), whether the address was new or already had an account: the owner of a taken address
- * gets a mail about it instead, so the page never tells who is registered. A taken username is
- * said plainly; usernames are public.
+ * Self-service sign-up. The answer never depends on whether the address is registered:
+ * - a username someone holds is refused plainly (usernames are public), whatever the address,
+ *   the holder's own included;
+ * - every other valid form ends on "check your email": a new address gets a verification link,
+ *   a registered one's owner gets a mail saying someone tried, and nothing else changes;
+ * - a new account is pending: it claims its username only when the address is verified (so an
+ *   earlier sign-up's username tells nothing about its address) and expires if never verified.
  */
 /** What a username may be, wherever one is made: sign-up, the CLI and admin API, GitHub. */
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$/;
@@ -26,6 +30,8 @@ const fields = z.object({
   full_name: fullNameField,
   password: z.string(),
 });
+
+const USERNAME_TAKEN = 'That username is taken. Try another.';
 
 export type SignupField = keyof z.infer<typeof fields>;
 export type SignupErrors = Partial<Record<SignupField, string>>;
@@ -52,12 +58,13 @@ export async function signUp(
 
   const { email, username, full_name } = parsed.data;
   const passwordHash = await hashPassword(parsed.data.password);
-  const usernameOwner = await findUserByLogin(deps.db, username);
-  if (usernameOwner && usernameOwner.email.toLowerCase() !== email.toLowerCase()) {
-    return { ok: false, errors: { username: 'That username is taken. Try another.' } };
+  // The username first, and only against claimed usernames: the answer must not depend on
+  // whether the address is registered, nor on any earlier sign-up's address.
+  if (await findUserByLogin(deps.db, username)) {
+    return { ok: false, errors: { username: USERNAME_TAKEN } };
   }
   const audited = { ip: seen.ip, userAgent: seen.userAgent };
-  if (usernameOwner || (await findUserByLogin(deps.db, email))) {
+  if (await findUserByLogin(deps.db, email)) {
     sendSignupAttemptMail(deps, email);
     await deps.audit({ type: 'signup.existing_email', ...audited });
     return { ok: true, email };
@@ -67,17 +74,17 @@ export async function signUp(
     user = await insertUser(deps.db, {
       id: randomUUID(),
       email,
-      username,
+      username: null,
+      pending_username: username,
+      pending_until: pendingSignupDeadline(),
       name: full_name,
       password_hash: passwordHash,
       email_verified: false,
     });
   } catch (err) {
-    // Two sign-ups racing for one address or username: the unique index decides.
-    const { code, constraint } = err as { code?: string; constraint?: string };
-    if (code !== '23505') throw err;
-    if (constraint === 'users_email_unique') return { ok: true, email };
-    return { ok: false, errors: { username: 'That username is taken. Try another.' } };
+    // Two sign-ups racing for one address: the unique index decides, and both see the same page.
+    if ((err as { code?: string }).code !== '23505') throw err;
+    return { ok: true, email };
   }
   await sendVerificationMail(deps, user, seen.interaction);
   await deps.audit({ type: 'signup', userId: user.id, ...audited });

@@ -15,6 +15,8 @@ const auditEvent = z
     ip: z.string().nullable(),
     user_agent: z.string().nullable(),
     details: z.record(z.string(), z.unknown()),
+    prev_hash: z.string().meta({ description: 'The previous event’s hash in the audit chain' }),
+    hash: z.string().meta({ description: 'SHA-256 over this event and prev_hash (see `tessera audit verify`)' }),
   })
   .meta({ id: 'AuditEvent' });
 

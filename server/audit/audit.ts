@@ -1,6 +1,7 @@
 import type { Db } from '../../db/database.ts';
-import { type AuditEventInput, insertAuditEvent } from '../../db/repositories/audit-events.ts';
+import type { AuditEventInput } from '../../db/repositories/audit-events.ts';
 import type { Logger } from '../logger.ts';
+import { createAuditAppender } from './chain.ts';
 
 /** How long audit events are kept before the sweep deletes them. */
 export const AUDIT_RETENTION_DAYS = 365;
@@ -8,14 +9,15 @@ export const AUDIT_RETENTION_DAYS = 365;
 export type Audit = (event: AuditEventInput) => Promise<void>;
 
 /**
- * One call every feature makes for a security event: a row in `audit_events` and a log line.
- * Callers pass ids and reasons only, never a password, token or secret.
+ * One call every feature makes for a security event: a row appended to the audit chain (see
+ * chain.ts) and a log line. Callers pass ids and reasons only, never a password, token or secret.
  */
 export function createAudit(db: Db, logger: Logger, counted?: (type: string) => void): Audit {
+  const append = createAuditAppender(db);
   return async (event) => {
     logger.info({ audit: event }, `audit ${event.type}`);
     counted?.(event.type);
-    await insertAuditEvent(db, event);
+    await append(event);
   };
 }
 

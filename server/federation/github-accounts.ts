@@ -6,7 +6,7 @@ import {
   insertIdentity,
   renameIdentity,
 } from '../../db/repositories/federated-identities.ts';
-import { findUserById, findUserByLogin, insertUser } from '../../db/repositories/users.ts';
+import { deletePendingSignup, findUserById, findUserByLogin, insertUser } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
 import { USERNAME_PATTERN } from '../accounts/signup.ts';
 import type { GitHubProfile } from './github.ts';
@@ -14,11 +14,14 @@ import type { GitHubProfile } from './github.ts';
 /**
  * Which Tessera account a GitHub identity is. The key is GitHub's numeric id, never the login.
  * An address that already has a local account is not merged into it: the person must prove
- * they own that account (its password, and MFA) before GitHub is linked to it.
+ * they own that account (its password, and MFA) before GitHub is linked to it. Except a sign-up
+ * still pending (never verified): GitHub has verified the address, nobody proved the sign-up
+ * owns it, so the pending sign-up is deleted and the GitHub user gets an account with it.
  */
 export type GitHubAccount =
   | { kind: 'linked'; user: User }
-  | { kind: 'created'; user: User }
+  /** `replaced`: the id of the pending sign-up that held the address and was deleted. */
+  | { kind: 'created'; user: User; replaced?: string }
   /** The verified address belongs to `user`, who can link by signing in to it. */
   | { kind: 'email_taken'; user: User; linkedElsewhere: boolean };
 
@@ -30,23 +33,29 @@ export async function accountForGitHub(db: Db, profile: GitHubProfile, attempt =
     return { kind: 'linked', user: linked };
   }
   const owner = await findUserByLogin(db, profile.email);
-  if (owner) {
+  const squatter = owner && isPendingSignup(owner) ? owner.id : undefined;
+  if (owner && !squatter) {
     return { kind: 'email_taken', user: owner, linkedElsewhere: !!(await identityOfUser(db, owner.id, 'github')) };
   }
-  const created = await createGitHubUser(db, profile);
-  // Someone else took the address or this identity in the meantime: decide again from what is there.
-  if (created) return { kind: 'created', user: created };
+  const created = await createGitHubUser(db, profile, squatter);
+  // Someone else took the address or this identity in the meantime (or the pending sign-up was
+  // verified after all): decide again from what is there.
+  if (created) return { kind: 'created', user: created, ...(squatter ? { replaced: squatter } : {}) };
   if (attempt === 3) throw new Error('could not settle the account for a GitHub identity');
   return accountForGitHub(db, profile, attempt + 1);
 }
 
+const isPendingSignup = (user: User) => !user.email_verified && user.pending_until !== null;
+
 /**
  * A new account with GitHub's verified address and no password, and its identity, together or
- * not at all. Undefined when a concurrent sign-in made either first.
+ * not at all, after deleting the pending sign-up that held the address, if one did. Undefined
+ * when a concurrent sign-in made either first, or the pending sign-up was verified meanwhile.
  */
-async function createGitHubUser(db: Db, profile: GitHubProfile): Promise<User | undefined> {
+async function createGitHubUser(db: Db, profile: GitHubProfile, replacing?: string): Promise<User | undefined> {
   try {
     return await db.transaction().execute(async (trx) => {
+      if (replacing && !(await deletePendingSignup(trx, replacing))) throw new Lost();
       const user = await insertUser(trx, {
         id: randomUUID(),
         email: profile.email,

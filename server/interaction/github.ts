@@ -74,6 +74,10 @@ export async function gitHubCallbackStep(ctx: Context, deps: InteractionDeps) {
   const { user } = account;
   if (user.disabled_at) return refuse('account_disabled', user.id);
   if (account.kind === 'created') {
+    const { replaced } = account;
+    if (replaced) {
+      await deps.audit({ type: 'signup.unverified_replaced', userId: replaced, ...seen, details: { by: user.id } });
+    }
     await deps.audit({ type: 'signup', userId: user.id, ...seen, details: { via: 'github', github_id: profile.id } });
   }
   await continueAfterFirstStep(ctx, deps, interaction, user, { methods: ['fed'] });

@@ -82,3 +82,15 @@ export function migratedDatabasePerFile(use: (db: Db) => void): void {
     await close?.();
   });
 }
+
+/**
+ * A plain SQL connection to a running server's database, as an operator (or an intruder) with
+ * psql would have: DATABASE_URL itself, or the embedded database through the server's socket.
+ */
+export async function connectSql(env: Record<string, string>): Promise<pg.Client> {
+  const client = env.DATABASE_URL
+    ? new pg.Client({ connectionString: env.DATABASE_URL })
+    : new pg.Client({ host: env.DATA_DIR, port: 5432, user: 'postgres', database: 'postgres' });
+  await client.connect();
+  return client;
+}

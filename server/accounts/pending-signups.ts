@@ -1,0 +1,16 @@
+import type { Db } from '../../db/database.ts';
+import { deleteExpiredPendingSignups } from '../../db/repositories/users.ts';
+
+/**
+ * A self-service sign-up holds its address only until it is verified or expires: a sign-up never
+ * verified is deleted 7 days after it was made (the verification link lives 24 hours and can be
+ * sent again meanwhile), so nobody can hold an address they cannot read.
+ */
+export const PENDING_SIGNUP_DAYS = 7;
+
+export const pendingSignupDeadline = (from = new Date()) => new Date(from.getTime() + PENDING_SIGNUP_DAYS * 86_400_000);
+
+/** Deletes the sign-ups past their deadline; returns how many went. */
+export function deleteExpiredSignups(db: Db): Promise<number> {
+  return deleteExpiredPendingSignups(db, new Date());
+}
