@@ -8,15 +8,19 @@ import { migrations } from './migrations/index.ts';
  * may rightly take longer than any request should.
  */
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const { error, results }: MigrationResultSet = await db.connection().execute(async (connection) => {
-    await sql`set statement_timeout = 0`.execute(connection);
-    try {
-      const migrator = new Migrator({ db: connection, provider: { getMigrations: async () => migrations } });
-      return await migrator.migrateToLatest();
-    } finally {
-      await sql`reset statement_timeout`.execute(connection);
-    }
-  });
+  const migrate = (on: Kysely<any>) =>
+    new Migrator({ db: on, provider: { getMigrations: async () => migrations } }).migrateToLatest();
+  // A caller's transaction (a restore) already holds its one connection; the limit ends with it.
+  const { error, results }: MigrationResultSet = db.isTransaction
+    ? await sql`set local statement_timeout = 0`.execute(db).then(() => migrate(db))
+    : await db.connection().execute(async (connection) => {
+        await sql`set statement_timeout = 0`.execute(connection);
+        try {
+          return await migrate(connection);
+        } finally {
+          await sql`reset statement_timeout`.execute(connection);
+        }
+      });
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
