@@ -51,6 +51,12 @@ export interface ClientRolesTable {
   role_id: string;
 }
 
+/** An API a client may get access tokens for, as an operator granted it. */
+export interface ClientApisTable {
+  client_id: string;
+  api_id: string;
+}
+
 export interface ResourceServersTable {
   id: string;
   audience: string;
@@ -161,6 +167,7 @@ export interface Schema {
   user_roles: UserRolesTable;
   clients: ClientsTable;
   client_roles: ClientRolesTable;
+  client_apis: ClientApisTable;
   resource_servers: ResourceServersTable;
   signing_keys: SigningKeysTable;
   oidc_payloads: OidcPayloadsTable;
