@@ -40,7 +40,7 @@ interface ConsentPlan {
   rejectedScopes: string[];
   claims: string[];
   rejectedClaims: string[];
-  apis: { audience: string; name: string; scopes: string[] }[];
+  apis: { audience: string; name: string | undefined; scopes: string[] }[];
 }
 
 /** What this consent grants and rejects, from the prompt's details and what the client may have. */
@@ -57,7 +57,7 @@ async function planConsent(deps: InteractionDeps, interaction: Interaction): Pro
   const apis = await Promise.all(
     audiences.map(async (audience) => ({
       audience,
-      name: (await findResourceServer(deps.db, audience))?.name ?? audience,
+      name: (await findResourceServer(deps.db, audience))?.name ?? undefined,
       scopes: details.missingResourceScopes?.[audience] ?? [],
     })),
   );
