@@ -121,7 +121,8 @@ describe('an admin API access token', () => {
     expect((await callAdminApi(tokens.access_token)).status).toBe(200);
     (await tessera.cli(['users', 'disable', user.id])).json();
     await afterRecheck();
-    expect(await callAdminApi(tokens.access_token)).toMatchObject({ status: 401 });
+    const answers = await Promise.all(Array.from({ length: 100 }, () => callAdminApi(tokens.access_token)));
+    expect(new Set(answers.map((a) => a.status))).toEqual(new Set([401]));
     const minted = await fetch(new URL('/api/admin/api-keys', tessera.issuer), {
       method: 'POST',
       headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json' },

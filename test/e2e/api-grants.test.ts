@@ -76,6 +76,19 @@ describe('client_credentials for an API', () => {
     await expect(tokens(unnamed, { resource: admin })).rejects.toMatchObject({ error: 'invalid_target' });
   });
 
+  it('stops a machine client’s admin API token once its role, then the admin API itself, is withdrawn', async () => {
+    const job = await machine('--api', admin, '--role', 'admin');
+    const token = (await tokens(job, { resource: admin })).access_token;
+    const call = async () =>
+      (await fetch(new URL('/api/admin/roles', tessera.issuer), { headers: { authorization: `Bearer ${token}` } }))
+        .status;
+    expect(await call()).toBe(200);
+    (await tessera.cli(['clients', 'update', job.client_id, '--role', ''])).json();
+    await eventually(async () => expect(await call()).toBe(403), 5_000);
+    (await tessera.cli(['clients', 'update', job.client_id, '--role', 'admin', '--api', ''])).json();
+    await eventually(async () => expect(await call()).toBe(401), 5_000);
+  });
+
   it('follows `clients update --api`, which replaces the list, within seconds and without a restart', async () => {
     const job = await machine('--api', BILLING);
     const updated = (await tessera.cli(['clients', 'update', job.client_id, '--api', REPORTS])).json<Client>();
