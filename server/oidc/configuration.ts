@@ -129,7 +129,8 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
       },
       resourceIndicators: {
         enabled: true,
-        // No `resource`: an opaque token for userinfo. One registered API: a JWT for it.
+        // No `resource`: an opaque token for userinfo (client_credentials: its OpenID scopes only,
+        // others refused). One registered API: a JWT for it.
         defaultResource: async (ctx, client, oneOf) => {
           if (!oneOf) settleClientCredentialsScope(ctx, await d.grantedOidcScopes(client.clientId));
           return oneOf ?? undefined;
