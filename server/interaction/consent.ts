@@ -3,6 +3,7 @@ import { findClient } from '../../db/repositories/clients.ts';
 import { findResourceServer } from '../../db/repositories/resource-servers.ts';
 import { seenIn } from '../audit/audit.ts';
 import { allowedOidcScopes } from '../clients/clients.ts';
+import { recordApiConsent } from '../oidc/api-consent.ts';
 import { SCOPE_CLAIMS } from '../oidc/scopes.ts';
 import {
   clientNameOf,
@@ -14,7 +15,8 @@ import {
 
 /**
  * The `consent` prompt: what the client will receive, in words, and one button to allow it.
- * - The page names every API the client asked a token for, and each of its scopes.
+ * - The page names every API the client asked a token for, and each of its scopes; the grant
+ *   records each API consented to (api-consent.ts), so an API new to the grant asks again.
  * - OpenID scopes (and `claims` requests) the client may not have are rejected on the grant,
  *   not granted: the request is narrowed (RFC 6749 §3.3), the page never offers them, and the
  *   token response's `scope` names what was granted.
@@ -97,9 +99,7 @@ export async function submitConsent(ctx: Context, deps: InteractionDeps) {
   if (plan.rejectedScopes.length) grant.rejectOIDCScope(plan.rejectedScopes.join(' '));
   if (plan.claims.length) grant.addOIDCClaims(plan.claims);
   if (plan.rejectedClaims.length) grant.rejectOIDCClaims(plan.rejectedClaims);
-  for (const api of plan.apis) {
-    if (api.scopes.length) grant.addResourceScope(api.audience, api.scopes.join(' '));
-  }
+  for (const api of plan.apis) recordApiConsent(grant, api.audience, api.scopes);
   const grantId = await grant.save();
   await deps.audit({
     type: 'consent.granted',

@@ -11,6 +11,7 @@ import {
 import type { ResourceServerRow } from '../../db/schema.ts';
 import { accountClient, loadExistingGrant } from './account-client.ts';
 import { ACR_MFA, ACR_PASSWORD } from './acr.ts';
+import { apiNotConsented } from './api-consent.ts';
 import { settleClientCredentialsScope } from './client-credentials-scope.ts';
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
 
@@ -59,7 +60,7 @@ const CLIENT_AUTH_METHODS: ClientAuthMethod[] = ['client_secret_basic', 'none'];
  * The library's prompts, with `create` first: a client sending prompt=create (OpenID Connect
  * Initiating User Registration) gets the sign-up page; the step that finishes resolves it. The
  * login prompt also asks again when the session's login had no second factor and this sign-in
- * needs one (step-up).
+ * needs one (step-up). The consent prompt also asks for every API not consented to yet.
  */
 function tesseraPrompts(mfaWanted: OidcDependencies['mfaWanted']) {
   const policy = interactionPolicy.base();
@@ -73,6 +74,7 @@ function tesseraPrompts(mfaWanted: OidcDependencies['mfaWanted']) {
         : interactionPolicy.Check.NO_NEED_TO_PROMPT;
     }),
   );
+  policy.get('consent')?.checks.add(apiNotConsented);
   return policy;
 }
 

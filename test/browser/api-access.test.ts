@@ -20,6 +20,7 @@ import { type RunningTessera, startTessera } from '../support/tessera.ts';
  * scope, and OpenID scopes the app may not have left out of what it receives.
  */
 const REPORTS = 'https://api.example.test/reports';
+const PLAIN = 'https://api.example.test/plain';
 const PASSWORD = 'granite tulips whisper at dawn';
 
 let tessera: RunningTessera;
@@ -65,6 +66,7 @@ beforeAll(async () => {
   adminAudience = `${tessera.issuer}/api/admin`;
   const api = ['apis', 'create', '--audience', REPORTS, '--name', 'Reports', '--scope', 'reports:read'];
   (await tessera.cli([...api, '--scope', 'reports:write'])).json();
+  (await tessera.cli(['apis', 'create', '--audience', PLAIN, '--name', 'Plain'])).json();
   for (const [username, roles] of [
     ['root', ['--role', 'admin']],
     ['ada', []],
@@ -142,6 +144,24 @@ describe('the consent page', () => {
     const tokens = await finishAtClient(page, portal.config, app, started);
     expect(tokens.scope?.split(' ').sort()).toEqual(['reports:read', 'reports:write']);
     expect(decodeJwt(tokens.access_token)).toMatchObject({ aud: REPORTS, scope: 'reports:read reports:write' });
+  });
+
+  it('asks again for an API the person has not consented to yet, even one without scopes', async () => {
+    const app2 = await client('Plain app', 'spa', '--api', PLAIN);
+    const first = await startAuthorization(page, app2.config, app, { scope: 'openid' });
+    await enterPassword('ada');
+    expect(await consentItems()).toEqual(['Know who you are']);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await finishAtClient(page, app2.config, app, first);
+
+    const second = await startAuthorization(page, app2.config, app, { scope: 'openid', resource: PLAIN });
+    expect(await consentItems()).toEqual([`Use Plain (${PLAIN}) on your behalf`]);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    expect(decodeJwt((await finishAtClient(page, app2.config, app, second)).access_token).aud).toBe(PLAIN);
+
+    // Consented once, not asked again.
+    const third = await startAuthorization(page, app2.config, app, { scope: 'openid', resource: PLAIN });
+    expect(decodeJwt((await finishAtClient(page, app2.config, app, third)).access_token).aud).toBe(PLAIN);
   });
 });
 
