@@ -55,6 +55,12 @@ export interface ClientRolesTable {
   role_id: string;
 }
 
+/** An API a client may get access tokens for, as an operator granted it. */
+export interface ClientApisTable {
+  client_id: string;
+  api_id: string;
+}
+
 export interface ResourceServersTable {
   id: string;
   audience: string;
@@ -177,6 +183,7 @@ export interface Schema {
   user_roles: UserRolesTable;
   clients: ClientsTable;
   client_roles: ClientRolesTable;
+  client_apis: ClientApisTable;
   resource_servers: ResourceServersTable;
   signing_keys: SigningKeysTable;
   oidc_payloads: OidcPayloadsTable;

@@ -40,6 +40,7 @@ export function createApp(deps: Deps): Koa {
     audit: deps.audit,
     issuer: deps.config.issuer,
     publicKeys: () => deps.catalog.keySet.publicKeys,
+    grantOfAccessToken: (jti) => deps.oidc.grantOfAccessToken(jti),
   });
   app.use(requestContext(deps.logger, deps.page, deps.metrics));
   app.use(securityHeaders(secure));

@@ -4,6 +4,8 @@ import type { ClientRow, ClientsTable } from '../schema.ts';
 
 export interface ClientWithRoles extends ClientRow {
   roles: string[];
+  /** Audiences of the APIs an operator granted this client by name. */
+  apis: string[];
 }
 
 export async function insertClient(db: Db, row: Insertable<ClientsTable>): Promise<void> {
@@ -12,11 +14,13 @@ export async function insertClient(db: Db, row: Insertable<ClientsTable>): Promi
 
 export async function findClient(db: Db, clientId: string): Promise<ClientWithRoles | undefined> {
   const row = await db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
-  return row && { ...row, roles: await clientRoleNames(db, clientId) };
+  if (!row) return undefined;
+  const [roles, apis] = await Promise.all([clientRoleNames(db, clientId), clientApiAudiences(db, clientId)]);
+  return { ...row, roles, apis };
 }
 
 export async function listClients(db: Db): Promise<ClientWithRoles[]> {
-  const [rows, roles] = await Promise.all([
+  const [rows, roles, apis] = await Promise.all([
     db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('client_id').execute(),
     db
       .selectFrom('client_roles')
@@ -24,10 +28,12 @@ export async function listClients(db: Db): Promise<ClientWithRoles[]> {
       .select(['client_roles.client_id', 'roles.name'])
       .orderBy('roles.name')
       .execute(),
+    clientApisQuery(db).select('client_apis.client_id').execute(),
   ]);
   return rows.map((row) => ({
     ...row,
     roles: roles.filter((r) => r.client_id === row.client_id).map((r) => r.name),
+    apis: apis.filter((a) => a.client_id === row.client_id).map((a) => a.audience),
   }));
 }
 
@@ -40,6 +46,29 @@ export async function clientRoleNames(db: Db, clientId: string): Promise<string[
     .orderBy('roles.name')
     .execute();
   return rows.map((r) => r.name);
+}
+
+const clientApisQuery = (db: Db) =>
+  db
+    .selectFrom('client_apis')
+    .innerJoin('resource_servers', 'resource_servers.id', 'client_apis.api_id')
+    .select('resource_servers.audience')
+    .orderBy('resource_servers.audience');
+
+export async function clientApiAudiences(db: Db, clientId: string): Promise<string[]> {
+  const rows = await clientApisQuery(db).where('client_apis.client_id', '=', clientId).execute();
+  return rows.map((r) => r.audience);
+}
+
+/** Replaces the APIs granted to a client by name. */
+export async function setClientApis(db: Db, clientId: string, apiIds: string[]): Promise<void> {
+  await db.deleteFrom('client_apis').where('client_id', '=', clientId).execute();
+  if (apiIds.length > 0) {
+    await db
+      .insertInto('client_apis')
+      .values(apiIds.map((api_id) => ({ client_id: clientId, api_id })))
+      .execute();
+  }
 }
 
 export async function setClientRoles(db: Db, clientId: string, roleIds: string[]): Promise<void> {

@@ -30,3 +30,9 @@ export async function updateResourceServer(
 ): Promise<ResourceServerRow | undefined> {
   return db.updateTable('resource_servers').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
 }
+
+/** The rows of the APIs with these audiences; audiences not registered are simply absent. */
+export async function findResourceServersByAudience(db: Db, audiences: string[]): Promise<ResourceServerRow[]> {
+  if (audiences.length === 0) return [];
+  return db.selectFrom('resource_servers').selectAll().where('audience', 'in', audiences).execute();
+}

@@ -3,7 +3,7 @@ import { calculateJwkThumbprint, type JWK } from 'jose';
 import { type Account, Provider } from 'oidc-provider';
 import type { ClientWithRoles } from '../../db/repositories/clients.ts';
 import type { ClientType, ResourceServerRow } from '../../db/schema.ts';
-import { apiScopesFor, toClientMetadata } from '../../server/clients/clients.ts';
+import { allowedOidcScopes, apiGranted, apiScopesFor, toClientMetadata } from '../../server/clients/clients.ts';
 import { oidcConfiguration } from '../../server/oidc/configuration.ts';
 import { createSecrets, randomToken, type Secrets } from '../../server/secrets.ts';
 import { listenOnLoopback } from './listener.ts';
@@ -48,8 +48,8 @@ function memoryFixture(secrets: Secrets) {
     access_token_ttl: 600,
     created_at: new Date(),
   };
-  const machine = clientRow(secrets, 'machine', [], [FIXTURE.apiScope], [FIXTURE.machineRole]);
-  const web = clientRow(secrets, 'web', [FIXTURE.webRedirectUri], null, []);
+  const machine = clientRow(secrets, 'machine', [], [FIXTURE.apiScope], [FIXTURE.machineRole], []);
+  const web = clientRow(secrets, 'web', [FIXTURE.webRedirectUri], null, [], [FIXTURE.audience]);
   const user = { id: randomUUID(), email: FIXTURE.userEmail, name: 'Bench User', roles: [FIXTURE.userRole] };
   return { api, machine, web, user, clients: [machine, web] };
 }
@@ -60,6 +60,7 @@ function clientRow(
   redirectUris: string[],
   scopes: string[] | null,
   roles: string[],
+  apis: string[],
 ): ClientWithRoles {
   return {
     client_id: randomToken(16),
@@ -70,6 +71,7 @@ function clientRow(
     post_logout_redirect_uris: [],
     scopes,
     roles,
+    apis,
     require_mfa: false,
     created_at: new Date(),
     updated_at: new Date(),
@@ -89,9 +91,13 @@ async function bareConfiguration(issuer: string, fixture: MemoryFixture, secrets
     adapter: undefined as never,
     findAccount: async (_ctx, sub) => (sub === fixture.user.id ? account(fixture.user) : undefined),
     findApi: async (audience) => (audience === fixture.api.audience ? fixture.api : undefined),
-    apiScopesFor: async (clientId, api) => {
+    grantedApiScopes: async (clientId, api) => {
       const client = clientById(clientId);
-      return client ? apiScopesFor(client, api) : [];
+      return client && apiGranted(client, api, false) ? apiScopesFor(client, api) : undefined;
+    },
+    grantedOidcScopes: async (clientId) => {
+      const client = clientById(clientId);
+      return client ? allowedOidcScopes(client) : [];
     },
     rolesFor: async (_ctx, { accountId, clientId }) =>
       accountId ? (accountId === fixture.user.id ? fixture.user.roles : []) : (clientById(clientId)?.roles ?? []),

@@ -67,6 +67,7 @@ async function createFixture({ db, secrets }: Deps) {
     name: 'Bench web',
     type: 'web',
     redirect_uris: [FIXTURE.webRedirectUri],
+    apis: [FIXTURE.audience],
   });
   const user = await createUser(db, {
     email: FIXTURE.userEmail,

@@ -9,6 +9,7 @@ import {
   listClientViews,
   requireClient,
   rotateClientSecret,
+  updateClient,
 } from '../../server/clients/clients.ts';
 import { AppError } from '../../server/errors.ts';
 import { rotateSigningKeys } from '../../server/keys/signing-keys.ts';
@@ -17,6 +18,20 @@ import { backupCommands } from './backup-commands.ts';
 import { type Command, list, type StandaloneCommand, text } from './context.ts';
 
 const CLI = { actor: 'cli' };
+
+/** The flags `clients create` and `clients update` share. */
+const CLIENT_FLAGS = {
+  name: { type: 'string' },
+  'redirect-uri': { type: 'string', multiple: true },
+  'post-logout-redirect-uri': { type: 'string', multiple: true },
+  scope: { type: 'string', multiple: true },
+  role: { type: 'string', multiple: true },
+  api: { type: 'string', multiple: true },
+  'require-mfa': { type: 'boolean' },
+} as const;
+
+/** A repeatable flag's values; `--api ''` (an empty value) stands for an empty list. */
+const listed = (value: unknown): string[] => list(value).filter((v) => v !== '');
 
 /** Every `tessera` command: the words that name it, its flags, and what it does. */
 export const commands: Record<string, Command | StandaloneCommand> = {
@@ -29,16 +44,8 @@ export const commands: Record<string, Command | StandaloneCommand> = {
 
   'clients create': {
     usage:
-      'tessera clients create --name N --type web|spa|machine [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--require-mfa]',
-    options: {
-      name: { type: 'string' },
-      type: { type: 'string' },
-      'redirect-uri': { type: 'string', multiple: true },
-      'post-logout-redirect-uri': { type: 'string', multiple: true },
-      scope: { type: 'string', multiple: true },
-      role: { type: 'string', multiple: true },
-      'require-mfa': { type: 'boolean' },
-    },
+      'tessera clients create --name N --type web|spa|machine [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa]',
+    options: { ...CLIENT_FLAGS, type: { type: 'string' } },
     async run({ db, secrets, audit, values }) {
       const created = await createClient(db, secrets, {
         name: text(values.name) ?? '',
@@ -47,10 +54,45 @@ export const commands: Record<string, Command | StandaloneCommand> = {
         post_logout_redirect_uris: list(values['post-logout-redirect-uri']),
         ...(values.scope ? { scopes: list(values.scope) } : {}),
         roles: list(values.role),
+        apis: list(values.api),
         require_mfa: values['require-mfa'] === true,
       });
-      await audit({ type: 'client.created', clientId: created.client_id, ...CLI, details: { type: created.type } });
+      await audit({
+        type: 'client.created',
+        clientId: created.client_id,
+        ...CLI,
+        details: { type: created.type, apis: created.apis },
+      });
       return created;
+    },
+  },
+  'clients update': {
+    usage:
+      "tessera clients update CLIENT_ID [--name N] [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa | --no-require-mfa]   (a list given replaces the stored one; --api '' empties it)",
+    options: { ...CLIENT_FLAGS, 'no-require-mfa': { type: 'boolean' } },
+    positionals: 1,
+    async run({ db, audit, values, positionals: [id = ''] }) {
+      if (values['require-mfa'] && values['no-require-mfa']) {
+        throw new AppError('invalid_input', 'give --require-mfa or --no-require-mfa, not both');
+      }
+      const given = (flag: string) => values[flag] !== undefined;
+      const patch = {
+        ...(given('name') ? { name: text(values.name) ?? '' } : {}),
+        ...(given('redirect-uri') ? { redirect_uris: listed(values['redirect-uri']) } : {}),
+        ...(given('post-logout-redirect-uri')
+          ? { post_logout_redirect_uris: listed(values['post-logout-redirect-uri']) }
+          : {}),
+        ...(given('scope') ? { scopes: listed(values.scope) } : {}),
+        ...(given('role') ? { roles: listed(values.role) } : {}),
+        ...(given('api') ? { apis: listed(values.api) } : {}),
+        ...(given('require-mfa') ? { require_mfa: true } : {}),
+        ...(given('no-require-mfa') ? { require_mfa: false } : {}),
+      };
+      if (Object.keys(patch).length === 0)
+        throw new AppError('invalid_input', 'nothing to change: give at least one flag');
+      const updated = await updateClient(db, id, patch);
+      await audit({ type: 'client.updated', clientId: id, ...CLI, details: { fields: Object.keys(patch) } });
+      return updated;
     },
   },
   'clients list': { usage: 'tessera clients list', run: ({ db }) => listClientViews(db) },

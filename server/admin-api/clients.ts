@@ -13,7 +13,10 @@ import {
 import { endpoint } from './endpoint.ts';
 import { idParam } from './shapes.ts';
 
-/** OAuth clients, with the same fields and rules as `tessera clients create`. Secrets show once. */
+/**
+ * OAuth clients, with the same fields and rules as `tessera clients create|update`. Secrets show
+ * once. `apis` lists the APIs a client may get tokens for (the admin API only when named there).
+ */
 const client = z
   .object({
     client_id: z.string(),
@@ -23,6 +26,9 @@ const client = z
     post_logout_redirect_uris: z.array(z.string()),
     scopes: z.array(z.string()),
     roles: z.array(z.string()),
+    /** Audiences of the APIs granted by name; an API one of whose scopes is in `scopes` is granted too. */
+    apis: z.array(z.string()),
+    require_mfa: z.boolean(),
     created_at: z.string(),
   })
   .meta({ id: 'Client' });
@@ -52,7 +58,7 @@ export const clientEndpoints = [
         type: 'client.created',
         actor,
         clientId: created.client_id,
-        details: { type: created.type, roles: created.roles },
+        details: { type: created.type, roles: created.roles, apis: created.apis },
       });
       return created;
     },
@@ -70,7 +76,7 @@ export const clientEndpoints = [
     method: 'patch',
     path: '/clients/{id}',
     tag,
-    summary: 'Change a client’s name, redirect URIs, scopes or roles',
+    summary: 'Change a client’s name, redirect URIs, scopes, roles or APIs; a list given replaces the stored one',
     params: idParam,
     body: clientPatch,
     response: client,

@@ -1,6 +1,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { JWK } from 'jose';
+import type { OidcHost } from '../oidc/provider.ts';
 import { parseInput } from '../validation.ts';
 import { adminAuthentication } from './auth.ts';
 import type { AdminDeps, Caller, Endpoint } from './endpoint.ts';
@@ -14,7 +15,9 @@ import { openApiDocument } from './openapi.ts';
  */
 const ADMIN_PREFIX = '/api/admin';
 
-export function adminApiRouter(deps: AdminDeps & { publicKeys: () => JWK[] }): Router {
+export function adminApiRouter(
+  deps: AdminDeps & { publicKeys: () => JWK[]; grantOfAccessToken: OidcHost['grantOfAccessToken'] },
+): Router {
   const router = new Router();
   const document = openApiDocument(ADMIN_ENDPOINTS, deps.issuer, ADMIN_PREFIX);
   router.get('/api/openapi.json', (ctx) => {

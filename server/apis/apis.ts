@@ -5,6 +5,7 @@ import {
   deleteResourceServer,
   findResourceServer,
   findResourceServerById,
+  findResourceServersByAudience,
   insertResourceServer,
   listResourceServers,
   updateResourceServer,
@@ -106,4 +107,12 @@ export async function ensureApi(db: Db, audience: string, name: string): Promise
     .values({ id: randomUUID(), audience, name, scopes: '[]' })
     .onConflict((oc) => oc.column('audience').doNothing())
     .execute();
+}
+
+/** The ids of the APIs with these audiences; an audience no API has is a 404 naming it. */
+export async function existingApiIds(db: Db, audiences: string[]): Promise<string[]> {
+  const rows = await findResourceServersByAudience(db, audiences);
+  const missing = audiences.find((a) => !rows.some((r) => r.audience === a));
+  if (missing) throw new AppError('not_found', `API ${missing} does not exist`);
+  return rows.map((r) => r.id);
 }

@@ -8,11 +8,13 @@ import {
   findClient,
   insertClient,
   listClients,
+  setClientApis,
   setClientRoles,
   updateClientRow,
   updateClientSecret,
 } from '../../db/repositories/clients.ts';
 import type { ClientType, ResourceServerRow } from '../../db/schema.ts';
+import { existingApiIds } from '../apis/apis.ts';
 import { AppError } from '../errors.ts';
 import { OIDC_SCOPES } from '../oidc/scopes.ts';
 import { existingRoleIds, roleName } from '../roles/roles.ts';
@@ -23,6 +25,8 @@ import { parseInput } from '../validation.ts';
  * Clients as operators describe them (`web`, `spa`, `machine`) and as oidc-provider needs them.
  * web: confidential, code flow. spa: public, code flow, PKCE required by the provider. machine:
  * client_credentials only. Secrets are generated here, shown once, and kept encrypted.
+ * A client gets access tokens only for the APIs it was granted: named with `apis`, or one of whose
+ * scopes it holds in `scopes` (see apiGranted).
  */
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -43,6 +47,8 @@ const clientFields = {
   post_logout_redirect_uris: z.array(redirectUri).max(20),
   scopes: z.array(scopeToken).max(100),
   roles: z.array(roleName).max(100),
+  /** Audiences of the APIs this client may get access tokens for. */
+  apis: z.array(z.url({ error: 'must be the audience URL of a registered API' })).max(100),
   /** Every sign-in to this client needs a second factor. */
   require_mfa: z.boolean(),
 };
@@ -65,6 +71,7 @@ export const clientInput = z
     post_logout_redirect_uris: clientFields.post_logout_redirect_uris.default([]),
     scopes: clientFields.scopes.optional(),
     roles: clientFields.roles.default([]),
+    apis: clientFields.apis.default([]),
     require_mfa: clientFields.require_mfa.default(false),
   })
   .superRefine((c, ctx) => {
@@ -79,6 +86,7 @@ export const clientPatch = z.object({
   post_logout_redirect_uris: clientFields.post_logout_redirect_uris.optional(),
   scopes: clientFields.scopes.optional(),
   roles: clientFields.roles.optional(),
+  apis: clientFields.apis.optional(),
   require_mfa: clientFields.require_mfa.optional(),
 });
 
@@ -95,6 +103,7 @@ export interface ClientView {
   post_logout_redirect_uris: string[];
   scopes: string[];
   roles: string[];
+  apis: string[];
   require_mfa: boolean;
   created_at: string;
 }
@@ -108,6 +117,7 @@ export function describeClient(row: ClientWithRoles): ClientView {
     post_logout_redirect_uris: row.post_logout_redirect_uris,
     scopes: allowedScopes(row),
     roles: row.roles,
+    apis: row.apis,
     require_mfa: row.require_mfa,
     created_at: row.created_at.toISOString(),
   };
@@ -115,6 +125,11 @@ export function describeClient(row: ClientWithRoles): ClientView {
 
 export function allowedScopes(row: Pick<ClientWithRoles, 'type' | 'scopes'>): string[] {
   return row.scopes ?? (row.type === 'machine' ? [] : DEFAULT_USER_SCOPES);
+}
+
+/** The OpenID scopes (openid, profile, …) this client may receive; others asked for are dropped. */
+export function allowedOidcScopes(row: Pick<ClientWithRoles, 'type' | 'scopes'>): string[] {
+  return allowedScopes(row).filter((s) => OIDC_SCOPES.includes(s));
 }
 
 export async function createClient(
@@ -128,6 +143,7 @@ export async function createClient(
   const secret = c.type === 'spa' ? undefined : randomToken(32);
   await db.transaction().execute(async (trx) => {
     const roleIds = await existingRoleIds(trx, c.roles);
+    const apiIds = await existingApiIds(trx, c.apis);
     await insertClient(trx, {
       client_id: clientId,
       name: c.name,
@@ -139,6 +155,7 @@ export async function createClient(
       require_mfa: c.require_mfa,
     });
     await setClientRoles(trx, clientId, roleIds);
+    await setClientApis(trx, clientId, apiIds);
   });
   const view = describeClient(await requireClient(db, clientId));
   return secret ? { ...view, client_secret: secret } : view;
@@ -172,6 +189,7 @@ export async function updateClient(db: Db, clientId: string, input: z.input<type
     if (patch.roles) {
       await setClientRoles(trx, clientId, await existingRoleIds(trx, patch.roles));
     }
+    if (patch.apis) await setClientApis(trx, clientId, await existingApiIds(trx, patch.apis));
     await updateClientRow(trx, clientId, {
       ...(patch.name !== undefined ? { name: patch.name } : {}),
       ...(patch.redirect_uris ? { redirect_uris: JSON.stringify(patch.redirect_uris) } : {}),
@@ -195,12 +213,10 @@ export async function rotateClientSecret(db: Db, secrets: Secrets, clientId: str
 
 /** The metadata oidc-provider validates and serves for a client row. */
 export function toClientMetadata(row: ClientWithRoles, secrets: Secrets): ClientMetadata {
-  // oidc-provider checks a client's `scope` against its own scopes only; API scopes are
+  // No `scope`: with one, oidc-provider refuses a request naming any other OpenID scope, where
+  // Tessera narrows (RFC 6749 §3.3): consent grants only allowedOidcScopes, and API scopes are
   // narrowed per API by apiScopesFor.
-  const scope = allowedScopes(row)
-    .filter((s) => OIDC_SCOPES.includes(s))
-    .join(' ');
-  const common = { client_id: row.client_id, client_name: row.name, ...(scope ? { scope } : {}) };
+  const common = { client_id: row.client_id, client_name: row.name };
   if (row.type === 'machine') {
     return {
       ...common,
@@ -225,6 +241,20 @@ export function toClientMetadata(row: ClientWithRoles, secrets: Secrets): Client
         client_secret: secrets.decrypt(row.secret_encrypted ?? ''),
         token_endpoint_auth_method: 'client_secret_basic',
       };
+}
+
+/**
+ * Whether a client may get access tokens for `api`: an operator named the API in the client's
+ * `apis`, or gave the client one of the API's scopes. `byNameOnly` APIs (the admin API) are
+ * granted by name alone, so no scope an operator adds to them later grants them to anyone.
+ */
+export function apiGranted(
+  row: Pick<ClientWithRoles, 'apis' | 'scopes'>,
+  api: Pick<ResourceServerRow, 'audience' | 'scopes'>,
+  byNameOnly: boolean,
+): boolean {
+  if (row.apis.includes(api.audience)) return true;
+  return !byNameOnly && (row.scopes ?? []).some((s) => api.scopes.includes(s));
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { JWK } from 'jose';
 import {
   type AdapterConstructor,
+  type ClientAuthMethod,
   type Configuration,
   errors,
   type FindAccount,
@@ -10,7 +11,9 @@ import {
 import type { ResourceServerRow } from '../../db/schema.ts';
 import { accountClient, loadExistingGrant } from './account-client.ts';
 import { ACR_MFA, ACR_PASSWORD } from './acr.ts';
-import { OIDC_SCOPES } from './scopes.ts';
+import { apiNotConsented } from './api-consent.ts';
+import { settleClientCredentialsScope } from './client-credentials-scope.ts';
+import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
 
 /**
  * Everything oidc-provider is told, in one pure function of its dependencies. What each setting
@@ -25,8 +28,10 @@ export interface OidcDependencies {
   findAccount: FindAccount;
   /** The registered API with this audience, if any. */
   findApi: (audience: string) => Promise<ResourceServerRow | undefined>;
-  /** The API scopes this client may receive for that API. */
-  apiScopesFor: (clientId: string, api: ResourceServerRow) => Promise<string[]>;
+  /** The API scopes this client may receive for that API, or undefined when it was not granted the API. */
+  grantedApiScopes: (clientId: string, api: ResourceServerRow) => Promise<string[] | undefined>;
+  /** The OpenID scopes this client may receive. */
+  grantedOidcScopes: (clientId: string) => Promise<string[]>;
   /** Roles carried by an access token: the user's, or for client_credentials the client's. */
   rolesFor: (
     ctx: KoaContextWithOIDC,
@@ -46,10 +51,16 @@ export interface OidcDependencies {
 const DAY = 24 * 3600;
 
 /**
+ * How clients authenticate, as discovery advertises it: web and machine clients with HTTP Basic,
+ * spa clients (public) with none. Only methods a registered client can actually use are listed.
+ */
+const CLIENT_AUTH_METHODS: ClientAuthMethod[] = ['client_secret_basic', 'none'];
+
+/**
  * The library's prompts, with `create` first: a client sending prompt=create (OpenID Connect
  * Initiating User Registration) gets the sign-up page; the step that finishes resolves it. The
  * login prompt also asks again when the session's login had no second factor and this sign-in
- * needs one (step-up).
+ * needs one (step-up). The consent prompt also asks for every API not consented to yet.
  */
 function tesseraPrompts(mfaWanted: OidcDependencies['mfaWanted']) {
   const policy = interactionPolicy.base();
@@ -63,6 +74,7 @@ function tesseraPrompts(mfaWanted: OidcDependencies['mfaWanted']) {
         : interactionPolicy.Check.NO_NEED_TO_PROMPT;
     }),
   );
+  policy.get('consent')?.checks.add(apiNotConsented);
   return policy;
 }
 
@@ -78,11 +90,12 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
     cookies: { keys: d.cookieKeys, long: cookie, short: cookie },
     responseTypes: ['code'],
     scopes: OIDC_SCOPES,
-    claims: {
-      openid: ['sub', 'acr', 'amr', 'auth_time'],
-      email: ['email', 'email_verified'],
-      profile: ['name', 'preferred_username'],
-      roles: ['roles'],
+    claims: SCOPE_CLAIMS,
+    clientAuthMethods: CLIENT_AUTH_METHODS,
+    discovery: {
+      claim_types_supported: ['normal'],
+      introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+      revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
     },
     // ID tokens carry the scope's claims even when an access token for userinfo is issued too.
     conformIdTokenClaims: false,
@@ -118,15 +131,24 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
       },
       resourceIndicators: {
         enabled: true,
-        // No `resource`: an opaque token for userinfo. One registered API: a JWT for it.
-        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? undefined,
+        // No `resource`: an opaque token for userinfo (client_credentials: its OpenID scopes only,
+        // others refused). One registered API: a JWT for it.
+        defaultResource: async (ctx, client, oneOf) => {
+          if (!oneOf) settleClientCredentialsScope(ctx, await d.grantedOidcScopes(client.clientId));
+          return oneOf ?? undefined;
+        },
         useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx, indicator, client) => {
+        // Asked at /auth and at /token for every grant type: a client gets tokens only for the
+        // APIs it was granted, and only the scopes it holds for them.
+        getResourceServerInfo: async (ctx, indicator, client) => {
           const api = await d.findApi(indicator);
           if (!api) throw new errors.InvalidTarget('resource is not a registered API');
+          const scopes = await d.grantedApiScopes(client.clientId, api);
+          if (!scopes) throw new errors.InvalidTarget('this client may not get tokens for this API');
+          settleClientCredentialsScope(ctx, scopes);
           return {
             audience: api.audience,
-            scope: (await d.apiScopesFor(client.clientId, api)).join(' '),
+            scope: scopes.join(' '),
             accessTokenTTL: api.access_token_ttl,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: 'ES256' } },

@@ -51,9 +51,19 @@ async function introspect(
   if (payload.sub === clientId) {
     if (!(await deps.clientExists(clientId))) return inactive;
   } else {
-    const record = await deps.records.find(String(payload.jti));
-    const grant = record?.grantId ? await provider.Grant.find(record.grantId) : undefined;
+    const grant = await grantOfJwtAccessToken(deps.records, provider, String(payload.jti));
     if (!grant || grant.clientId !== clientId) return inactive;
   }
   return { ...payload, active: true, token_type: 'Bearer' };
+}
+
+/** Who a person's JWT access token was issued to, while its grant lives (a revoked grant is deleted). */
+export async function grantOfJwtAccessToken(
+  records: Adapter,
+  provider: Provider,
+  jti: string,
+): Promise<{ accountId: string | undefined; clientId: string | undefined } | undefined> {
+  const record = await records.find(jti);
+  const grant = record?.grantId ? await provider.Grant.find(String(record.grantId)) : undefined;
+  return grant ? { accountId: grant.accountId, clientId: grant.clientId } : undefined;
 }

@@ -5,10 +5,11 @@ import { payloadAdapter } from '../../adapters/oidc-adapter.ts';
 import type { Db } from '../../db/database.ts';
 import type { ClientWithRoles } from '../../db/repositories/clients.ts';
 import { userRoleNames } from '../../db/repositories/roles.ts';
+import { adminAudience } from '../admin-api/auth.ts';
 import type { Audit } from '../audit/audit.ts';
 import { seenIn } from '../audit/audit.ts';
 import type { Catalog } from '../catalog.ts';
-import { apiScopesFor, toClientMetadata } from '../clients/clients.ts';
+import { allowedOidcScopes, apiGranted, apiScopesFor, toClientMetadata } from '../clients/clients.ts';
 import type { Page } from '../http/pages.ts';
 import type { KeySet } from '../keys/signing-keys.ts';
 import type { Logger } from '../logger.ts';
@@ -18,7 +19,7 @@ import { apiKeyIntrospection } from './api-key-introspection.ts';
 import { oidcConfiguration } from './configuration.ts';
 import { answerOutagesAs503, onServerError } from './dependency-outage.ts';
 import { accountFinder, rolesLoadedFor } from './find-account.ts';
-import { JWT_ACCESS_TOKEN_MODEL, jwtIntrospection } from './jwt-introspection.ts';
+import { grantOfJwtAccessToken, JWT_ACCESS_TOKEN_MODEL, jwtIntrospection } from './jwt-introspection.ts';
 import { rfc6749ErrorCodes } from './rfc-errors.ts';
 
 interface HostDependencies {
@@ -35,6 +36,8 @@ interface HostDependencies {
 export interface OidcHost {
   readonly provider: Provider;
   readonly middleware: Koa.Middleware;
+  /** The account and client of the live grant a person's JWT access token (by `jti`) was issued under. */
+  grantOfAccessToken(jti: string): Promise<{ accountId: string | undefined; clientId: string | undefined } | undefined>;
 }
 
 export function createOidcHost(deps: HostDependencies): OidcHost {
@@ -48,6 +51,7 @@ export function createOidcHost(deps: HostDependencies): OidcHost {
       return current.provider;
     },
     middleware: (ctx, next) => current.mounted(ctx, next),
+    grantOfAccessToken: (jti) => grantOfJwtAccessToken(current.records, current.provider, jti),
   };
 }
 
@@ -65,9 +69,14 @@ function build(deps: HostDependencies, keySet: KeySet) {
       adapter: Adapter,
       findAccount: accountFinder(db),
       findApi: (audience) => catalog.findApi(audience),
-      apiScopesFor: async (clientId, api) => {
+      grantedApiScopes: async (clientId, api) => {
         const client = await catalog.findClient(clientId);
-        return client ? apiScopesFor(client, api) : [];
+        const byNameOnly = api.audience === adminAudience(issuer);
+        return client && apiGranted(client, api, byNameOnly) ? apiScopesFor(client, api) : undefined;
+      },
+      grantedOidcScopes: async (clientId) => {
+        const client = await catalog.findClient(clientId);
+        return client ? allowedOidcScopes(client) : [];
       },
       rolesFor: async (ctx, { accountId, clientId }) => {
         if (!accountId) return (await catalog.findClient(clientId))?.roles ?? [];
@@ -139,7 +148,7 @@ function build(deps: HostDependencies, keySet: KeySet) {
       details: { grantId },
     }).catch((err) => logger.error({ err }, 'audit failed'));
   });
-  return { provider, mounted: mount(provider as unknown as Koa) };
+  return { provider, records, mounted: mount(provider as unknown as Koa) };
 }
 
 /**

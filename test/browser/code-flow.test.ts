@@ -51,6 +51,8 @@ beforeAll(async () => {
       app.redirectUri,
       '--post-logout-redirect-uri',
       app.postLogoutUri,
+      '--api',
+      API,
     ])
   ).json();
   web = (

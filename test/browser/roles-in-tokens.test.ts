@@ -47,7 +47,18 @@ beforeAll(async () => {
   for (const role of ['editor', 'auditor', 'reports.writer']) (await tessera.cli(['roles', 'create', role])).json();
   (await tessera.cli(['apis', 'create', '--audience', API, '--scope', 'reports:read'])).json();
   web = (
-    await tessera.cli(['clients', 'create', '--name', 'Reports', '--type', 'web', '--redirect-uri', app.redirectUri])
+    await tessera.cli([
+      'clients',
+      'create',
+      '--name',
+      'Reports',
+      '--type',
+      'web',
+      '--redirect-uri',
+      app.redirectUri,
+      '--api',
+      API,
+    ])
   ).json();
   config = await relyingParty(tessera.issuer, web.client_id, web.client_secret);
 });
@@ -111,7 +122,9 @@ describe('a user’s roles', () => {
 describe('a machine client’s roles', () => {
   it('are in its client_credentials JWT access token', async () => {
     const created = async (...extra: string[]) =>
-      (await tessera.cli(['clients', 'create', '--name', 'Report writer', '--type', 'machine', ...extra])).json<{
+      (
+        await tessera.cli(['clients', 'create', '--name', 'Report writer', '--type', 'machine', '--api', API, ...extra])
+      ).json<{
         client_id: string;
         client_secret: string;
       }>();

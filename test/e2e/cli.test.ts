@@ -32,7 +32,9 @@ afterAll(async () => {
 
 describe('tessera clients', () => {
   it('creates, shows, lists, rotates and deletes a client, and the running server follows each step', async () => {
-    const created = (await tessera.cli(['clients', 'create', '--name', 'Reporter', '--type', 'machine'])).json<{
+    const created = (
+      await tessera.cli(['clients', 'create', '--name', 'Reporter', '--type', 'machine', '--api', API])
+    ).json<{
       client_id: string;
       client_secret: string;
       type: string;

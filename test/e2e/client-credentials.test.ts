@@ -55,7 +55,7 @@ afterAll(async () => {
 describe('client_credentials', () => {
   it('issues an RFC 9068 JWT access token for a registered API that verifies against /jwks', async () => {
     const config = await discover(machine.client_id, machine.client_secret);
-    const tokens = await oidc.clientCredentialsGrant(config, { resource: API, scope: 'reports:read reports:write' });
+    const tokens = await oidc.clientCredentialsGrant(config, { resource: API, scope: 'reports:read' });
     expect(tokens.token_type.toLowerCase()).toBe('bearer');
     expect(tokens.scope).toBe('reports:read');
 
@@ -85,7 +85,9 @@ describe('client_credentials', () => {
     const tampered = `${access_token.slice(0, -4)}AAAA`;
     expect((await oidc.tokenIntrospection(config, tampered)).active).toBe(false);
 
-    const doomed = (await tessera.cli(['clients', 'create', '--name', 'Doomed', '--type', 'machine'])).json<{
+    const doomed = (
+      await tessera.cli(['clients', 'create', '--name', 'Doomed', '--type', 'machine', '--api', API])
+    ).json<{
       client_id: string;
       client_secret: string;
     }>();

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import * as oidc from 'openid-client';
+import { relyingParty } from '../support/oidc-flow.ts';
 import { type RunningTessera, startTessera } from '../support/tessera.ts';
 
 /** What discovery promises relying parties, and which browser origins may call the token endpoint. */
@@ -6,7 +8,7 @@ const SPA_ORIGIN = 'https://spa.example.test';
 
 let tessera: RunningTessera;
 let spa: { client_id: string };
-let web: { client_id: string };
+let web: { client_id: string; client_secret: string };
 
 beforeAll(async () => {
   tessera = await startTessera();
@@ -57,6 +59,26 @@ describe('discovery', () => {
       expect.arrayContaining(['sub', 'email', 'email_verified', 'name', 'preferred_username', 'roles', 'amr']),
     );
     expect(d.id_token_signing_alg_values_supported).toEqual(expect.arrayContaining(['RS256', 'ES256']));
+  });
+
+  it('advertises only the client authentication methods a client can use, and each one works', async () => {
+    const d = (await (await fetch(new URL('/.well-known/openid-configuration', tessera.issuer))).json()) as Record<
+      string,
+      unknown
+    >;
+    for (const endpoint of ['token', 'introspection', 'revocation']) {
+      expect({ endpoint, methods: d[`${endpoint}_endpoint_auth_methods_supported`] }).toEqual({
+        endpoint,
+        methods: ['client_secret_basic', 'none'],
+      });
+    }
+    expect(d).not.toHaveProperty('token_endpoint_auth_signing_alg_values_supported');
+    const webClient = await relyingParty(tessera.issuer, web.client_id, web.client_secret);
+    const spaClient = await relyingParty(tessera.issuer, spa.client_id);
+    await expect(oidc.tokenRevocation(webClient, 'no-such-token')).resolves.toBeUndefined();
+    await expect(oidc.tokenRevocation(spaClient, 'no-such-token')).resolves.toBeUndefined();
+    expect(await oidc.tokenIntrospection(webClient, 'no-such-token')).toMatchObject({ active: false });
+    expect(await oidc.tokenIntrospection(spaClient, 'no-such-token')).toMatchObject({ active: false });
   });
 
   it('serves the public halves of an RS256 and an ES256 key, never a private part', async () => {

@@ -19,7 +19,7 @@ const issue = async () => (await oidc.clientCredentialsGrant(config, { resource:
 beforeAll(async () => {
   tessera = await startTessera();
   (await tessera.cli(['apis', 'create', '--audience', API])).json();
-  const machine = (await tessera.cli(['clients', 'create', '--name', 'M', '--type', 'machine'])).json<{
+  const machine = (await tessera.cli(['clients', 'create', '--name', 'M', '--type', 'machine', '--api', API])).json<{
     client_id: string;
     client_secret: string;
   }>();

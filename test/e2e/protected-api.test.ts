@@ -42,7 +42,7 @@ beforeAll(async () => {
     (
       await tessera.cli(['clients', 'create', '--name', name, '--type', 'machine', '--scope', 'reports:read', ...extra])
     ).json<MachineClient>();
-  reader = await machine('Nightly report', '--role', ROLE);
+  reader = await machine('Nightly report', '--role', ROLE, '--api', BILLING);
   stranger = await machine('Unprivileged job');
 
   api = createProtectedApi({ issuer: tessera.issuer, audience: REPORTS, requiredRole: ROLE }).listen(0, '127.0.0.1');

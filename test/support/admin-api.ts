@@ -38,6 +38,8 @@ export async function tokenFor(tessera: RunningTessera, roles: string[]): Promis
       'ops',
       '--type',
       'machine',
+      '--api',
+      `${tessera.issuer}/api/admin`,
       ...roles.flatMap((r) => ['--role', r]),
     ])
   ).json<{ client_id: string; client_secret: string }>();
