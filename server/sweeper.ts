@@ -2,6 +2,7 @@ import { sweepExpiredPayloads } from '../adapters/oidc-adapter.ts';
 import type { Db } from '../db/database.ts';
 import { deleteAuditEventsBefore } from '../db/repositories/audit-events.ts';
 import { deleteExpiredEmailTokens } from '../db/repositories/email-tokens.ts';
+import { deleteFinishedMail } from '../db/repositories/mail-outbox.ts';
 import { deleteSigningKeysRetiredBefore } from '../db/repositories/signing-keys.ts';
 import { AUDIT_RETENTION_DAYS } from './audit/audit.ts';
 import { RETAIN_AFTER_RETIREMENT_MS } from './keys/signing-keys.ts';
@@ -10,9 +11,14 @@ import { sweepExpiredRateLimits } from './rate-limit/rate-limits.ts';
 
 /**
  * Deletes what has expired (oidc-provider artifacts, retired keys, mailed links, rate-limit
- * counters, audit events past their retention) every few minutes, so nothing grows without
- * bound. Several nodes may sweep at once; the deletes do not mind.
+ * counters, audit events past their retention, outbox rows a day after they were sent or skipped
+ * and a week after they failed) every few minutes, so nothing grows without bound. Several nodes
+ * may sweep at once; the deletes do not mind.
  */
+const SENT_MAIL_KEPT_MS = 86_400_000;
+const FAILED_MAIL_KEPT_MS = 7 * 86_400_000;
+const ago = (ms: number) => new Date(Date.now() - ms);
+
 export function startSweeper(db: Db, logger: Logger, everyMs = 5 * 60_000): () => void {
   const sweep = async () => {
     try {
@@ -21,8 +27,9 @@ export function startSweeper(db: Db, logger: Logger, everyMs = 5 * 60_000): () =
       const emailTokens = await deleteExpiredEmailTokens(db);
       const rateLimits = await sweepExpiredRateLimits(db);
       const auditEvents = await deleteAuditEventsBefore(db, new Date(Date.now() - AUDIT_RETENTION_DAYS * 86_400_000));
-      if (payloads || keys || emailTokens || rateLimits || auditEvents) {
-        logger.info({ payloads, keys, emailTokens, rateLimits, auditEvents }, 'swept expired rows');
+      const mails = await deleteFinishedMail(db, ago(SENT_MAIL_KEPT_MS), ago(FAILED_MAIL_KEPT_MS));
+      if (payloads || keys || emailTokens || rateLimits || auditEvents || mails) {
+        logger.info({ payloads, keys, emailTokens, rateLimits, auditEvents, mails }, 'swept expired rows');
       }
     } catch (err) {
       logger.warn({ err }, 'sweep failed');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { findUserByLogin, insertUser } from '../../db/repositories/users.ts';
 import type { Audit } from '../audit/audit.ts';
-import { type MailDeps, sendSignupAttemptMail, sendVerificationMail } from './account-mail.ts';
+import { type MailDeps, queueSignupAttemptMail, queueVerificationMail } from './account-mail.ts';
 import { passwordProblemFor } from './password-policy.ts';
 import { hashPassword } from './passwords.ts';
 
@@ -58,19 +58,24 @@ export async function signUp(
   }
   const audited = { ip: seen.ip, userAgent: seen.userAgent };
   if (usernameOwner || (await findUserByLogin(deps.db, email))) {
-    sendSignupAttemptMail(deps, email);
+    await queueSignupAttemptMail(deps.db, email);
     await deps.audit({ type: 'signup.existing_email', ...audited });
     return { ok: true, email };
   }
   let user: Awaited<ReturnType<typeof insertUser>>;
   try {
-    user = await insertUser(deps.db, {
-      id: randomUUID(),
-      email,
-      username,
-      name: full_name,
-      password_hash: passwordHash,
-      email_verified: false,
+    // The verification mail commits with the account, or neither does.
+    user = await deps.db.transaction().execute(async (trx) => {
+      const inserted = await insertUser(trx, {
+        id: randomUUID(),
+        email,
+        username,
+        name: full_name,
+        password_hash: passwordHash,
+        email_verified: false,
+      });
+      await queueVerificationMail(trx, inserted, seen.interaction);
+      return inserted;
     });
   } catch (err) {
     // Two sign-ups racing for one address or username: the unique index decides.
@@ -79,7 +84,6 @@ export async function signUp(
     if (constraint === 'users_email_unique') return { ok: true, email };
     return { ok: false, errors: { username: 'That username is taken. Try another.' } };
   }
-  await sendVerificationMail(deps, user, seen.interaction);
   await deps.audit({ type: 'signup', userId: user.id, ...audited });
   return { ok: true, email };
 }
