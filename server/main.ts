@@ -18,7 +18,11 @@ async function main() {
     return;
   }
   const logger = createLogger(config.logLevel);
-  if (!config.smtpUrl) logger.warn('SMTP_URL is not set: mail is written to this log instead of being sent');
+  if (!config.smtpUrl && config.mailToLog) {
+    logger.warn('SMTP_URL is not set: mail, links included, is written to this log (for development only)');
+  } else if (!config.smtpUrl) {
+    logger.warn('SMTP_URL is not set: no mail is sent (verification and password reset mails are lost)');
+  }
   const deps = await createDeps(config, logger);
   const server: Server = createApp(deps).listen(config.port);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
