@@ -37,13 +37,13 @@ export interface MailOutboxWorker {
   stop(): Promise<void>;
 }
 
-export const GIVE_UP_AFTER_SECONDS = 24 * 3600;
+const GIVE_UP_AFTER_SECONDS = 24 * 3600;
 const LEASE_SECONDS = 5 * 60;
 const FIRST_RETRY_SECONDS = 2;
 const LONGEST_RETRY_SECONDS = 10 * 60;
 
 /** Seconds before attempt `attempts + 1`: 2, 4, 8… up to 10 minutes, each ±20%. */
-export function retryDelaySeconds(attempts: number): number {
+function retryDelaySeconds(attempts: number): number {
   const base = Math.min(LONGEST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** Math.max(0, attempts - 1));
   return Math.round(base * (0.8 + Math.random() * 0.4) * 1000) / 1000;
 }
