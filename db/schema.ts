@@ -172,6 +172,21 @@ export interface FederatedIdentitiesTable {
   linked_at: CreatedAt;
 }
 
+export interface MailOutboxTable {
+  id: string;
+  kind: string;
+  recipient: string;
+  data: ColumnType<Record<string, string>, string | undefined, string>;
+  state: ColumnType<'pending' | 'sent' | 'skipped' | 'failed', undefined, 'sent' | 'skipped' | 'failed'>;
+  attempts: Generated<number>;
+  next_attempt_at: Generated<Date>;
+  lease_until: Date | null;
+  lease_token: string | null;
+  last_error: string | null;
+  created_at: CreatedAt;
+  finished_at: Date | null;
+}
+
 export interface ConfigVersionTable {
   id: boolean;
   version: number;
@@ -197,6 +212,7 @@ export interface Schema {
   recovery_codes: RecoveryCodesTable;
   federated_identities: FederatedIdentitiesTable;
   config_version: ConfigVersionTable;
+  mail_outbox: MailOutboxTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -25,7 +25,6 @@ export function createApp(deps: Deps): Koa {
     secrets: deps.secrets,
     audit: deps.audit,
     page: deps.page,
-    mailer: deps.mailer,
     logger: deps.logger,
     issuer: deps.config.issuer,
     rateLimiter: deps.rateLimiter,

@@ -31,6 +31,7 @@ const environment = z.object({
   REDIS_URL: url(['redis', 'rediss']).optional(),
   SMTP_URL: url(['smtp', 'smtps']).optional(),
   MAIL_FROM: z.string().min(3).default('Tessera <no-reply@localhost>'),
+  MAIL_TO_LOG: boolean.optional(),
   GITHUB_CLIENT_ID: z.string().min(1).optional(),
   GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
   GITHUB_BASE_URL: url(['http', 'https']).default('https://github.com'),
@@ -51,6 +52,11 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
+  /**
+   * Without SMTP_URL, whether mail (links included) is written to the log: MAIL_TO_LOG, by default
+   * true only for a development issuer (http://localhost or http://127.0.0.1).
+   */
+  readonly mailToLog: boolean;
   readonly github: { clientId: string; clientSecret: string; baseUrl: string; apiUrl: string } | undefined;
   readonly trustProxy: boolean;
   readonly logLevel: Environment['LOG_LEVEL'];
@@ -86,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
+    mailToLog: e.MAIL_TO_LOG ?? isDevelopmentIssuer(e.ISSUER),
     github:
       e.GITHUB_CLIENT_ID && e.GITHUB_CLIENT_SECRET
         ? Object.freeze({
@@ -98,4 +105,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   });
+}
+
+// A reset link in a log hands over an account, so only a machine's own issuer counts as development.
+function isDevelopmentIssuer(issuer: string): boolean {
+  const { protocol, hostname } = new URL(issuer);
+  return protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
 }

@@ -1,11 +1,14 @@
 import { type Database, type Db, openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrator.ts';
+import { measurePendingMail } from '../db/repositories/mail-outbox.ts';
+import { composeAccountMail } from './accounts/account-mail-composer.ts';
 import { adminAudience } from './admin-api/auth.ts';
 import { ensureApi } from './apis/apis.ts';
 import { type Audit, createAudit } from './audit/audit.ts';
 import { Catalog } from './catalog.ts';
 import type { Config } from './config.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
+import { type MailOutboxWorker, startMailOutbox } from './email/outbox.ts';
 import { reasonOf } from './http/dependency-errors.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
 import { createPages, type Page } from './http/pages.ts';
@@ -29,6 +32,7 @@ export interface Deps {
   page: Page;
   stylesheet: string;
   mailer: Mailer;
+  mailOutbox: MailOutboxWorker;
   rateLimiter: RateLimiter;
   metrics: Metrics;
   close(): Promise<void>;
@@ -54,7 +58,10 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const audit = createAudit(db, logger, metrics.countEvent);
   const oidc = createOidcHost({ issuer: config.issuer, db, secrets, catalog, logger, page, audit });
   const stopSweeper = startSweeper(db, logger);
-  const mailer = createMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom }, logger);
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom, toLog: config.mailToLog }, logger);
+  const compose = composeAccountMail({ db, issuer: config.issuer });
+  const mailOutbox = startMailOutbox({ db, mailer, logger, compose, counted: metrics.countMail });
+  metrics.watchMailOutbox(() => measurePendingMail(db));
   const rateLimiter = createRateLimiter({ db, redisUrl: config.redisUrl, logger });
   return {
     config,
@@ -68,11 +75,14 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     page,
     stylesheet,
     mailer,
+    mailOutbox,
     rateLimiter,
     metrics,
     async close() {
       stopSweeper();
       catalog.stop();
+      // A send in progress finishes before its connection and the database close.
+      await mailOutbox.stop();
       mailer.close();
       await rateLimiter.close();
       await database.close();

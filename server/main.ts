@@ -27,7 +27,11 @@ async function main() {
   // A promise nobody awaited that failed (a dependency's, typically) is a bug to fix, not a
   // reason to drop every request in flight: it is logged, and the server keeps serving.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
-  if (!config.smtpUrl) logger.warn('SMTP_URL is not set: mail is written to this log instead of being sent');
+  if (!config.smtpUrl && config.mailToLog) {
+    logger.warn('SMTP_URL is not set: mail, links included, is written to this log (for development only)');
+  } else if (!config.smtpUrl) {
+    logger.warn('SMTP_URL is not set: no mail is sent (verification and password reset mails are lost)');
+  }
   const deps = await createDeps(config, logger);
   const server: Server = createApp(deps).listen(config.port);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));

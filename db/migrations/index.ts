@@ -6,6 +6,7 @@ import * as mfa from './20261123T1800-mfa.ts';
 import * as federation from './20261123T1900-federation.ts';
 import * as hashedArtifactKeys from './20261130T1020-hashed-artifact-keys.ts';
 import * as clientApis from './20261130T1030-client-apis.ts';
+import * as mailOutbox from './20261130T1050-mail-outbox.ts';
 import * as auditChain from './20261130T1060-audit-chain.ts';
 import * as pendingSignups from './20261130T1061-pending-signups.ts';
 
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '20261123T1900-federation': federation,
   '20261130T1020-hashed-artifact-keys': hashedArtifactKeys,
   '20261130T1030-client-apis': clientApis,
+  '20261130T1050-mail-outbox': mailOutbox,
   '20261130T1060-audit-chain': auditChain,
   '20261130T1061-pending-signups': pendingSignups,
 };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { findUserByLogin, insertUser } from '../../db/repositories/users.ts';
 import type { Audit } from '../audit/audit.ts';
-import { type MailDeps, sendSignupAttemptMail, sendVerificationMail } from './account-mail.ts';
+import { type MailDeps, queueSignupAttemptMail, queueVerificationMail } from './account-mail.ts';
 import { passwordProblemFor } from './password-policy.ts';
 import { hashPassword } from './passwords.ts';
 import { pendingSignupDeadline } from './pending-signups.ts';
@@ -65,28 +65,32 @@ export async function signUp(
   }
   const audited = { ip: seen.ip, userAgent: seen.userAgent };
   if (await findUserByLogin(deps.db, email)) {
-    sendSignupAttemptMail(deps, email);
+    await queueSignupAttemptMail(deps.db, email);
     await deps.audit({ type: 'signup.existing_email', ...audited });
     return { ok: true, email };
   }
   let user: Awaited<ReturnType<typeof insertUser>>;
   try {
-    user = await insertUser(deps.db, {
-      id: randomUUID(),
-      email,
-      username: null,
-      pending_username: username,
-      pending_until: pendingSignupDeadline(),
-      name: full_name,
-      password_hash: passwordHash,
-      email_verified: false,
+    // The verification mail commits with the account, or neither does.
+    user = await deps.db.transaction().execute(async (trx) => {
+      const inserted = await insertUser(trx, {
+        id: randomUUID(),
+        email,
+        username: null,
+        pending_username: username,
+        pending_until: pendingSignupDeadline(),
+        name: full_name,
+        password_hash: passwordHash,
+        email_verified: false,
+      });
+      await queueVerificationMail(trx, inserted, seen.interaction);
+      return inserted;
     });
   } catch (err) {
     // Two sign-ups racing for one address: the unique index decides, and both see the same page.
     if ((err as { code?: string }).code !== '23505') throw err;
     return { ok: true, email };
   }
-  await sendVerificationMail(deps, user, seen.interaction);
   await deps.audit({ type: 'signup', userId: user.id, ...audited });
   return { ok: true, email };
 }

@@ -2,13 +2,16 @@ import { createTransport } from 'nodemailer';
 import type { Logger } from '../logger.ts';
 
 /**
- * Outgoing mail. With `SMTP_URL` set, mail goes through one pooled SMTP transport; without it,
- * mail is written to the log (text body included, since it carries the links a developer needs to
- * follow). Rules this file enforces:
+ * Outgoing mail, as the outbox worker hands it over. With `SMTP_URL` set, mail goes through one
+ * pooled SMTP transport. Without it, a mail reaches the log, links included, only when `toLog`
+ * says this is a development setup; otherwise it is refused, so no link lands in a production log.
+ * Rules this file enforces:
  * - the SMTP credentials never reach an error message or a log line, even when the server echoes
  *   them back: a failure names the host, the error code and the reason, scrubbed of user and password;
- * - a dead server fails a send in seconds, not after nodemailer's default two-minute timeout, since
- *   callers may be answering a browser while they wait.
+ * - a dead server fails a send in seconds, not after nodemailer's default two-minute timeout, so
+ *   the worker's lease outlives any send;
+ * - a failure says whether trying again can help: the server refusing this message or recipient
+ *   (a 5xx other than for authentication) or having nowhere to send is permanent; the rest is not.
  */
 export interface Mail {
   to: string;
@@ -18,21 +21,42 @@ export interface Mail {
 }
 
 export interface Mailer {
-  /** Sends one mail; rejects with an Error naming the failure (never the credentials). */
+  /** Sends one mail; rejects with a MailError naming the failure (never the credentials). */
   send(mail: Mail): Promise<void>;
-  /** Closes the pooled SMTP connections; a no-op when mail goes to the log. */
+  /** Closes the pooled SMTP connections; a no-op otherwise. */
   close(): void;
+}
+
+export class MailError extends Error {
+  override name = 'MailError';
+  /** True when sending the same mail again cannot succeed. */
+  readonly permanent: boolean;
+  constructor(message: string, permanent: boolean) {
+    super(message);
+    this.permanent = permanent;
+  }
 }
 
 const TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
 
-/** Creates the mailer: SMTP when `smtpUrl` is set (smtp:// or smtps://), the log otherwise. */
-export function createMailer(options: { smtpUrl: string | undefined; mailFrom: string }, logger: Logger): Mailer {
-  const { smtpUrl, mailFrom } = options;
-  if (!smtpUrl) {
+/** Creates the mailer: SMTP when `smtpUrl` is set (smtp:// or smtps://); else the log when `toLog`; else nowhere. */
+export function createMailer(
+  options: { smtpUrl: string | undefined; mailFrom: string; toLog: boolean },
+  logger: Logger,
+): Mailer {
+  const { smtpUrl, mailFrom, toLog } = options;
+  if (!smtpUrl && toLog) {
     return {
       async send({ to, subject, text }) {
         logger.info({ mail: { to, subject, text } }, 'mail not sent (SMTP_URL unset); contents follow');
+      },
+      close() {},
+    };
+  }
+  if (!smtpUrl) {
+    return {
+      async send() {
+        throw new MailError('SMTP_URL is not set', true);
       },
       close() {},
     };
@@ -48,13 +72,21 @@ export function createMailer(options: { smtpUrl: string | undefined; mailFrom: s
       try {
         await transport.sendMail({ to, subject, html, text });
       } catch (error) {
-        throw new Error(`Could not send mail through ${target}: ${describeFailure(error, credentials)}`);
+        throw new MailError(
+          `Could not send mail through ${target}: ${describeFailure(error, credentials)}`,
+          isPermanent(error),
+        );
       }
     },
     close() {
       transport.close();
     },
   };
+}
+
+function isPermanent(error: unknown): boolean {
+  const { code, responseCode } = (error ?? {}) as { code?: unknown; responseCode?: unknown };
+  return typeof responseCode === 'number' && responseCode >= 500 && responseCode < 600 && code !== 'EAUTH';
 }
 
 // The code and reason of a nodemailer error, with every occurrence of a credential masked.

@@ -1,18 +1,23 @@
 import type { Context } from 'koa';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Dependency } from './dependency-errors.ts';
 
 /**
  * What /metrics tells Prometheus: requests by route and status with their latency, security
  * events by type (logins, failures, lockouts: the audit log's counts), and the process's own
- * figures, and requests answered 503 because a dependency was down, by dependency (a rise is
- * the alarm for a database or Redis outage; see dependency-errors.ts). Routes are patterns (`/interaction/:uid/login`) or oidc-provider's route names
- * (`token`), never raw paths, so the number of series stays small.
+ * figures, requests answered 503 because a dependency was down, by dependency (a rise is the
+ * alarm for a database or Redis outage; see dependency-errors.ts), and the mail outbox: what it
+ * has sent, retried, skipped and given up on this node, and how much mail waits (from the
+ * database, so every node reports the same queue). Routes are patterns (`/interaction/:uid/login`)
+ * or oidc-provider's route names (`token`), never raw paths, so the number of series stays small.
  */
 export interface Metrics {
   observeRequest(ctx: Context, seconds: number): void;
   countEvent(type: string): void;
   countUnavailable(dependency: Dependency): void;
+  countMail(outcome: string): void;
+  /** Where the outbox gauges read from, once the database is open. */
+  watchMailOutbox(measure: () => Promise<{ pending: number; oldest_seconds: number }>): void;
   readonly contentType: string;
   render(): Promise<string>;
 }
@@ -45,6 +50,42 @@ export function createMetrics(): Metrics {
     labelNames: ['dependency'],
     registers: [registry],
   });
+  const mails = new Counter({
+    name: 'tessera_mail_total',
+    help: 'Outbox mails handled by this node, by outcome (sent, retried, skipped, failed).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  let measureOutbox: (() => Promise<{ pending: number; oldest_seconds: number }>) | undefined;
+  // Both outbox gauges are collected at once on a scrape: they share one query. A database that
+  // does not answer leaves the last values rather than failing the scrape.
+  let measuring: Promise<{ pending: number; oldest_seconds: number } | undefined> | undefined;
+  const measure = () => {
+    measuring ??= (measureOutbox?.() ?? Promise.resolve(undefined))
+      .catch(() => undefined)
+      .finally(() => {
+        measuring = undefined;
+      });
+    return measuring;
+  };
+  new Gauge({
+    name: 'tessera_mail_outbox_pending',
+    help: 'Mails waiting in the outbox to be sent.',
+    registers: [registry],
+    async collect() {
+      const measured = await measure();
+      if (measured) this.set(measured.pending);
+    },
+  });
+  new Gauge({
+    name: 'tessera_mail_outbox_oldest_pending_seconds',
+    help: 'How long the oldest mail in the outbox has waited, in seconds (0 when none waits).',
+    registers: [registry],
+    async collect() {
+      const measured = await measure();
+      if (measured) this.set(measured.oldest_seconds);
+    },
+  });
   return {
     observeRequest(ctx, seconds) {
       const route = routeOf(ctx);
@@ -56,6 +97,12 @@ export function createMetrics(): Metrics {
     },
     countUnavailable(dependency) {
       unavailable.inc({ dependency });
+    },
+    countMail(outcome) {
+      mails.inc({ outcome });
+    },
+    watchMailOutbox(measure) {
+      measureOutbox = measure;
     },
     contentType: registry.contentType,
     render: () => registry.metrics(),

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { findUserById } from '../../db/repositories/users.ts';
-import { sendVerificationMail } from '../accounts/account-mail.ts';
+import { queueVerificationMail } from '../accounts/account-mail.ts';
 import { authenticate } from '../accounts/users.ts';
 import { seenIn } from '../audit/audit.ts';
 import { AppError } from '../errors.ts';
@@ -107,7 +107,7 @@ export async function resendVerification(ctx: Context, deps: InteractionDeps) {
   const { allowed, retryAfterSeconds } = await deps.rateLimiter.attempt('reset_email', `verify|${user.id}`);
   if (!allowed)
     return showLogin(ctx, deps, interaction, 429, { unverified: true, error: tooManyAttempts(ctx, retryAfterSeconds) });
-  await sendVerificationMail(deps, user, interaction.uid);
+  await queueVerificationMail(deps.db, user, interaction.uid);
   await deps.audit({
     type: 'email.verification_resent',
     userId: user.id,

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
 import { findUserById, findUserByLogin, updatePasswordHash } from '../../db/repositories/users.ts';
-import { sendResetMail } from '../accounts/account-mail.ts';
+import { queueResetMail } from '../accounts/account-mail.ts';
 import { checkEmailToken, consumeEmailToken } from '../accounts/email-tokens.ts';
 import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/passwords.ts';
@@ -12,12 +12,13 @@ import { accountIpKey, accountKey } from '../rate-limit/login-limits.ts';
 import type { SelfServiceDeps } from './deps.ts';
 
 /**
- * /forgot-password answers the same for every address (and sends mail out of band, so the time
- * it takes says nothing either); /reset-password takes the mailed single-use link, sets a new
- * password under the sign-up policy, ends every session and grant the user had, and clears the
- * account's shared login limits (the link proved who this is). Spending the link, setting the
- * password and ending the sessions are one transaction: a database failing half-way leaves the old
- * password, sessions and link as they were, never a new password with the old sessions still alive.
+ * /forgot-password answers the same for every address, and does the same work for each (one
+ * outbox row; whether a mail goes out is decided when it is sent), so its timing says nothing
+ * either; /reset-password takes the mailed single-use link, sets a new password under the
+ * sign-up policy, ends every session and grant the user had, and clears the account's shared
+ * login limits (the link proved who this is). Spending the link, setting the password and ending
+ * the sessions are one transaction: a database failing half-way leaves the old password, sessions
+ * and link as they were, never a new password with the old sessions still alive.
  */
 const email = z.email().max(254);
 
@@ -52,7 +53,9 @@ export async function submitForgotPassword(ctx: Context, deps: SelfServiceDeps) 
   }
   const user = await findUserByLogin(deps.db, address);
   const known = user && user.email.toLowerCase() === address.toLowerCase() && !user.disabled_at;
-  if (known) await sendResetMail(deps, user);
+  // Queued for every address alike; the outbox looks the account up when it sends. So this
+  // answer does the same database work whether or not the address is registered.
+  await queueResetMail(deps.db, address);
   await deps.audit({
     type: 'password.reset_requested',
     userId: known ? user.id : undefined,

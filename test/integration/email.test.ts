@@ -5,7 +5,10 @@ import { createMailer, type Mailer } from '../../server/email/mailer.ts';
 import { renderEmail } from '../../server/email/templates.ts';
 import { startTestSmtp, type TestSmtp } from '../support/smtp.ts';
 
-/** Mail leaves through real SMTP with both bodies, links intact; without SMTP_URL it goes to the log. */
+/**
+ * Mail leaves through real SMTP with both bodies, links intact. Without SMTP_URL it goes to the log
+ * only in a development setup; otherwise it is refused, and nothing of it reaches the log.
+ */
 const MAIL_FROM = 'Tessera <no-reply@tessera.test>';
 const silent = pino({ level: 'silent' });
 let smtp: TestSmtp;
@@ -13,7 +16,7 @@ let mailer: Mailer;
 
 beforeAll(async () => {
   smtp = await startTestSmtp();
-  mailer = createMailer({ smtpUrl: smtp.url, mailFrom: MAIL_FROM }, silent);
+  mailer = createMailer({ smtpUrl: smtp.url, mailFrom: MAIL_FROM, toLog: false }, silent);
 });
 
 afterAll(async () => {
@@ -105,10 +108,15 @@ describe('email through SMTP', () => {
   });
 
   it('rejects with the server and the reason when the server cannot be reached', async () => {
-    const unreachable = createMailer({ smtpUrl: 'smtp://mailer:s3cr3t-pass@127.0.0.1:1', mailFrom: MAIL_FROM }, silent);
+    const unreachable = createMailer(
+      { smtpUrl: 'smtp://mailer:s3cr3t-pass@127.0.0.1:1', mailFrom: MAIL_FROM, toLog: false },
+      silent,
+    );
     try {
       const sending = unreachable.send({ to: 'a@example.test', subject: 's', html: '<p>h</p>', text: 't' });
       await expect(sending).rejects.toThrow(/^Could not send mail through smtp:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
+      // A server that does not answer may answer later: worth another try.
+      await expect(sending).rejects.toMatchObject({ permanent: false });
       await sending.catch((error: Error) => {
         expect(error.message).not.toContain('s3cr3t-pass');
         expect(error.message).not.toContain('mailer:');
@@ -126,9 +134,9 @@ describe('email through SMTP', () => {
 });
 
 describe('email without SMTP_URL', () => {
-  it('writes the mail, with its link, to the log and sends nothing', async () => {
+  it('in development, writes the mail, with its link, to the log and sends nothing', async () => {
     const { logger, lines } = capturedLogger();
-    const logOnly = createMailer({ smtpUrl: undefined, mailFrom: MAIL_FROM }, logger);
+    const logOnly = createMailer({ smtpUrl: undefined, mailFrom: MAIL_FROM, toLog: true }, logger);
     const received = smtp.mails.length;
     const link = 'http://localhost:3000/verify-email?token=dev&next=%2F';
 
@@ -145,6 +153,27 @@ describe('email without SMTP_URL', () => {
       mail: { to: 'dev@example.test', subject: 'Verify your email address', text: expect.stringContaining(link) },
     });
     expect(lines[0]?.mail).not.toHaveProperty('html');
+    expect(smtp.mails).toHaveLength(received);
+  });
+
+  it('otherwise refuses the mail for good and logs nothing of it', async () => {
+    const { logger, lines } = capturedLogger();
+    const nowhere = createMailer({ smtpUrl: undefined, mailFrom: MAIL_FROM, toLog: false }, logger);
+    const received = smtp.mails.length;
+
+    const sending = nowhere.send({
+      to: 'prod@example.test',
+      ...renderEmail('reset-password', {
+        productName: 'Tessera',
+        link: 'https://id.example.test/reset-password?token=secret-link',
+        name: null,
+        expiresIn: '1 hour',
+      }),
+    });
+    await expect(sending).rejects.toMatchObject({ message: 'SMTP_URL is not set', permanent: true });
+    nowhere.close();
+
+    expect(lines).toHaveLength(0);
     expect(smtp.mails).toHaveLength(received);
   });
 });

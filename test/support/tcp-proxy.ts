@@ -5,7 +5,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * Redis, SMTP). Point Tessera at `port` instead of the real one, then break the link on purpose:
  * - `cut()` drops every open connection at once (a server restart, a network blip);
  * - `refuse()` also refuses new ones until `restore()` (a server that is down);
- * - `delay(ms)` holds each new connection that long before connecting it (a slow network).
+ * - `delay(ms)` holds each new connection that long before connecting it (a slow network);
+ * - `latency(ms)` delays every chunk, each way, on connections opened from then on (a distant server).
  */
 export interface TcpProxy {
   readonly port: number;
@@ -15,6 +16,7 @@ export interface TcpProxy {
   refuse(): void;
   restore(): void;
   delay(ms: number): void;
+  latency(ms: number): void;
   /** Connections currently open through the proxy. */
   readonly openConnections: number;
   close(): Promise<void>;
@@ -24,6 +26,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const sockets = new Set<Socket>();
   let refusing = false;
   let delayMs = 0;
+  let latencyMs = 0;
 
   const track = (socket: Socket) => {
     sockets.add(socket);
@@ -48,7 +51,16 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       track(upstream);
       upstream.on('close', () => client.destroy());
       client.on('close', () => upstream.destroy());
-      client.pipe(upstream).pipe(client);
+      if (latencyMs > 0) {
+        // Timers of one delay fire in the order they were set, so the bytes keep their order.
+        const after = latencyMs;
+        const forward = (from: Socket, to: Socket) =>
+          from.on('data', (chunk) => setTimeout(() => to.writable && to.write(chunk), after));
+        forward(client, upstream);
+        forward(upstream, client);
+      } else {
+        client.pipe(upstream).pipe(client);
+      }
       client.resume();
     };
     if (delayMs > 0) setTimeout(open, delayMs);
@@ -83,6 +95,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     delay(ms) {
       delayMs = ms;
+    },
+    latency(ms) {
+      latencyMs = ms;
     },
     get openConnections() {
       return sockets.size;

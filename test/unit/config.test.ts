@@ -32,6 +32,19 @@ describe('loadConfig', () => {
   });
 
   it.each([
+    [{}, true],
+    [{ ISSUER: 'http://127.0.0.1:8080' }, true],
+    [{ ISSUER: 'https://localhost:3000' }, false],
+    [{ ISSUER: 'http://id.internal' }, false],
+    [{ ISSUER: 'https://id.example.com' }, false],
+    [{ ISSUER: 'https://id.example.com', MAIL_TO_LOG: 'true' }, true],
+    [{ MAIL_TO_LOG: 'false' }, false],
+  ])('with %j, writes mail and its links to the log (without SMTP_URL): %s', (env, toLog) => {
+    expect(loadConfig(env).mailToLog).toBe(toLog);
+  });
+
+  it.each([
+    [{ MAIL_TO_LOG: 'sometimes' }, 'MAIL_TO_LOG must be true or false'],
     [{ ISSUER: 'ftp://id.example.com' }, 'ISSUER must be a URL (http or https)'],
     [{ ISSUER: 'not a url' }, 'ISSUER must be a URL (http or https)'],
     [{ PORT: '70000' }, 'PORT'],
