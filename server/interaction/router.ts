@@ -5,7 +5,14 @@ import { showConsent, submitConsent } from './consent.ts';
 import { gitHubCallbackStep, startGitHubStep } from './github.ts';
 import { finishInteraction, type InteractionDeps, loadInteraction } from './interaction.ts';
 import { resendVerification, showLogin, showLoginStep, submitLogin } from './login.ts';
-import { continueAfterEnrolment, showMfaStep, showStepUp, submitCode, submitEnrolment } from './mfa.ts';
+import {
+  continueAfterEnrolment,
+  PROVE_BEFORE_ENROLMENT,
+  showMfaStep,
+  showStepUp,
+  submitCode,
+  submitEnrolment,
+} from './mfa.ts';
 import { showSignupStep, submitSignup } from './signup.ts';
 
 /**
@@ -40,9 +47,20 @@ async function show(ctx: Context, deps: InteractionDeps) {
   switch (interaction.prompt.name) {
     case 'create':
       return showSignupStep(ctx, deps, interaction);
-    case 'login':
-      if (interaction.prompt.reasons.includes('mfa_required') && (await showStepUp(ctx, deps, interaction))) return;
-      return showLogin(ctx, deps, interaction);
+    case 'login': {
+      const stepUp = interaction.prompt.reasons.includes('mfa_required')
+        ? await showStepUp(ctx, deps, interaction)
+        : undefined;
+      if (stepUp?.shown) return;
+      const proveAgain = stepUp?.proveAgain;
+      return showLogin(
+        ctx,
+        deps,
+        interaction,
+        200,
+        proveAgain ? { info: PROVE_BEFORE_ENROLMENT, login: proveAgain } : {},
+      );
+    }
     case 'consent':
       return showConsent(ctx, deps, interaction);
     default:
