@@ -5,15 +5,14 @@ import { createGitHub } from './federation/github.ts';
 import { GITHUB_CALLBACK_PATH } from './federation/github-flow.ts';
 import { gitHubCallbackRouter } from './federation/router.ts';
 import { healthRouter } from './http/health.ts';
-import { rejectNulInUrl } from './http/nul-bytes.ts';
 import { notFound, requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { interactionRouter } from './interaction/router.ts';
 import { selfServiceRouter } from './self-service/router.ts';
 
 /**
- * The HTTP surface, in order: request context and errors, headers, no NUL in the URL, Tessera's
- * own routes, then oidc-provider's (which end the response when they match), then 404.
+ * The HTTP surface, in order: request context and errors, headers, Tessera's own routes, then
+ * oidc-provider's (which end the response when they match), then 404.
  */
 export function createApp(deps: Deps): Koa {
   // The provider signs its cookies with these keys; the host app must hold the same ones.
@@ -44,7 +43,6 @@ export function createApp(deps: Deps): Koa {
   });
   app.use(requestContext(deps.logger, deps.page, deps.metrics));
   app.use(securityHeaders(secure));
-  app.use(rejectNulInUrl);
   app.use(health.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());

@@ -3,8 +3,10 @@ import { AppError } from '../errors.ts';
 
 /**
  * PostgreSQL text cannot hold a NUL character: one reaching a query fails it, which used to answer
- * 500. Input is refused before that, as a 400 `invalid_input`: the path and query string of every
- * request here, posted forms in `formBody`, and JSON and CLI input in `parseInput`.
+ * 500. Input to Tessera's own routes is refused before that, as a 400 `invalid_input`: the path
+ * and query string on each of its routers, posted forms in `formBody`, and JSON and CLI input in
+ * `parseInput`. oidc-provider's routes are left to it (an OAuth `state` may carry any character);
+ * the adapter there finds no id holding a NUL instead of querying for it.
  */
 const NUL = '\u0000';
 // Percent-encoded (a raw one never gets past Node's parser); "%2500" is a literal "%00" and stays allowed.
@@ -32,7 +34,7 @@ export function findNul(value: unknown, path: (string | number)[] = []): (string
 
 const refuse = () => new AppError('invalid_input', 'The request contains a NUL character, which is never valid here.');
 
-/** Before every route: a NUL in the path or the query string ends the request with 400. */
+/** On a router, before its routes: a NUL in the path or the query string ends the request with 400. */
 export async function rejectNulInUrl(ctx: Context, next: Next) {
   if (NUL_IN_URL.test(ctx.url) || ctx.url.includes(NUL)) throw refuse();
   await next();

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { formBody } from '../http/forms.ts';
+import { rejectNulInUrl } from '../http/nul-bytes.ts';
 import { showConsent, submitConsent } from './consent.ts';
 import { gitHubCallbackStep, startGitHubStep } from './github.ts';
 import { finishInteraction, type InteractionDeps, loadInteraction } from './interaction.ts';
@@ -22,6 +23,7 @@ import { showSignupStep, submitSignup } from './signup.ts';
 export function interactionRouter(deps: InteractionDeps, secure: boolean): Router {
   const form = formBody(secure);
   const router = new Router({ prefix: '/interaction/:uid' });
+  router.use(rejectNulInUrl);
   const step = (handler: (ctx: Context, deps: InteractionDeps) => Promise<void>) => (ctx: Context) =>
     handler(ctx, deps);
 

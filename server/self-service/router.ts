@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { formBody } from '../http/forms.ts';
+import { rejectNulInUrl } from '../http/nul-bytes.ts';
 import {
   type AccountDeps,
   changePassword,
@@ -20,6 +21,7 @@ import { showVerifyEmail } from './verify-email.ts';
 export function selfServiceRouter(deps: AccountDeps, secure: boolean): Router {
   const form = formBody(secure);
   const router = new Router();
+  router.use(rejectNulInUrl);
   const page = (handler: (ctx: Context, deps: AccountDeps) => unknown) => async (ctx: Context) => {
     await handler(ctx, deps);
   };
