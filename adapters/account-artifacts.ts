@@ -6,7 +6,8 @@ import { artifactKey } from './artifact-key.ts';
  * One user's sessions and grants, as the account page lists and ends them. Every query is scoped
  * by `account_id`, so a user can only ever touch their own. Ending a grant deletes it and every
  * token issued from it; ending a session also ends the grants made in it. Sessions and grants are
- * named by the key they are stored under (the hash of their id), never by the session cookie.
+ * named by the key they are stored under (the hash of their id), never by the session cookie; a
+ * session to keep is named by its `uid` (kept in the payload as is).
  */
 export interface StoredArtifact {
   /** The stored key: `artifactKey` of the session or grant id. */
@@ -38,6 +39,52 @@ export async function revokeGrantsOf(db: Db, accountId: string, grantKeys: strin
   return Number(result.numDeletedRows);
 }
 
+/** The stored keys of the grants a session holds. */
+const grantKeysOf = (session: Record<string, unknown>) =>
+  Object.values((session.authorizations ?? {}) as Record<string, { grantId?: string }>).flatMap((a) =>
+    a.grantId ? [artifactKey(a.grantId)] : [],
+  );
+
+/**
+ * Ends every session and grant of the user (and every token issued from them) except the session
+ * whose uid is `keepSessionUid` and the grants that session holds; returns how many rows went.
+ * With no such session of this user, everything of theirs ends.
+ */
+export async function revokeAllExceptSession(
+  db: Db,
+  accountId: string,
+  keepSessionUid: string | undefined,
+): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const kept = keepSessionUid
+      ? await trx
+          .selectFrom('oidc_payloads')
+          .select('payload')
+          .where('account_id', '=', accountId)
+          .where('type', '=', 'Session')
+          .where('uid', '=', keepSessionUid)
+          .executeTakeFirst()
+      : undefined;
+    const keptGrants = kept ? grantKeysOf(kept.payload) : [];
+    const result = await trx
+      .deleteFrom('oidc_payloads')
+      .where('account_id', '=', accountId)
+      .$if(kept !== undefined, (q) =>
+        q.where((eb) => eb.not(eb.and([eb('type', '=', 'Session'), eb('uid', '=', keepSessionUid ?? '')]))),
+      )
+      .$if(keptGrants.length > 0, (q) =>
+        q.where((eb) =>
+          eb.and([
+            eb.or([eb('grant_id', 'is', null), eb('grant_id', 'not in', keptGrants)]),
+            eb.not(eb.and([eb('type', '=', 'Grant'), eb('id', 'in', keptGrants)])),
+          ]),
+        ),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
+}
+
 /** Ends one session of the user (by stored key) and the grants it holds; false when it is not theirs or gone. */
 export async function revokeSessionOf(db: Db, accountId: string, sessionKey: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
@@ -49,9 +96,7 @@ export async function revokeSessionOf(db: Db, accountId: string, sessionKey: str
       .returning(sql<Record<string, unknown>>`payload`.as('payload'))
       .executeTakeFirst();
     if (!session) return false;
-    const authorizations = (session.payload.authorizations ?? {}) as Record<string, { grantId?: string }>;
-    const grantKeys = Object.values(authorizations).flatMap((a) => (a.grantId ? [artifactKey(a.grantId)] : []));
-    await revokeGrantsOf(trx, accountId, grantKeys);
+    await revokeGrantsOf(trx, accountId, grantKeysOf(session.payload));
     return true;
   });
 }

@@ -153,7 +153,8 @@ export interface TotpFactorsTable {
   secret_encrypted: string;
   confirmed_at: Date | null;
   last_used_step: number | null;
-  created_at: CreatedAt;
+  /** When the current secret was made: restarting an enrolment renews it. */
+  created_at: UpdatedAt;
 }
 
 export interface RecoveryCodesTable {

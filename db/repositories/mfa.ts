@@ -1,15 +1,19 @@
 import { sql } from 'kysely';
 import type { Db } from '../database.ts';
 
-/** Writes a new unconfirmed secret; a confirmed factor is left alone (answers false). */
+/**
+ * Writes a new unconfirmed secret, dated now (`created_at` is when the current secret was made);
+ * a confirmed factor is left alone (answers false).
+ */
 export async function upsertPendingTotp(db: Db, userId: string, secretEncrypted: string): Promise<boolean> {
+  const now = new Date();
   const row = await db
     .insertInto('totp_factors')
-    .values({ user_id: userId, secret_encrypted: secretEncrypted })
+    .values({ user_id: userId, secret_encrypted: secretEncrypted, created_at: now })
     .onConflict((oc) =>
       oc
         .column('user_id')
-        .doUpdateSet({ secret_encrypted: secretEncrypted, last_used_step: null })
+        .doUpdateSet({ secret_encrypted: secretEncrypted, last_used_step: null, created_at: now })
         .where('totp_factors.confirmed_at', 'is', null),
     )
     .returning('user_id')
@@ -20,7 +24,7 @@ export async function upsertPendingTotp(db: Db, userId: string, secretEncrypted:
 export async function findTotpFactor(db: Db, userId: string) {
   return db
     .selectFrom('totp_factors')
-    .select(['secret_encrypted', 'confirmed_at', 'last_used_step'])
+    .select(['secret_encrypted', 'confirmed_at', 'last_used_step', 'created_at'])
     .where('user_id', '=', userId)
     .executeTakeFirst();
 }

@@ -14,6 +14,7 @@ import type { User } from '../../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { existingRoleIds, roleName } from '../roles/roles.ts';
 import { parseInput } from '../validation.ts';
+import { passwordProblemFor } from './password-policy.ts';
 import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import { USERNAME_PATTERN } from './signup.ts';
 
@@ -49,9 +50,18 @@ export function describeUser(user: User, roles: string[]): UserView {
   };
 }
 
-/** An operator-made account: its email counts as verified. */
+/**
+ * An operator-made account: its email counts as verified, and its password meets the same policy
+ * as one chosen at sign-up (the operator may be setting it for someone who will keep it).
+ */
 export async function createUser(db: Db, input: z.input<typeof userInput>): Promise<UserView> {
   const u = parseInput(userInput, input);
+  const problem = passwordProblemFor(u.password, {
+    email: u.email,
+    username: u.username ?? null,
+    name: u.name ?? null,
+  });
+  if (problem) throw new AppError('invalid_input', `password: ${problem}`);
   const passwordHash = await hashPassword(u.password);
   const user = await db.transaction().execute(async (trx) => {
     const roleIds = await existingRoleIds(trx, u.roles);

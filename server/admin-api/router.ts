@@ -1,6 +1,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { JWK } from 'jose';
+import { rejectNulInUrl } from '../http/nul-bytes.ts';
 import type { OidcHost } from '../oidc/provider.ts';
 import { parseInput } from '../validation.ts';
 import { adminAuthentication } from './auth.ts';
@@ -10,7 +11,8 @@ import { openApiDocument } from './openapi.ts';
 
 /**
  * /api/admin: every endpoint of ADMIN_ENDPOINTS behind the admin check, JSON bodies up to 64 kB
- * (larger: 413), params, query and body validated by the endpoint's own schemas (bad: 400).
+ * (larger: 413), params, query and body validated by the endpoint's own schemas (bad: 400), and
+ * no NUL character anywhere in them (400).
  * /api/openapi.json: the document generated from the same endpoints, public.
  */
 const ADMIN_PREFIX = '/api/admin';
@@ -19,6 +21,7 @@ export function adminApiRouter(
   deps: AdminDeps & { publicKeys: () => JWK[]; grantOfAccessToken: OidcHost['grantOfAccessToken'] },
 ): Router {
   const router = new Router();
+  router.use(rejectNulInUrl);
   const document = openApiDocument(ADMIN_ENDPOINTS, deps.issuer, ADMIN_PREFIX);
   router.get('/api/openapi.json', (ctx) => {
     ctx.body = document;

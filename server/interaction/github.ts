@@ -4,6 +4,7 @@ import { GitHubError, type GitHubProfile } from '../federation/github.ts';
 import { accountForGitHub } from '../federation/github-accounts.ts';
 import { GITHUB_REFUSALS, type GitHubRefusal, showGitHubFailure } from '../federation/github-failures.ts';
 import { finishGitHub, startGitHub } from '../federation/github-flow.ts';
+import { nowInSeconds } from '../mfa/fresh-proof.ts';
 import {
   type Interaction,
   type InteractionDeps,
@@ -80,5 +81,5 @@ export async function gitHubCallbackStep(ctx: Context, deps: InteractionDeps) {
     }
     await deps.audit({ type: 'signup', userId: user.id, ...seen, details: { via: 'github', github_id: profile.id } });
   }
-  await continueAfterFirstStep(ctx, deps, interaction, user, { methods: ['fed'] });
+  await continueAfterFirstStep(ctx, deps, interaction, user, { methods: ['fed'], provedAt: nowInSeconds() });
 }

@@ -4,6 +4,7 @@ import { queueVerificationMail } from '../accounts/account-mail.ts';
 import { authenticate } from '../accounts/users.ts';
 import { seenIn } from '../audit/audit.ts';
 import { AppError } from '../errors.ts';
+import { nowInSeconds } from '../mfa/fresh-proof.ts';
 import { passwordAttemptLimits } from '../rate-limit/login-limits.ts';
 import { gitHubLinkFor, pendingGitHubLink } from './github.ts';
 import {
@@ -30,6 +31,8 @@ interface Notice {
   error?: string;
   info?: string;
   unverified?: boolean;
+  /** The login to fill in, when the page asks a signed-in person to sign in again. */
+  login?: string;
 }
 
 export async function showLogin(
@@ -47,7 +50,7 @@ export async function showLogin(
       title: 'Sign in',
       uid: interaction.uid,
       clientName: await clientNameOf(deps, interaction),
-      login: formField(ctx, 'login') || linking?.email || interaction.params.login_hint,
+      login: formField(ctx, 'login') || notice.login || linking?.email || interaction.params.login_hint,
       github: !!deps.github,
       ...notice,
       linking,
@@ -95,7 +98,7 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
     deps,
     interaction,
     user,
-    link ? { methods: ['fed', 'pwd'], link } : { methods: ['pwd'] },
+    link ? { methods: ['fed', 'pwd'], link, provedAt: nowInSeconds() } : { methods: ['pwd'], provedAt: nowInSeconds() },
   );
 }
 

@@ -1,11 +1,19 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { formBody } from '../http/forms.ts';
+import { rejectNulInUrl } from '../http/nul-bytes.ts';
 import { showConsent, submitConsent } from './consent.ts';
 import { gitHubCallbackStep, startGitHubStep } from './github.ts';
 import { finishInteraction, type InteractionDeps, loadInteraction } from './interaction.ts';
 import { resendVerification, showLogin, showLoginStep, submitLogin } from './login.ts';
-import { continueAfterEnrolment, showMfaStep, showStepUp, submitCode, submitEnrolment } from './mfa.ts';
+import {
+  continueAfterEnrolment,
+  PROVE_BEFORE_ENROLMENT,
+  showMfaStep,
+  showStepUp,
+  submitCode,
+  submitEnrolment,
+} from './mfa.ts';
 import { showSignupStep, submitSignup } from './signup.ts';
 
 /**
@@ -15,6 +23,7 @@ import { showSignupStep, submitSignup } from './signup.ts';
 export function interactionRouter(deps: InteractionDeps, secure: boolean): Router {
   const form = formBody(secure);
   const router = new Router({ prefix: '/interaction/:uid' });
+  router.use(rejectNulInUrl);
   const step = (handler: (ctx: Context, deps: InteractionDeps) => Promise<void>) => (ctx: Context) =>
     handler(ctx, deps);
 
@@ -40,9 +49,20 @@ async function show(ctx: Context, deps: InteractionDeps) {
   switch (interaction.prompt.name) {
     case 'create':
       return showSignupStep(ctx, deps, interaction);
-    case 'login':
-      if (interaction.prompt.reasons.includes('mfa_required') && (await showStepUp(ctx, deps, interaction))) return;
-      return showLogin(ctx, deps, interaction);
+    case 'login': {
+      const stepUp = interaction.prompt.reasons.includes('mfa_required')
+        ? await showStepUp(ctx, deps, interaction)
+        : undefined;
+      if (stepUp?.shown) return;
+      const proveAgain = stepUp?.proveAgain;
+      return showLogin(
+        ctx,
+        deps,
+        interaction,
+        200,
+        proveAgain ? { info: PROVE_BEFORE_ENROLMENT, login: proveAgain } : {},
+      );
+    }
     case 'consent':
       return showConsent(ctx, deps, interaction);
     default:

@@ -15,11 +15,14 @@ import {
 } from '../../db/repositories/mfa.ts';
 import { AppError } from '../errors.ts';
 import { type Secrets, sha256 } from '../secrets.ts';
+import { isFresh } from './fresh-proof.ts';
 import { matchTotpStep, newTotpSecret, totpQrSvg, totpUri } from './totp.ts';
 
 /**
  * TOTP and recovery codes, the two second factors.
- * - The TOTP secret is sealed with the at-rest key; it counts only once a code has confirmed it.
+ * - The TOTP secret is sealed with the at-rest key; it counts only once a code has confirmed it,
+ *   and an unconfirmed one can be shown and confirmed only within the fresh-proof window after it
+ *   was made (starting one is the caller's to guard with that proof).
  * - Each 30-second step is accepted once: spending it is one conditional UPDATE, so two requests
  *   racing with the same code cannot both pass.
  * - Recovery codes are shown once, stored as hashes, spent by one conditional UPDATE; a new set
@@ -50,15 +53,20 @@ export async function startTotpEnrolment(
   return enrolment(secret, user.email);
 }
 
-/** The pending enrolment's details again (to re-show the page after a wrong code), or undefined. */
+/** The pending enrolment's details again (to re-show the page after a wrong code), or undefined when none is recent. */
 export async function pendingEnrolment(
   db: Db,
   secrets: Secrets,
   user: { id: string; email: string },
 ): Promise<Enrolment | undefined> {
-  const factor = await findTotpFactor(db, user.id);
-  if (!factor || factor.confirmed_at) return undefined;
-  return enrolment(secrets.decrypt(factor.secret_encrypted), user.email);
+  const factor = await recentPendingFactor(db, user.id);
+  return factor && enrolment(secrets.decrypt(factor.secret_encrypted), user.email);
+}
+
+async function recentPendingFactor(db: Db, userId: string) {
+  const factor = await findTotpFactor(db, userId);
+  if (!factor || factor.confirmed_at || !isFresh(factor.created_at.getTime() / 1000)) return undefined;
+  return factor;
 }
 
 /** Activates the factor if `code` is valid for the pending secret (and spends that step); returns the fresh recovery codes (plain text, shown once) or undefined. */
@@ -68,8 +76,8 @@ export async function confirmTotpEnrolment(
   userId: string,
   code: string,
 ): Promise<string[] | undefined> {
-  const factor = await findTotpFactor(db, userId);
-  if (!factor || factor.confirmed_at) return undefined;
+  const factor = await recentPendingFactor(db, userId);
+  if (!factor) return undefined;
   const step = await matchTotpStep(secrets.decrypt(factor.secret_encrypted), normaliseOtp(code));
   if (step === undefined) return undefined;
   return inTransaction(db, async (trx) => {

@@ -155,11 +155,35 @@ function build(deps: HostDependencies, keySet: KeySet) {
  * The payload adapter, except that `Client` is read (never written) from the clients table. The
  * metadata is made once per cached row: it decrypts the secret, which every token request would
  * otherwise pay for. A change replaces the row in the catalog, and with it this entry.
+ * An id holding a NUL character (from a posted body, which no middleware of ours parses) is never
+ * stored, since PostgreSQL text cannot hold one: it is not found, instead of failing the query.
  */
 function clientsFromCatalog(Payloads: ReturnType<typeof payloadAdapter>, catalog: Catalog, secrets: Secrets) {
   const metadata = new WeakMap<ClientWithRoles, ClientMetadata>();
+  const storable = (id: string) => !id.includes('\u0000');
   return class extends Payloads {
+    override async findByUid(uid: string) {
+      return storable(uid) ? super.findByUid(uid) : undefined;
+    }
+
+    override async findByUserCode(userCode: string) {
+      return storable(userCode) ? super.findByUserCode(userCode) : undefined;
+    }
+
+    override async consume(id: string) {
+      if (storable(id)) await super.consume(id);
+    }
+
+    override async destroy(id: string) {
+      if (storable(id)) await super.destroy(id);
+    }
+
+    override async revokeByGrantId(grantId: string) {
+      if (storable(grantId)) await super.revokeByGrantId(grantId);
+    }
+
     override async find(id: string) {
+      if (!storable(id)) return undefined;
       if (this.type !== 'Client') return super.find(id);
       const row = await catalog.findClient(id);
       if (!row) return undefined;

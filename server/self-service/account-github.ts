@@ -1,4 +1,5 @@
 import { deleteIdentity } from '../../db/repositories/federated-identities.ts';
+import { endOtherSessions } from '../accounts/other-sessions.ts';
 import { seenIn } from '../audit/audit.ts';
 import { GitHubError } from '../federation/github.ts';
 import { linkGitHub } from '../federation/github-accounts.ts';
@@ -8,7 +9,8 @@ import { done, render, requireSignIn } from './account.ts';
 
 /**
  * GitHub on /account: link it (a round trip to GitHub from the signed-in account) and unlink it.
- * Unlinking is refused while GitHub is the only way in, that is, while no password is set.
+ * Unlinking is refused while GitHub is the only way in, that is, while no password is set; once
+ * done, it ends every other session and grant of the account.
  */
 
 export const startGitHubLink = requireSignIn(async (ctx, deps, who) => {
@@ -43,6 +45,7 @@ export const unlinkGitHub = requireSignIn(async (ctx, deps, who) => {
   }
   if (await deleteIdentity(deps.db, who.user.id, 'github')) {
     await deps.audit({ type: 'github.unlinked', userId: who.user.id, ...seenIn(ctx) });
+    await endOtherSessions(deps, who.user.id, who.sessionUid, 'github_unlinked', seenIn(ctx));
   }
   done(ctx, 'github-unlinked');
 });

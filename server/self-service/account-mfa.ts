@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { endOtherSessions } from '../accounts/other-sessions.ts';
 import { seenIn } from '../audit/audit.ts';
 import { formField, tooManyAttempts } from '../interaction/interaction.ts';
 import {
@@ -12,15 +13,19 @@ import {
   verifySecondFactor,
 } from '../mfa/factors.ts';
 import { showRecoveryCodes, showTotpSetup } from '../mfa/pages.ts';
-import { type AccountDeps, checkPassword, done, render, requireSignIn } from './account.ts';
+import { type AccountDeps, done, proveFirstFactor, render, requireSignIn } from './account.ts';
 
 /**
  * Two-step verification on /account. Rules this file enforces:
+ * - setting it up, new codes and turning it off each need a fresh first-factor proof: the
+ *   password typed in that form (an account without one: a sign-in from the last few minutes),
+ *   so a session cookie alone changes nothing; a started setup lapses after the same minutes;
  * - a TOTP secret counts only once the person has typed a code it produced (setup page);
  * - recovery codes are shown once, in the answer to the post that made them, never again;
  * - new codes need the password; turning it off needs the password and a current code (or a
  *   recovery code), and every code counts, before it is checked, against the same TOTP limit
- *   the sign-in step uses.
+ *   the sign-in step uses;
+ * - each change ends every other session and grant of the account.
  */
 const SETUP_PATH = '/account/mfa/setup';
 
@@ -38,8 +43,11 @@ const ON_ACCOUNT = {
 const showSetup = (ctx: Context, deps: AccountDeps, enrolment: Enrolment, status = 200, error?: string) =>
   showTotpSetup(ctx, deps.page, enrolment, ON_ACCOUNT, status, error);
 
-export const startMfa = requireSignIn(async (ctx, deps, { user }) => {
+export const startMfa = requireSignIn(async (ctx, deps, who) => {
+  const { user } = who;
   if (await hasTotp(deps.db, user.id)) return backToAccount(ctx);
+  const wrong = await proveFirstFactor(ctx, deps, who, formField(ctx, 'password'));
+  if (wrong) return render(ctx, deps, who, wrong.status, { mfaStartError: wrong.error });
   await startTotpEnrolment(deps.db, deps.secrets, user);
   await deps.audit({ type: 'mfa.enrolment_started', userId: user.id, ...seenIn(ctx) });
   ctx.status = 303;
@@ -53,7 +61,7 @@ export const showMfaSetup = requireSignIn(async (ctx, deps, { user }) => {
   showSetup(ctx, deps, enrolment);
 });
 
-export const confirmMfa = requireSignIn(async (ctx, deps, { user }) => {
+export const confirmMfa = requireSignIn(async (ctx, deps, { user, sessionUid }) => {
   const enrolment = await pendingEnrolment(deps.db, deps.secrets, user);
   if (!enrolment) return backToAccount(ctx);
   const codes = await confirmTotpEnrolment(deps.db, deps.secrets, user.id, formField(ctx, 'code'));
@@ -62,15 +70,17 @@ export const confirmMfa = requireSignIn(async (ctx, deps, { user }) => {
     return showSetup(ctx, deps, enrolment, 400, error);
   }
   await deps.audit({ type: 'mfa.enabled', userId: user.id, ...seenIn(ctx) });
+  await endOtherSessions(deps, user.id, sessionUid, 'mfa_enabled', seenIn(ctx));
   showRecoveryCodes(ctx, deps.page, codes);
 });
 
 export const newRecoveryCodes = requireSignIn(async (ctx, deps, who) => {
   if (!(await hasTotp(deps.db, who.user.id))) return backToAccount(ctx);
-  const wrong = await checkPassword(ctx, deps, who, formField(ctx, 'password'));
+  const wrong = await proveFirstFactor(ctx, deps, who, formField(ctx, 'password'));
   if (wrong) return render(ctx, deps, who, wrong.status, { mfaCodesError: wrong.error });
   const codes = await regenerateRecoveryCodes(deps.db, who.user.id);
   await deps.audit({ type: 'mfa.recovery_codes_regenerated', userId: who.user.id, ...seenIn(ctx) });
+  await endOtherSessions(deps, who.user.id, who.sessionUid, 'recovery_codes_regenerated', seenIn(ctx));
   showRecoveryCodes(ctx, deps.page, codes);
 });
 
@@ -81,7 +91,7 @@ export const disableMfa = requireSignIn(async (ctx, deps, who) => {
     await deps.audit({ type: 'mfa.disable_failed', userId: user.id, ...seenIn(ctx), details: { reason } });
     return render(ctx, deps, who, status, { mfaOffError: error });
   };
-  const wrong = await checkPassword(ctx, deps, who, formField(ctx, 'password'));
+  const wrong = await proveFirstFactor(ctx, deps, who, formField(ctx, 'password'));
   if (wrong) return refuse(wrong.status === 429 ? 'rate_limited' : 'password', wrong.status, wrong.error);
   const limit = await deps.rateLimiter.attempt('totp_account', user.id);
   if (!limit.allowed) return refuse('rate_limited', 429, tooManyAttempts(ctx, limit.retryAfterSeconds));
@@ -92,5 +102,6 @@ export const disableMfa = requireSignIn(async (ctx, deps, who) => {
   await limit.succeeded();
   await removeMfa(deps.db, user.id);
   await deps.audit({ type: 'mfa.disabled', userId: user.id, ...seenIn(ctx), details: { with: used } });
+  await endOtherSessions(deps, user.id, who.sessionUid, 'mfa_disabled', seenIn(ctx));
   done(ctx, 'mfa-off');
 });

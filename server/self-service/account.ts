@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { listArtifactsOf, revokeGrantsOf, revokeSessionOf } from '../../adapters/account-artifacts.ts';
+import { listArtifactsOf } from '../../adapters/account-artifacts.ts';
 import { artifactKey } from '../../adapters/artifact-key.ts';
 import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
 import { identityOfUser } from '../../db/repositories/federated-identities.ts';
@@ -11,21 +11,25 @@ import {
   updateProfile,
 } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
+import { endOtherSessions } from '../accounts/other-sessions.ts';
 import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword, verifyPassword } from '../accounts/passwords.ts';
 import { fullNameField, usernameField } from '../accounts/signup.ts';
 import { seenIn } from '../audit/audit.ts';
 import { formField, type InteractionDeps, tooManyAttempts } from '../interaction/interaction.ts';
 import { hasTotp, recoveryCodesLeft } from '../mfa/factors.ts';
+import { isFresh } from '../mfa/fresh-proof.ts';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import { accountIpKey, accountKey } from '../rate-limit/login-limits.ts';
 import { randomToken, sha256 } from '../secrets.ts';
 
 /**
  * /account: the signed-in person's profile, password, two-step verification (account-mfa.ts),
- * sessions and app grants, and deleting the account. Who is signed in comes from oidc-provider's own session cookie; signing in goes
- * through the built-in account client like any app. Each form posts, then redirects back with
- * a note of what was done (post/redirect/get), or shows its error in place.
+ * sessions and app grants (account-sessions.ts), and deleting the account. Who is signed in comes
+ * from oidc-provider's own session cookie; signing in goes through the built-in account client
+ * like any app. Each form posts, then redirects back with a note of what was done
+ * (post/redirect/get), or shows its error in place. A new or changed password ends every other
+ * session and grant of the account; this browser's session stays.
  */
 /** The same as every interaction step gets: the account page signs in through the provider too. */
 export type AccountDeps = InteractionDeps;
@@ -35,6 +39,8 @@ export interface SignedIn {
   sessionId: string;
   /** The key this session is stored and listed under; the page never shows the cookie itself. */
   sessionKey: string;
+  /** The session's uid, which names it in the store whatever form its id is kept in. */
+  sessionUid: string;
   /** When this session's sign-in happened, in seconds since the epoch. */
   loginTs: number;
 }
@@ -44,22 +50,28 @@ const RECENT_SIGN_IN_SECONDS = 10 * 60;
 
 const DONE: Record<string, string> = {
   profile: 'Your profile was saved.',
-  password: 'Your password was changed.',
-  'password-set': 'Your password is set. You can now also sign in with your email and password.',
+  password: 'Your password was changed. Every other session was signed out.',
+  'password-set':
+    'Your password is set. You can now also sign in with your email and password. Every other session was signed out.',
   session: 'The session was signed out.',
   grant: 'The app no longer has access to your account.',
-  'mfa-off': 'Two-step verification was turned off.',
+  'mfa-off': 'Two-step verification was turned off. Every other session was signed out.',
   'github-linked': 'Your GitHub account is linked. You can now sign in with it.',
-  'github-unlinked': 'GitHub is no longer linked to your account.',
+  'github-unlinked': 'GitHub is no longer linked to your account. Every other session was signed out.',
 };
 
 async function signedIn(ctx: Context, deps: AccountDeps): Promise<SignedIn | undefined> {
   const sessionId = ctx.cookies.get('_session', { signed: true });
   const session = sessionId ? await deps.provider().Session.find(sessionId) : undefined;
   const user = session?.accountId ? await findUserById(deps.db, session.accountId) : undefined;
-  return user && !user.disabled_at && sessionId
-    ? { user, sessionId, sessionKey: artifactKey(sessionId), loginTs: Number(session?.loginTs) }
-    : undefined;
+  if (!session || !user || user.disabled_at || !sessionId) return undefined;
+  return {
+    user,
+    sessionId,
+    sessionKey: artifactKey(sessionId),
+    sessionUid: session.uid,
+    loginTs: Number(session.loginTs),
+  };
 }
 
 /** Runs `handler` for a signed-in person, or shows how to sign in. */
@@ -175,9 +187,17 @@ export const done = (ctx: Context, what: keyof typeof DONE) => {
 };
 
 /**
- * Every current-password check counts like a login attempt from this address, before the check, so
- * the account page is no side door.
+ * The fresh first-factor proof a change of second factor needs: the password typed in the form,
+ * or, for an account without one (GitHub only), a sign-in from the last few minutes. Undefined
+ * when proved, else what to show.
  */
+export async function proveFirstFactor(ctx: Context, deps: AccountDeps, who: SignedIn, password: string) {
+  if (who.user.password_hash) return checkPassword(ctx, deps, who, password);
+  if (isFresh(who.loginTs)) return undefined;
+  return { status: 403, error: 'This change needs a recent sign-in. Sign in again with GitHub, then make it.' };
+}
+
+/** A wrong current password counts like a failed login, so the account page is no side door. */
 export async function checkPassword(ctx: Context, deps: AccountDeps, who: SignedIn, password: string) {
   const limit = await deps.rateLimiter.attempt('login_account_ip', accountIpKey(accountKey(who.user.id), ctx.ip));
   if (!limit.allowed) {
@@ -231,28 +251,8 @@ export const changePassword = requireSignIn(async (ctx, deps, who) => {
   if (problem) return render(ctx, deps, who, 400, { passwordError: problem });
   await updatePasswordHash(deps.db, user.id, await hashPassword(password));
   await deps.audit({ type: first ? 'password.set' : 'password.changed', userId: user.id, ...seenIn(ctx) });
+  await endOtherSessions(deps, user.id, who.sessionUid, first ? 'password_set' : 'password_changed', seenIn(ctx));
   done(ctx, first ? 'password-set' : 'password');
-});
-
-export const revokeSession = requireSignIn(async (ctx, deps, who) => {
-  const key = String(ctx.params.id);
-  if (await revokeSessionOf(deps.db, who.user.id, key)) {
-    await deps.audit({
-      type: 'session.revoked',
-      userId: who.user.id,
-      ...seenIn(ctx),
-      details: { current: key === who.sessionKey },
-    });
-  }
-  done(ctx, 'session');
-});
-
-export const revokeGrant = requireSignIn(async (ctx, deps, who) => {
-  const key = String(ctx.params.id);
-  if (await revokeGrantsOf(deps.db, who.user.id, [key])) {
-    await deps.audit({ type: 'grant.revoked', userId: who.user.id, ...seenIn(ctx) });
-  }
-  done(ctx, 'grant');
 });
 
 export const deleteAccount = requireSignIn(async (ctx, deps, who) => {

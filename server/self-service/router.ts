@@ -1,19 +1,19 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { formBody } from '../http/forms.ts';
+import { rejectNulInUrl } from '../http/nul-bytes.ts';
 import {
   type AccountDeps,
   changePassword,
   deleteAccount,
   finishAccountSignIn,
-  revokeGrant,
-  revokeSession,
   saveProfile,
   showAccount,
   startAccountSignIn,
 } from './account.ts';
 import { finishGitHubLink, startGitHubLink, unlinkGitHub } from './account-github.ts';
 import { confirmMfa, disableMfa, newRecoveryCodes, showMfaSetup, startMfa } from './account-mfa.ts';
+import { revokeGrant, revokeSession, signOutEverywhere } from './account-sessions.ts';
 import { showForgotPassword, showResetPassword, submitForgotPassword, submitResetPassword } from './password-reset.ts';
 import { showVerifyEmail } from './verify-email.ts';
 
@@ -21,6 +21,7 @@ import { showVerifyEmail } from './verify-email.ts';
 export function selfServiceRouter(deps: AccountDeps, secure: boolean): Router {
   const form = formBody(secure);
   const router = new Router();
+  router.use(rejectNulInUrl);
   const page = (handler: (ctx: Context, deps: AccountDeps) => unknown) => async (ctx: Context) => {
     await handler(ctx, deps);
   };
@@ -46,6 +47,7 @@ export function selfServiceRouter(deps: AccountDeps, secure: boolean): Router {
   router.post('/account/github/unlink', ...form.post, page(unlinkGitHub));
   router.post('/account/sessions/:id/revoke', ...form.post, page(revokeSession));
   router.post('/account/grants/:id/revoke', ...form.post, page(revokeGrant));
+  router.post('/account/sign-out-everywhere', ...form.post, page(signOutEverywhere));
   router.post('/account/delete', ...form.post, page(deleteAccount));
   return router;
 }

@@ -55,6 +55,7 @@ describe('two-step verification on the account page', () => {
   it('shows a QR code and the key, refuses a wrong code, and turns on with a right one', async () => {
     const page = await open('mira');
     expect(await mfaStatus(page)).toBe('Off');
+    await page.fill('#mfa_start_password', PASSWORD);
     await page.getByRole('button', { name: 'Set up two-step verification' }).click();
     await page.waitForURL((u) => u.pathname === '/account/mfa/setup');
     expect(await page.textContent('h1')).toBe('Set up two-step verification');
@@ -104,7 +105,7 @@ describe('two-step verification on the account page', () => {
 
   it('replaces the recovery codes, and turns off only with the password and a current code', async () => {
     const page = await open('theo');
-    const { secret, codes: first } = await enrolTotp(page);
+    const { secret, codes: first } = await enrolTotp(page, PASSWORD);
     expect(first).toHaveLength(10);
     await page.goto(new URL('/account', tessera.issuer).href);
 
@@ -137,7 +138,9 @@ describe('two-step verification on the account page', () => {
     await page.fill('#mfa_off_code', await totpCode(secret, 1));
     await page.getByRole('button', { name: 'Turn off' }).click();
     await page.waitForURL((u) => u.pathname === '/account' && u.searchParams.get('done') === 'mfa-off');
-    expect(await page.getByRole('status').textContent()).toBe('Two-step verification was turned off.');
+    expect(await page.getByRole('status').textContent()).toBe(
+      'Two-step verification was turned off. Every other session was signed out.',
+    );
     expect(await mfaStatus(page)).toBe('Off');
     await page.context().close();
 

@@ -83,7 +83,9 @@ describe('the account page', () => {
     await page.fill('#current_password', PASSWORD);
     await page.fill('#new_password', 'another long and fine passphrase');
     await page.getByRole('button', { name: 'Change password' }).click();
-    expect(await page.getByRole('status').textContent()).toBe('Your password was changed.');
+    expect(await page.getByRole('status').textContent()).toBe(
+      'Your password was changed. Every other session was signed out.',
+    );
     await screenshot(page, 'account-page');
     await page.context().close();
     await (await signInToAccount('noor.h', 'another long and fine passphrase')).context().close();

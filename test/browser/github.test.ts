@@ -220,7 +220,7 @@ describe('Continue with GitHub', () => {
 
   it('asks for the second factor after GitHub when one is enrolled', async () => {
     const account = await openAccount(browser, tessera.issuer, 'ada@example.test', PASSWORD);
-    const { secret } = await enrolTotp(account);
+    const { secret } = await enrolTotp(account, PASSWORD);
     await account.context().close();
 
     const started = await backFromGitHub(gitHubUser(1815, 'lovelace', 'ada@example.test', 'Ada Lovelace'));
@@ -248,7 +248,7 @@ describe('Continue with GitHub', () => {
     await tessera.cli(['users', 'create', '--email', 'careful@example.test', '--password-stdin'], PASSWORD);
     const [careful] = await userId('careful@example.test');
     const account = await openAccount(browser, tessera.issuer, 'careful@example.test', PASSWORD);
-    const { secret } = await enrolTotp(account);
+    const { secret } = await enrolTotp(account, PASSWORD);
     await account.context().close();
 
     const started = await backFromGitHub(gitHubUser(7002, 'careful', 'careful@example.test'));

@@ -143,14 +143,18 @@ describe('MFA at sign-in', () => {
     }
   });
 
-  it('is demanded by acr_values, and added to an existing password session (step-up)', async () => {
+  it('is demanded by acr_values, and added to an existing password session after the password (step-up)', async () => {
     const plain = await startAuthorization(page, config, app, { scope: 'openid' });
     await password('plain');
     await consentIfAsked(page);
     expect((await finishAtClient(page, config, app, plain)).claims()).toMatchObject({ amr: ['pwd'] });
 
-    // Same browser, same session: asking for MFA needs no password, only the second step.
+    // Same browser, same session: a second factor is only added after the password is given again.
     const stepUp = await startAuthorization(page, config, app, { scope: 'openid', acr_values: ACR_MFA });
+    expect(await page.textContent('h1')).toBe('Sign in');
+    expect(await page.getByRole('status').textContent()).toContain('Sign in again to set it up.');
+    expect(await page.inputValue('#login')).toBe('plain');
+    await password('plain');
     expect(await page.textContent('h1')).toBe('Set up two-step verification');
     const plainSecret = (await page.textContent('#totp-secret')) ?? '';
     await page.fill('#code', await totpCode(plainSecret));

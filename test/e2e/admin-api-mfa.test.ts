@@ -41,7 +41,7 @@ describe('resetting a user’s two-step verification', () => {
     });
     const id = created.body.id as string;
     const page = await openAccount(browser, api.tessera.issuer, 'ines', PASSWORD);
-    const { codes } = await enrolTotp(page);
+    const { codes } = await enrolTotp(page, PASSWORD);
     expect(codes).toHaveLength(10);
 
     const reset = await api.call('post', `/api/admin/users/${id}/mfa/reset`, { as: api.adminKey });

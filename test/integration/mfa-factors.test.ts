@@ -194,3 +194,27 @@ describe('mfaRequired', () => {
     await expect(mfaRequired(db, user.id, 'unknown')).resolves.toBe(false);
   });
 });
+
+describe('an enrolment started and left', () => {
+  const late = { id: 'u-late', email: 'late@example.test' };
+
+  it('lapses after five minutes: its key is not shown again and its codes no longer turn it on', async () => {
+    await insertUser(db, { id: late.id, email: late.email });
+    const started = Date.now();
+    const { secret } = await startTotpEnrolment(db, secrets, late);
+    at(started + 4 * 60_000);
+    await expect(pendingEnrolment(db, secrets, late)).resolves.toMatchObject({ secret });
+
+    const lapsed = started + 5 * 60_000 + 5_000;
+    at(lapsed);
+    await expect(pendingEnrolment(db, secrets, late)).resolves.toBeUndefined();
+    await expect(confirmTotpEnrolment(db, secrets, late.id, await codeAt(secret, lapsed))).resolves.toBeUndefined();
+    await expect(hasTotp(db, late.id)).resolves.toBe(false);
+
+    // Starting again (after a fresh proof, the caller's job) makes a new key with a new five minutes.
+    jest.restoreAllMocks();
+    const again = await startTotpEnrolment(db, secrets, late);
+    expect(again.secret).not.toBe(secret);
+    await expect(pendingEnrolment(db, secrets, late)).resolves.toMatchObject({ secret: again.secret });
+  });
+});

@@ -27,8 +27,12 @@ export function totpCode(secret: string, stepsAhead = 0): Promise<string> {
   return generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 * stepsAhead });
 }
 
-/** From the account page: sets up two-step verification; returns the secret and recovery codes. */
-export async function enrolTotp(page: Page): Promise<{ secret: string; codes: string[] }> {
+/**
+ * From the account page: sets up two-step verification, confirming it with `password` (an account
+ * without one has no field for it); returns the secret and recovery codes.
+ */
+export async function enrolTotp(page: Page, password?: string): Promise<{ secret: string; codes: string[] }> {
+  if (password !== undefined) await page.fill('#mfa_start_password', password);
   await page.getByRole('button', { name: 'Set up two-step verification' }).click();
   await page.waitForURL((u) => u.pathname === '/account/mfa/setup');
   const secret = (await page.textContent('#totp-secret'))?.trim() ?? '';
