@@ -17,7 +17,11 @@ import { revokeReusedGrant } from './grant-reuse.ts';
  *   leaves the old token usable and nothing half-written;
  * - a request whose spend finds the token already spent lost a race with another use: the grant
  *   is revoked and the answer becomes `invalid_grant`, as for any reuse. Of any number of
- *   concurrent uses, at most one keeps its tokens.
+ *   concurrent uses, at most one keeps its tokens;
+ * - a statement whose answer never came (the connection dropped) may still have been applied:
+ *   before answering, the request asks again until the database answers or a bound passes, so a
+ *   client is not told 503 for a rotation that happened, then signed out for retrying it. The
+ *   statement is idempotent, and its successor's key says whether it was this request that spent.
  * Held writes are written only by `commitRotations`, which must be `provider.use`d.
  */
 type Row = Insertable<OidcPayloadsTable> & { type: string; id: string };
@@ -69,11 +73,43 @@ export function commitRotations(db: Db) {
     if (!rotation) return;
     held.delete(ctx);
     if (ctx.status !== 200) return;
-    if (await spendAndWrite(db, rotation)) return;
+    if (await settle(db, rotation)) return;
     await revokeReusedGrant(db, rotation.grantId, ctx);
     ctx.status = 400;
     ctx.body = { error: 'invalid_grant', error_description: 'grant request is invalid' };
   };
+}
+
+/** How long a request keeps asking whether its rotation was applied, and how often. */
+const SETTLE_WITHIN_MS = 2_000;
+const SETTLE_PAUSE_MS = 200;
+
+/** Whether this request's rotation is applied: written now, or by an attempt whose answer was lost. */
+async function settle(db: Db, rotation: HeldRotation): Promise<boolean> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      if (await spendAndWrite(db, rotation)) return true;
+      // Spent already: by an earlier attempt of this request if its successor exists. A separate
+      // statement, so that it sees what committed while the spend waited for the row.
+      return await successorWritten(db, rotation);
+    } catch (err) {
+      if (Date.now() - started >= SETTLE_WITHIN_MS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_PAUSE_MS));
+    }
+  }
+}
+
+async function successorWritten(db: Db, { rows }: HeldRotation): Promise<boolean> {
+  const successor = rows.find((r) => r.type === 'RefreshToken');
+  if (!successor) return false;
+  const row = await db
+    .selectFrom('oidc_payloads')
+    .select('id')
+    .where('type', '=', successor.type)
+    .where('id', '=', successor.id)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /** One statement: spends the token if still unused and, only then, writes the held rows. Answers whether it spent. */
