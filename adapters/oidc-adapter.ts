@@ -1,6 +1,8 @@
-import { type Adapter, type AdapterPayload, errors, Provider } from 'oidc-provider';
+import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
 import { artifactKey } from './artifact-key.ts';
+import { revokeGrantOfReusedRow } from './grant-reuse.ts';
+import { holdRow, holdSpend, inRefreshRotation } from './refresh-rotation.ts';
 import { fromStored, type Sealer, toStored } from './stored-payload.ts';
 
 /**
@@ -13,6 +15,9 @@ import { fromStored, type Sealer, toStored } from './stored-payload.ts';
  *   token exactly one wins. The others are reuse, as if they had come after it: the whole grant
  *   is revoked and the request fails with `invalid_grant`. No grace period: `find` reports a
  *   consumed row as consumed, so a rotated refresh token presented again revokes its grant;
+ * - a refresh token rotated at the token endpoint is spent in the same statement that writes its
+ *   successor and access token, when the request has succeeded (refresh-rotation.ts): a request
+ *   that fails half-way leaves the old token usable;
  * - uid and accountId are copied into columns so lookups by them use an index.
  * Clients are not stored here: they come from the `clients` table through `clientsFromCatalog` in server/oidc/provider.ts.
  */
@@ -28,6 +33,8 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<void> {
       const row = {
+        type: this.type,
+        id: artifactKey(id),
         payload: JSON.stringify(toStored(this.type, payload, sealer)),
         grant_id: payload.grantId ? artifactKey(payload.grantId) : null,
         user_code: payload.userCode ? artifactKey(payload.userCode) : null,
@@ -36,10 +43,12 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
         // 0 is a lifetime that has run out, not a missing one.
         expires_at: typeof expiresIn === 'number' ? new Date(Date.now() + expiresIn * 1000) : null,
       };
+      if (holdRow(row, payload.grantId)) return;
+      const { type: _type, id: _id, ...columns } = row;
       await db
         .insertInto('oidc_payloads')
-        .values({ type: this.type, id: artifactKey(id), ...row })
-        .onConflict((oc) => oc.columns(['type', 'id']).doUpdateSet(row))
+        .values(row)
+        .onConflict((oc) => oc.columns(['type', 'id']).doUpdateSet(columns))
         .execute();
     }
 
@@ -59,6 +68,7 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
 
     async consume(id: string): Promise<void> {
       const key = artifactKey(id);
+      if (this.type === 'RefreshToken' && inRefreshRotation() && (await this.holdRotation(key))) return;
       const won = await db
         .updateTable('oidc_payloads')
         .set({ consumed_at: new Date() })
@@ -87,6 +97,20 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
         .execute();
     }
 
+    /** A live, unused refresh token being rotated: its spend is held for the request's last write. */
+    private async holdRotation(key: string): Promise<boolean> {
+      const row = await db
+        .selectFrom('oidc_payloads')
+        .select('payload')
+        .where('type', '=', this.type)
+        .where('id', '=', key)
+        .where('consumed_at', 'is', null)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
+        .executeTakeFirst();
+      const grantId = row?.payload.grantId;
+      return typeof grantId === 'string' && holdSpend(key, grantId);
+    }
+
     private async findBy(
       column: Lookup,
       value: string,
@@ -107,36 +131,6 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
       return row.consumed_at ? { ...payload, consumed: true } : payload;
     }
   };
-}
-
-/**
- * A use that lost the race to consume: what oidc-provider does when a used code or refresh token
- * comes back (lib/helpers/revoke.js), for every artifact of the grant in one statement, the
- * Grant itself included. The `grant.revoked` event tells the request's listeners (audit, log).
- */
-async function revokeGrantOfReusedRow(db: Db, type: string, key: string): Promise<void> {
-  const row = await db
-    .selectFrom('oidc_payloads')
-    .select('payload')
-    .where('type', '=', type)
-    .where('id', '=', key)
-    .executeTakeFirst();
-  const grantId = row?.payload.grantId;
-  if (typeof grantId !== 'string') return;
-  // Told once, by whichever loser found the grant still there, not by each of a hundred.
-  if (!(await revokeGrant(db, grantId))) return;
-  const ctx = Provider.ctx;
-  ctx?.oidc?.provider.emit('grant.revoked', ctx, grantId);
-}
-
-/** Deletes a grant and every artifact issued from it, whatever its model; answers how many rows went. */
-async function revokeGrant(db: Db, grantId: string): Promise<number> {
-  const key = artifactKey(grantId);
-  const result = await db
-    .deleteFrom('oidc_payloads')
-    .where((eb) => eb.or([eb('grant_id', '=', key), eb.and([eb('type', '=', 'Grant'), eb('id', '=', key)])]))
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
 }
 
 /** Deletes expired artifacts in batches so one sweep never holds a long lock; returns how many went. */

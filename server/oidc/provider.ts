@@ -2,6 +2,7 @@ import type Koa from 'koa';
 import mount from 'koa-mount';
 import { type ClientMetadata, type KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { payloadAdapter } from '../../adapters/oidc-adapter.ts';
+import { commitRotations } from '../../adapters/refresh-rotation.ts';
 import type { Db } from '../../db/database.ts';
 import type { ClientWithRoles } from '../../db/repositories/clients.ts';
 import { userRoleNames } from '../../db/repositories/roles.ts';
@@ -107,6 +108,9 @@ function build(deps: HostDependencies, keySet: KeySet) {
     }),
   );
   provider.use(answerOutagesAs503(page));
+  // Writes a refresh token rotation at the end of its request; a database gone then throws past
+  // the library to the error boundary, which answers 503.
+  provider.use(commitRotations(db));
   provider.use(
     jwtIntrospection({
       issuer,

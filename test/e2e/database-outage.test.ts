@@ -12,7 +12,8 @@ import { eventually, type RunningTessera, startTessera } from '../support/tesser
  * PostgreSQL going away under traffic: Tessera reaches its database through a TCP proxy the test
  * cuts, refuses and slows down, and its backends are terminated as a restart would. Clients see 503
  * `temporarily_unavailable` with Retry-After (never 500) within seconds, the process stays up, and
- * service comes back by itself, with grants and refresh chains issued before intact. Needs a
+ * service comes back by itself, with grants and refresh chains issued before intact, and refresh
+ * chains rotating through the fault still going on (a client retries its token after a 503). Needs a
  * PostgreSQL server: the embedded database has no connection to break.
  */
 const serverUrl = process.env.DATABASE_URL;
@@ -310,6 +311,55 @@ function expectStillRunning() {
     await expectIntactAfterwards(before);
     await context.close();
   });
+
+  it('cuts while 30 clients keep rotating refresh tokens: each retries its token after a 503, and no chain is lost', async () => {
+    // A sign-in each, in a browser of its own: one session would give every chain the same grant.
+    const chains: string[] = [];
+    while (chains.length < 30) {
+      const context = await browser.newContext();
+      chains.push((await issuedBeforeTheFault(context)).refreshToken);
+      await context.close();
+    }
+
+    const answers: Outcome[] = [];
+    let running = true;
+    // Each client refreshes back to back, keeping the newest refresh token; after a 503 it presents
+    // the same one again, as a client should. Anything else ends its chain (and fails the test).
+    const clients = chains.map(async (_token, i) => {
+      while (running) {
+        let next: string | undefined;
+        const answer = await outcome(async () => {
+          next = (await oidc.refreshTokenGrant(web, chains[i] ?? '')).refresh_token;
+        });
+        answers.push(answer);
+        if (answer.status === 200 && next) chains[i] = next;
+        else if (answer.status !== 503) return;
+      }
+    });
+    for (let cut = 0; cut < 6; cut++) {
+      await new Promise((r) => setTimeout(r, 400));
+      proxy.cut();
+    }
+    await new Promise((r) => setTimeout(r, 400));
+    running = false;
+    await Promise.all(clients);
+
+    const unavailable = answers.filter((a) => a.status === 503);
+    expect(unavailable.length).toBeGreaterThan(0);
+    expectServedOrUnavailable(answers);
+    expectStillRunning();
+    // Every chain goes on: its newest refresh token still works, twice.
+    await eventually(async () => expect((await clientCredentials()).status).toBe(200));
+    const after = await Promise.all(
+      chains.map((token) =>
+        outcome(async () => {
+          const next = await oidc.refreshTokenGrant(web, token);
+          await oidc.refreshTokenGrant(web, next.refresh_token ?? '');
+        }),
+      ),
+    );
+    expect(after.filter((a) => a.status !== 200)).toEqual([]);
+  }, 150_000);
 
   it('SIGTERM while a token request waits on a slow database: the request completes, then a clean exit', async () => {
     await eventually(async () => expect((await clientCredentials()).status).toBe(200));
