@@ -117,7 +117,7 @@ describe.each([
     await owner.page.goto(new URL('/account/sign-in', tessera.issuer).href);
     await signInPage(owner.page, login);
     await owner.page.waitForURL((u) => u.pathname === '/account');
-    const { secret } = await enrolTotp(owner.page);
+    const { secret } = await enrolTotp(owner.page, PASSWORD);
 
     const address = newAddress();
     const { context, page } = await browserAt(address);
