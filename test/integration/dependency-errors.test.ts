@@ -70,33 +70,36 @@ describe('a database that cannot be reached', () => {
   });
 });
 
-(serverUrl ? describe : describe.skip)('a PostgreSQL server going away', () => {
-  it('is the database when the connection drops mid-query', async () => {
-    const target = new URL(serverUrl ?? '');
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    try {
-      const pending = pgFailure({ connectionString: proxy.url(serverUrl ?? '') }, 'select pg_sleep(5)');
-      await new Promise((r) => setTimeout(r, 300));
-      proxy.cut();
-      expect(failedDependency(await pending)).toBe('database');
-    } finally {
-      await proxy.close();
-    }
-  });
+// A server to cut off: only the PostgreSQL run has one (PGlite runs in this process).
+if (serverUrl) {
+  describe('a PostgreSQL server going away', () => {
+    it('is the database when the connection drops mid-query', async () => {
+      const target = new URL(serverUrl ?? '');
+      const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+      try {
+        const pending = pgFailure({ connectionString: proxy.url(serverUrl ?? '') }, 'select pg_sleep(5)');
+        await new Promise((r) => setTimeout(r, 300));
+        proxy.cut();
+        expect(failedDependency(await pending)).toBe('database');
+      } finally {
+        await proxy.close();
+      }
+    });
 
-  it('is the database when its backend is terminated (57P01, as in a restart) or a statement times out', async () => {
-    const client = new pg.Client({ connectionString: serverUrl, statement_timeout: 200 });
-    client.on('error', () => {});
-    await client.connect();
-    const timedOut = await failure(client.query('select pg_sleep(2)'));
-    expect(timedOut).toMatchObject({ code: '57014' });
-    expect(failedDependency(timedOut)).toBe('database');
-    const terminated = await failure(client.query('select pg_terminate_backend(pg_backend_pid())'));
-    expect(terminated).toMatchObject({ code: '57P01' });
-    expect(failedDependency(terminated)).toBe('database');
-    await client.end().catch(() => {});
+    it('is the database when its backend is terminated (57P01, as in a restart) or a statement times out', async () => {
+      const client = new pg.Client({ connectionString: serverUrl, statement_timeout: 200 });
+      client.on('error', () => {});
+      await client.connect();
+      const timedOut = await failure(client.query('select pg_sleep(2)'));
+      expect(timedOut).toMatchObject({ code: '57014' });
+      expect(failedDependency(timedOut)).toBe('database');
+      const terminated = await failure(client.query('select pg_terminate_backend(pg_backend_pid())'));
+      expect(terminated).toMatchObject({ code: '57P01' });
+      expect(failedDependency(terminated)).toBe('database');
+      await client.end().catch(() => {});
+    });
   });
-});
+}
 
 describe('Redis that cannot be reached', () => {
   it('is Redis for a command refused while offline; its bare connection error is an outage too', async () => {

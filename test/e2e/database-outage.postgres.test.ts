@@ -143,7 +143,7 @@ function expectStillRunning() {
   expect(tessera.logs()).not.toContain('Unhandled');
 }
 
-(serverUrl ? describe : describe.skip)('PostgreSQL going away under traffic', () => {
+describe('PostgreSQL going away under traffic', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     const target = new URL(database.env.DATABASE_URL ?? '');
