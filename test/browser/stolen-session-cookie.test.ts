@@ -1,17 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { openAccount, totpCode } from '../support/account.ts';
-import { launchBrowser, screenshot } from '../support/browser.ts';
+import { screenshot } from '../support/browser.ts';
+import { browserSuitePerFile, createUser } from '../support/browser-suite.ts';
 import {
   type ClientApp,
   consentIfAsked,
   finishAtClient,
   relyingParty,
   startAuthorization,
-  startClientApp,
 } from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import type { RunningTessera } from '../support/tessera.ts';
 
 /**
  * Someone holding only a copy of a person's session cookies cannot add a second factor: a client
@@ -26,8 +26,11 @@ let browser: Browser;
 let app: ClientApp;
 let strict: oidc.Configuration;
 
+browserSuitePerFile((suite) => {
+  ({ tessera, browser, app } = suite);
+});
+
 beforeAll(async () => {
-  [tessera, browser, app] = await Promise.all([startTessera(), launchBrowser(), startClientApp()]);
   const client = (
     await tessera.cli([
       'clients',
@@ -42,18 +45,7 @@ beforeAll(async () => {
     ])
   ).json<{ client_id: string }>();
   strict = await relyingParty(tessera.issuer, client.client_id);
-  for (const username of ['vera', 'otto']) {
-    const email = `${username}@example.test`;
-    (
-      await tessera.cli(['users', 'create', '--email', email, '--username', username, '--password-stdin'], PASSWORD)
-    ).json();
-  }
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await tessera?.dispose();
+  for (const username of ['vera', 'otto']) await createUser(tessera, { username, password: PASSWORD });
 });
 
 /** A fresh browser holding nothing but copies of `victim`'s cookies. */
