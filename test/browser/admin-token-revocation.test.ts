@@ -3,14 +3,8 @@ import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { totpCode } from '../support/account.ts';
 import { freshPagePerTest } from '../support/browser.ts';
-import { browserSuitePerFile } from '../support/browser-suite.ts';
-import {
-  type ClientApp,
-  consentIfAsked,
-  finishAtClient,
-  relyingParty,
-  startAuthorization,
-} from '../support/oidc-flow.ts';
+import { browserSuitePerFile, createClient } from '../support/browser-suite.ts';
+import { type ClientApp, consentIfAsked, finishAtClient, startAuthorization } from '../support/oidc-flow.ts';
 import type { RunningTessera } from '../support/tessera.ts';
 
 /**
@@ -36,21 +30,7 @@ browserSuitePerFile((suite) => {
 
 beforeAll(async () => {
   adminAudience = `${tessera.issuer}/api/admin`;
-  const console = (
-    await tessera.cli([
-      'clients',
-      'create',
-      '--name',
-      'Ops console',
-      '--type',
-      'spa',
-      '--redirect-uri',
-      app.redirectUri,
-      '--api',
-      adminAudience,
-    ])
-  ).json<{ client_id: string }>();
-  config = await relyingParty(tessera.issuer, console.client_id);
+  config = (await createClient({ tessera, app }, 'Ops console', 'spa', '--api', adminAudience)).config;
 });
 
 freshPagePerTest(

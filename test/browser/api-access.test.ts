@@ -4,13 +4,12 @@ import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { totpCode } from '../support/account.ts';
 import { freshPagePerTest, screenshot } from '../support/browser.ts';
-import { browserSuitePerFile, createUser } from '../support/browser-suite.ts';
+import { browserSuitePerFile, createClient, createUser } from '../support/browser-suite.ts';
 import {
   type ClientApp,
   consentIfAsked,
   enterPassword,
   finishAtClient,
-  relyingParty,
   startAuthorization,
 } from '../support/oidc-flow.ts';
 import type { RunningTessera } from '../support/tessera.ts';
@@ -30,25 +29,8 @@ let app: ClientApp;
 let page: Page;
 let adminAudience: string;
 
-async function client(name: string, type: 'spa' | 'web', ...flags: string[]) {
-  const created = (
-    await tessera.cli([
-      'clients',
-      'create',
-      '--name',
-      name,
-      '--type',
-      type,
-      '--redirect-uri',
-      app.redirectUri,
-      ...flags,
-    ])
-  ).json<{ client_id: string; client_secret?: string }>();
-  return {
-    id: created.client_id,
-    config: await relyingParty(tessera.issuer, created.client_id, created.client_secret),
-  };
-}
+const client = (name: string, type: 'spa' | 'web', ...flags: string[]) =>
+  createClient({ tessera, app }, name, type, ...flags);
 
 /** The consent page's list, item by item, as the person reads it. */
 async function consentItems(): Promise<string[]> {

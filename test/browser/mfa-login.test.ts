@@ -3,13 +3,12 @@ import type * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { totpCode } from '../support/account.ts';
 import { freshPagePerTest, screenshot } from '../support/browser.ts';
-import { browserSuitePerFile, createUser } from '../support/browser-suite.ts';
+import { browserSuitePerFile, createClient, createUser } from '../support/browser-suite.ts';
 import {
   type ClientApp,
   consentIfAsked,
   enterPassword,
   finishAtClient,
-  relyingParty,
   startAuthorization,
 } from '../support/oidc-flow.ts';
 import type { RunningTessera } from '../support/tessera.ts';
@@ -35,12 +34,7 @@ browserSuitePerFile((suite) => {
 });
 
 beforeAll(async () => {
-  const spa = (
-    await tessera.cli(['clients', 'create', '--name', 'Vault', '--type', 'spa', '--redirect-uri', app.redirectUri])
-  ).json<{
-    client_id: string;
-  }>();
-  config = await relyingParty(tessera.issuer, spa.client_id);
+  config = (await createClient({ tessera, app }, 'Vault', 'spa')).config;
   await createUser(tessera, { username: 'root', password: PASSWORD, roles: ['admin'] });
   await createUser(tessera, { username: 'plain', password: PASSWORD });
   await createUser(tessera, { username: 'casual', password: PASSWORD });
@@ -144,21 +138,9 @@ describe('MFA at sign-in', () => {
   });
 
   it('is demanded by a client created with --require-mfa', async () => {
-    const strict = (
-      await tessera.cli([
-        'clients',
-        'create',
-        '--name',
-        'Payroll',
-        '--type',
-        'spa',
-        '--redirect-uri',
-        app.redirectUri,
-        '--require-mfa',
-      ])
-    ).json<{ client_id: string; require_mfa: boolean }>();
-    expect(strict.require_mfa).toBe(true);
-    const strictConfig = await relyingParty(tessera.issuer, strict.client_id);
+    const strict = await createClient({ tessera, app }, 'Payroll', 'spa', '--require-mfa');
+    expect(strict.created.require_mfa).toBe(true);
+    const strictConfig = strict.config;
     const started = await startAuthorization(page, strictConfig, app, { scope: 'openid' });
     await password('casual');
     expect(await page.textContent('h1')).toBe('Set up two-step verification');

@@ -2,8 +2,8 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { freshPagePerTest } from '../support/browser.ts';
-import { browserSuitePerFile, createUser } from '../support/browser-suite.ts';
-import { type ClientApp, relyingParty, startAuthorization } from '../support/oidc-flow.ts';
+import { browserSuitePerFile, createClient, createUser } from '../support/browser-suite.ts';
+import { type ClientApp, startAuthorization } from '../support/oidc-flow.ts';
 import type { RunningTessera } from '../support/tessera.ts';
 
 /**
@@ -25,10 +25,7 @@ browserSuitePerFile((suite) => {
 });
 
 beforeAll(async () => {
-  const spa = (
-    await tessera.cli(['clients', 'create', '--name', 'Probe', '--type', 'spa', '--redirect-uri', app.redirectUri])
-  ).json<{ client_id: string }>();
-  config = await relyingParty(tessera.issuer, spa.client_id);
+  config = (await createClient({ tessera, app }, 'Probe', 'spa')).config;
   for (const username of ['owner', 'other']) await createUser(tessera, { username, password: PASSWORD });
 });
 

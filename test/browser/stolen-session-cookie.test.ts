@@ -3,14 +3,8 @@ import type * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { openAccount, totpCode } from '../support/account.ts';
 import { screenshot } from '../support/browser.ts';
-import { browserSuitePerFile, createUser } from '../support/browser-suite.ts';
-import {
-  type ClientApp,
-  consentIfAsked,
-  finishAtClient,
-  relyingParty,
-  startAuthorization,
-} from '../support/oidc-flow.ts';
+import { browserSuitePerFile, createClient, createUser } from '../support/browser-suite.ts';
+import { type ClientApp, consentIfAsked, finishAtClient, startAuthorization } from '../support/oidc-flow.ts';
 import type { RunningTessera } from '../support/tessera.ts';
 
 /**
@@ -31,20 +25,7 @@ browserSuitePerFile((suite) => {
 });
 
 beforeAll(async () => {
-  const client = (
-    await tessera.cli([
-      'clients',
-      'create',
-      '--name',
-      'Payroll',
-      '--type',
-      'spa',
-      '--redirect-uri',
-      app.redirectUri,
-      '--require-mfa',
-    ])
-  ).json<{ client_id: string }>();
-  strict = await relyingParty(tessera.issuer, client.client_id);
+  strict = (await createClient({ tessera, app }, 'Payroll', 'spa', '--require-mfa')).config;
   for (const username of ['vera', 'otto']) await createUser(tessera, { username, password: PASSWORD });
 });
 

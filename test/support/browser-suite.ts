@@ -1,7 +1,8 @@
 import { afterAll, beforeAll } from '@jest/globals';
+import type * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from './browser.ts';
-import { type ClientApp, startClientApp } from './oidc-flow.ts';
+import { type ClientApp, relyingParty, startClientApp } from './oidc-flow.ts';
 import { type RunningTessera, startTessera } from './tessera.ts';
 
 /**
@@ -43,4 +44,23 @@ export async function createUser(
   const roles = (user.roles ?? []).flatMap((role) => ['--role', role]);
   const args = ['users', 'create', '--email', email, '--username', user.username, ...roles, '--password-stdin'];
   return (await tessera.cli(args, `${user.password}\n`)).json<{ id: string }>();
+}
+
+/**
+ * A client made with the CLI that sends people back to `app`, with any other `flags`; answers the
+ * CLI's JSON and openid-client's configuration for the client.
+ */
+export async function createClient(
+  { tessera, app }: Pick<BrowserSuite, 'tessera' | 'app'>,
+  name: string,
+  type: 'spa' | 'web',
+  ...flags: string[]
+): Promise<{ id: string; created: Record<string, unknown>; config: oidc.Configuration }> {
+  const args = ['clients', 'create', '--name', name, '--type', type, '--redirect-uri', app.redirectUri, ...flags];
+  const created = (await tessera.cli(args)).json<{ client_id: string; client_secret?: string }>();
+  return {
+    id: created.client_id,
+    created,
+    config: await relyingParty(tessera.issuer, created.client_id, created.client_secret),
+  };
 }
