@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.ts';
 import {
   type ClientApp,
+  enterPassword,
   finishAtClient,
   relyingParty,
   signInThroughPages,
@@ -69,11 +70,7 @@ async function fillSignup(values: { email: string; username: string; full_name: 
   await page.getByRole('button', { name: 'Create account' }).click();
 }
 
-async function signIn(login: string, password: string) {
-  await page.fill('#login', login);
-  await page.fill('#password', password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+const signIn = (login: string, password: string) => enterPassword(page, login, password);
 
 describe('sign-up', () => {
   it('creates an account, verifies it by mail, and continues to the client with email_verified', async () => {

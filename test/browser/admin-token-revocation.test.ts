@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { totpCode } from '../support/account.ts';
-import { freshPagePerTest, launchBrowser } from '../support/browser.ts';
-import {
-  type ClientApp,
-  consentIfAsked,
-  finishAtClient,
-  relyingParty,
-  startAuthorization,
-  startClientApp,
-} from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import { freshPagePerTest } from '../support/browser.ts';
+import { browserSuitePerFile, createClient } from '../support/browser-suite.ts';
+import { type ClientApp, consentIfAsked, finishAtClient, startAuthorization } from '../support/oidc-flow.ts';
+import type { RunningTessera } from '../support/tessera.ts';
 
 /**
  * An admin's access token for the admin API is a JWT, valid by its signature until it expires;
@@ -30,24 +24,13 @@ let page: Page;
 let config: oidc.Configuration;
 let adminAudience: string;
 
+browserSuitePerFile((suite) => {
+  ({ tessera, browser, app } = suite);
+});
+
 beforeAll(async () => {
-  [tessera, browser, app] = await Promise.all([startTessera(), launchBrowser(), startClientApp()]);
   adminAudience = `${tessera.issuer}/api/admin`;
-  const console = (
-    await tessera.cli([
-      'clients',
-      'create',
-      '--name',
-      'Ops console',
-      '--type',
-      'spa',
-      '--redirect-uri',
-      app.redirectUri,
-      '--api',
-      adminAudience,
-    ])
-  ).json<{ client_id: string }>();
-  config = await relyingParty(tessera.issuer, console.client_id);
+  config = (await createClient({ tessera, app }, 'Ops console', 'spa', '--api', adminAudience)).config;
 });
 
 freshPagePerTest(
@@ -56,12 +39,6 @@ freshPagePerTest(
     page = p;
   },
 );
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await tessera?.dispose();
-});
 
 /** A new admin signs in to the console (setting up the second factor admins need) for the admin API. */
 async function adminSignsIn(username: string) {

@@ -1,18 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { totpCode } from '../support/account.ts';
-import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.ts';
+import { freshPagePerTest, screenshot } from '../support/browser.ts';
+import { browserSuitePerFile, createClient, createUser } from '../support/browser-suite.ts';
 import {
   type ClientApp,
   consentIfAsked,
+  enterPassword,
   finishAtClient,
-  relyingParty,
   startAuthorization,
-  startClientApp,
 } from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import type { RunningTessera } from '../support/tessera.ts';
 
 /**
  * What a person signing in to an app sees and what the app gets: tokens only for the APIs the app
@@ -29,31 +29,8 @@ let app: ClientApp;
 let page: Page;
 let adminAudience: string;
 
-async function client(name: string, type: 'spa' | 'web', ...flags: string[]) {
-  const created = (
-    await tessera.cli([
-      'clients',
-      'create',
-      '--name',
-      name,
-      '--type',
-      type,
-      '--redirect-uri',
-      app.redirectUri,
-      ...flags,
-    ])
-  ).json<{ client_id: string; client_secret?: string }>();
-  return {
-    id: created.client_id,
-    config: await relyingParty(tessera.issuer, created.client_id, created.client_secret),
-  };
-}
-
-async function enterPassword(login: string) {
-  await page.fill('#login', login);
-  await page.fill('#password', PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+const client = (name: string, type: 'spa' | 'web', ...flags: string[]) =>
+  createClient({ tessera, app }, name, type, ...flags);
 
 /** The consent page's list, item by item, as the person reads it. */
 async function consentItems(): Promise<string[]> {
@@ -61,19 +38,17 @@ async function consentItems(): Promise<string[]> {
   return (await page.locator('ul.scopes > li').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
 }
 
+browserSuitePerFile((suite) => {
+  ({ tessera, browser, app } = suite);
+});
+
 beforeAll(async () => {
-  [tessera, browser, app] = await Promise.all([startTessera(), launchBrowser(), startClientApp()]);
   adminAudience = `${tessera.issuer}/api/admin`;
   const api = ['apis', 'create', '--audience', REPORTS, '--name', 'Reports', '--scope', 'reports:read'];
   (await tessera.cli([...api, '--scope', 'reports:write'])).json();
   (await tessera.cli(['apis', 'create', '--audience', PLAIN, '--name', 'Plain'])).json();
-  for (const [username, roles] of [
-    ['root', ['--role', 'admin']],
-    ['ada', []],
-  ] as const) {
-    const args = ['users', 'create', '--email', `${username}@example.test`, '--username', username, ...roles];
-    (await tessera.cli([...args, '--password-stdin'], PASSWORD)).json();
-  }
+  await createUser(tessera, { username: 'root', password: PASSWORD, roles: ['admin'] });
+  await createUser(tessera, { username: 'ada', password: PASSWORD });
 });
 
 freshPagePerTest(
@@ -83,18 +58,12 @@ freshPagePerTest(
   },
 );
 
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await tessera?.dispose();
-});
-
 describe('the admin API', () => {
   it('is refused with invalid_target to a spa client made with --scope openid, even for a signed-in admin', async () => {
     const gadget = await client('Gadget', 'spa', '--scope', 'openid');
     // The admin signs in to the app as usual (admins set up a second factor first)…
     const started = await startAuthorization(page, gadget.config, app, { scope: 'openid' });
-    await enterPassword('root');
+    await enterPassword(page, 'root', PASSWORD);
     const secret = (await page.textContent('#totp-secret')) ?? '';
     await page.fill('#code', await totpCode(secret));
     await page.getByRole('button', { name: 'Turn on' }).click();
@@ -132,7 +101,7 @@ describe('the consent page', () => {
       scope: 'openid profile reports:read reports:write',
       resource: REPORTS,
     });
-    await enterPassword('ada');
+    await enterPassword(page, 'ada', PASSWORD);
     expect(await page.textContent('h1')).toBe('Allow access?');
     expect(await consentItems()).toEqual([
       'Know who you are',
@@ -149,7 +118,7 @@ describe('the consent page', () => {
   it('asks again for an API the person has not consented to yet, even one without scopes', async () => {
     const app2 = await client('Plain app', 'spa', '--api', PLAIN);
     const first = await startAuthorization(page, app2.config, app, { scope: 'openid' });
-    await enterPassword('ada');
+    await enterPassword(page, 'ada', PASSWORD);
     expect(await consentItems()).toEqual(['Know who you are']);
     await page.getByRole('button', { name: 'Allow' }).click();
     await finishAtClient(page, app2.config, app, first);
@@ -169,7 +138,7 @@ describe('OpenID scopes an app may not have', () => {
   it('are left out of the consent page and the tokens, and the token response names what was granted', async () => {
     const narrow = await client('Narrow app', 'spa', '--scope', 'openid', '--scope', 'profile');
     const started = await startAuthorization(page, narrow.config, app, { scope: 'openid profile email roles' });
-    await enterPassword('ada');
+    await enterPassword(page, 'ada', PASSWORD);
     expect(await consentItems()).toEqual(['Know who you are', 'See your name and username']);
     await page.getByRole('button', { name: 'Allow' }).click();
     const tokens = await finishAtClient(page, narrow.config, app, started);
@@ -190,7 +159,7 @@ describe('a refresh for an API the app is no longer granted', () => {
       scope: 'openid reports:read',
       resource: REPORTS,
     });
-    await enterPassword('ada');
+    await enterPassword(page, 'ada', PASSWORD);
     await consentIfAsked(page);
     const tokens = await finishAtClient(page, spa.config, app, started);
     expect(decodeJwt(tokens.access_token).aud).toBe(REPORTS);

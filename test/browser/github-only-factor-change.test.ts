@@ -1,18 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
-import { type FakeGitHub, type GitHubUser, startFakeGitHub } from '../fixtures/fake-github.ts';
+import { type FakeGitHub, type GitHubUser, githubEnv, startFakeGitHub } from '../fixtures/fake-github.ts';
 import { totpCode } from '../support/account.ts';
-import { launchBrowser } from '../support/browser.ts';
+import { browserSuitePerFile } from '../support/browser-suite.ts';
 import {
   type ClientApp,
   consentIfAsked,
   finishAtClient,
   relyingParty,
   startAuthorization,
-  startClientApp,
 } from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import type { RunningTessera } from '../support/tessera.ts';
 
 /**
  * An account that signs in with GitHub only has no password to type before a factor change: a
@@ -35,16 +34,16 @@ let strict: oidc.Configuration;
 
 beforeAll(async () => {
   github = await startFakeGitHub();
-  [tessera, browser, app] = await Promise.all([
-    startTessera({
-      GITHUB_CLIENT_ID: github.clientId,
-      GITHUB_CLIENT_SECRET: github.clientSecret,
-      GITHUB_BASE_URL: github.baseUrl,
-      GITHUB_API_URL: github.apiUrl,
-    }),
-    launchBrowser(),
-    startClientApp(),
-  ]);
+});
+
+browserSuitePerFile(
+  (suite) => {
+    ({ tessera, browser, app } = suite);
+  },
+  () => githubEnv(github),
+);
+
+beforeAll(async () => {
   const client = (
     await tessera.cli([
       'clients',
@@ -63,9 +62,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await tessera?.dispose();
   await github?.close();
 });
 

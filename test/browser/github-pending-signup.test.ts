@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
-import { type FakeGitHub, startFakeGitHub } from '../fixtures/fake-github.ts';
-import { freshPagePerTest, launchBrowser } from '../support/browser.ts';
+import { type FakeGitHub, githubEnv, startFakeGitHub } from '../fixtures/fake-github.ts';
+import { freshPagePerTest } from '../support/browser.ts';
+import { browserSuitePerFile } from '../support/browser-suite.ts';
 import {
   type ClientApp,
   consentIfAsked,
   finishAtClient,
   relyingParty,
   startAuthorization,
-  startClientApp,
 } from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import type { RunningTessera } from '../support/tessera.ts';
 
 /**
  * Someone signs up with another person's address and never verifies it. When the address's
@@ -31,16 +31,16 @@ let apiKey = '';
 
 beforeAll(async () => {
   github = await startFakeGitHub();
-  [tessera, browser, app] = await Promise.all([
-    startTessera({
-      GITHUB_CLIENT_ID: github.clientId,
-      GITHUB_CLIENT_SECRET: github.clientSecret,
-      GITHUB_BASE_URL: github.baseUrl,
-      GITHUB_API_URL: github.apiUrl,
-    }),
-    launchBrowser(),
-    startClientApp(),
-  ]);
+});
+
+browserSuitePerFile(
+  (suite) => {
+    ({ tessera, browser, app } = suite);
+  },
+  () => githubEnv(github),
+);
+
+beforeAll(async () => {
   const spa = (
     await tessera.cli(['clients', 'create', '--name', 'Owner App', '--type', 'spa', '--redirect-uri', app.redirectUri])
   ).json<{ client_id: string }>();
@@ -56,9 +56,6 @@ freshPagePerTest(
 );
 
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await tessera?.dispose();
   await github?.close();
 });
 

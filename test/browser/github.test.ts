@@ -1,9 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { type FakeGitHub, type GitHubUser, OCTOCAT, startFakeGitHub } from '../fixtures/fake-github.ts';
+import { type FakeGitHub, type GitHubUser, githubEnv, OCTOCAT, startFakeGitHub } from '../fixtures/fake-github.ts';
 import { enrolTotp, openAccount, totpCode } from '../support/account.ts';
-import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.ts';
+import { freshPagePerTest, screenshot } from '../support/browser.ts';
+import { browserSuitePerFile } from '../support/browser-suite.ts';
 import {
   type ClientApp,
   consentIfAsked,
@@ -11,9 +12,8 @@ import {
   relyingParty,
   type StartedAuthorization,
   startAuthorization,
-  startClientApp,
 } from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import type { RunningTessera } from '../support/tessera.ts';
 
 /**
  * "Continue with GitHub" end to end: Chromium clicks through Tessera's pages and a fake GitHub
@@ -35,16 +35,16 @@ let apiKey = '';
 
 beforeAll(async () => {
   github = await startFakeGitHub();
-  [tessera, browser, app] = await Promise.all([
-    startTessera({
-      GITHUB_CLIENT_ID: github.clientId,
-      GITHUB_CLIENT_SECRET: github.clientSecret,
-      GITHUB_BASE_URL: github.baseUrl,
-      GITHUB_API_URL: github.apiUrl,
-    }),
-    launchBrowser(),
-    startClientApp(),
-  ]);
+});
+
+browserSuitePerFile(
+  (suite) => {
+    ({ tessera, browser, app } = suite);
+  },
+  () => githubEnv(github),
+);
+
+beforeAll(async () => {
   const spa = (
     await tessera.cli(['clients', 'create', '--name', 'Octo App', '--type', 'spa', '--redirect-uri', app.redirectUri])
   ).json<{ client_id: string }>();
@@ -72,9 +72,6 @@ freshPagePerTest(
 afterEach(() => github.reset());
 
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await tessera?.dispose();
   await github?.close();
 });
 

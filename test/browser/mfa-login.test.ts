@@ -1,17 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { totpCode } from '../support/account.ts';
-import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.ts';
+import { freshPagePerTest, screenshot } from '../support/browser.ts';
+import { browserSuitePerFile, createClient, createUser } from '../support/browser-suite.ts';
 import {
   type ClientApp,
   consentIfAsked,
+  enterPassword,
   finishAtClient,
-  relyingParty,
   startAuthorization,
-  startClientApp,
 } from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import type { RunningTessera } from '../support/tessera.ts';
 
 /**
  * The second factor as a step of the login: forced enrolment for a role that requires it, codes
@@ -29,35 +29,15 @@ let config: oidc.Configuration;
 let secret = '';
 let recoveryCodes: string[] = [];
 
+browserSuitePerFile((suite) => {
+  ({ tessera, browser, app } = suite);
+});
+
 beforeAll(async () => {
-  [tessera, browser, app] = await Promise.all([startTessera(), launchBrowser(), startClientApp()]);
-  const spa = (
-    await tessera.cli(['clients', 'create', '--name', 'Vault', '--type', 'spa', '--redirect-uri', app.redirectUri])
-  ).json<{
-    client_id: string;
-  }>();
-  config = await relyingParty(tessera.issuer, spa.client_id);
-  for (const [username, roles] of [
-    ['root', ['--role', 'admin']],
-    ['plain', []],
-    ['casual', []],
-  ] as const) {
-    (
-      await tessera.cli(
-        [
-          'users',
-          'create',
-          '--email',
-          `${username}@example.test`,
-          '--username',
-          username,
-          ...roles,
-          '--password-stdin',
-        ],
-        PASSWORD,
-      )
-    ).json();
-  }
+  config = (await createClient({ tessera, app }, 'Vault', 'spa')).config;
+  await createUser(tessera, { username: 'root', password: PASSWORD, roles: ['admin'] });
+  await createUser(tessera, { username: 'plain', password: PASSWORD });
+  await createUser(tessera, { username: 'casual', password: PASSWORD });
 });
 
 freshPagePerTest(
@@ -68,17 +48,7 @@ freshPagePerTest(
   },
 );
 
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await tessera?.dispose();
-});
-
-async function password(login: string) {
-  await page.fill('#login', login);
-  await page.fill('#password', PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+const password = (login: string) => enterPassword(page, login, PASSWORD);
 
 async function code(value: string) {
   await page.fill('#code', value);
@@ -168,21 +138,9 @@ describe('MFA at sign-in', () => {
   });
 
   it('is demanded by a client created with --require-mfa', async () => {
-    const strict = (
-      await tessera.cli([
-        'clients',
-        'create',
-        '--name',
-        'Payroll',
-        '--type',
-        'spa',
-        '--redirect-uri',
-        app.redirectUri,
-        '--require-mfa',
-      ])
-    ).json<{ client_id: string; require_mfa: boolean }>();
-    expect(strict.require_mfa).toBe(true);
-    const strictConfig = await relyingParty(tessera.issuer, strict.client_id);
+    const strict = await createClient({ tessera, app }, 'Payroll', 'spa', '--require-mfa');
+    expect(strict.created.require_mfa).toBe(true);
+    const strictConfig = strict.config;
     const started = await startAuthorization(page, strictConfig, app, { scope: 'openid' });
     await password('casual');
     expect(await page.textContent('h1')).toBe('Set up two-step verification');

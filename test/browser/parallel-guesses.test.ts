@@ -3,9 +3,9 @@ import type * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { enrolTotp, totpCode } from '../support/account.ts';
 import { launchBrowser } from '../support/browser.ts';
-import { auditEvents, csrfOf, newAddress, postForm } from '../support/form-posts.ts';
+import { csrfOf, newAddress, postForm } from '../support/form-posts.ts';
 import { type ClientApp, relyingParty, startAuthorization, startClientApp } from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import { auditEvents, type RunningTessera, startTessera } from '../support/tessera.ts';
 
 /**
  * Guesses fired all at once: every attempt is counted before its password or code is checked, so

@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
-import { freshPagePerTest, launchBrowser } from '../support/browser.ts';
-import { type ClientApp, relyingParty, signInThroughPages, startClientApp } from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import { freshPagePerTest } from '../support/browser.ts';
+import { browserSuitePerFile, createUser } from '../support/browser-suite.ts';
+import { type ClientApp, relyingParty, signInThroughPages } from '../support/oidc-flow.ts';
+import type { RunningTessera } from '../support/tessera.ts';
 
 /**
  * The `roles` claim: in the ID token and userinfo when scope `roles` is granted, in every JWT
@@ -19,11 +20,6 @@ let browser: Browser;
 let page: Page;
 let web: { client_id: string; client_secret: string };
 let config: oidc.Configuration;
-
-async function createUser(username: string, ...roles: string[]): Promise<{ id: string }> {
-  const args = ['users', 'create', '--email', `${username}@example.test`, '--username', username, '--password-stdin'];
-  return (await tessera.cli([...args, ...roles.flatMap((r) => ['--role', r])], `${PASSWORD}\n`)).json();
-}
 
 async function setRoles(userId: string, ...roles: string[]) {
   (await tessera.cli(['users', 'set-roles', userId, ...roles])).json();
@@ -42,8 +38,11 @@ async function signIn(login: string, scope: string, extra: Record<string, string
   return tokens;
 }
 
+browserSuitePerFile((suite) => {
+  ({ tessera, browser, app } = suite);
+});
+
 beforeAll(async () => {
-  [tessera, browser, app] = await Promise.all([startTessera(), launchBrowser(), startClientApp()]);
   for (const role of ['editor', 'auditor', 'reports.writer']) (await tessera.cli(['roles', 'create', role])).json();
   (await tessera.cli(['apis', 'create', '--audience', API, '--scope', 'reports:read'])).json();
   web = (
@@ -70,15 +69,9 @@ freshPagePerTest(
   },
 );
 
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await tessera?.dispose();
-});
-
 describe('a user’s roles', () => {
   it('are in the ID token and the JWT access token, and a change shows in the next refresh', async () => {
-    const ada = await createUser('ada', 'editor');
+    const ada = await createUser(tessera, { username: 'ada', password: PASSWORD, roles: ['editor'] });
     // offline_access is kept only when consent is prompted for; resource makes the access token a JWT.
     const signedIn = await signIn('ada', 'openid roles offline_access', { prompt: 'consent', resource: API });
     expect(signedIn.claims()).toMatchObject({ sub: ada.id, roles: ['editor'] });
@@ -96,7 +89,7 @@ describe('a user’s roles', () => {
   });
 
   it('are answered by userinfo as they are now, for an opaque access token', async () => {
-    const grace = await createUser('grace', 'editor');
+    const grace = await createUser(tessera, { username: 'grace', password: PASSWORD, roles: ['editor'] });
     const signedIn = await signIn('grace', 'openid roles');
     expect(signedIn.access_token.split('.')).toHaveLength(1);
     expect(await oidc.fetchUserInfo(config, signedIn.access_token, grace.id)).toMatchObject({ roles: ['editor'] });
@@ -106,7 +99,7 @@ describe('a user’s roles', () => {
   });
 
   it('stay out of the ID token and userinfo without scope roles, but are in every JWT access token', async () => {
-    const alan = await createUser('alan', 'editor');
+    const alan = await createUser(tessera, { username: 'alan', password: PASSWORD, roles: ['editor'] });
     const withoutRoles = await signIn('alan', 'openid profile');
     expect(withoutRoles.claims()).toMatchObject({ sub: alan.id });
     expect(withoutRoles.claims()).not.toHaveProperty('roles');

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
-import { freshPagePerTest, launchBrowser } from '../support/browser.ts';
-import { type ClientApp, relyingParty, startAuthorization, startClientApp } from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import { freshPagePerTest } from '../support/browser.ts';
+import { browserSuitePerFile, createClient, createUser } from '../support/browser-suite.ts';
+import { type ClientApp, startAuthorization } from '../support/oidc-flow.ts';
+import type { RunningTessera } from '../support/tessera.ts';
 
 /**
  * Sign-up tells nobody whether an email is registered. With a username someone holds, the page
@@ -19,18 +20,13 @@ let app: ClientApp;
 let page: Page;
 let config: oidc.Configuration;
 
+browserSuitePerFile((suite) => {
+  ({ tessera, browser, app } = suite);
+});
+
 beforeAll(async () => {
-  [tessera, browser, app] = await Promise.all([startTessera(), launchBrowser(), startClientApp()]);
-  const spa = (
-    await tessera.cli(['clients', 'create', '--name', 'Probe', '--type', 'spa', '--redirect-uri', app.redirectUri])
-  ).json<{ client_id: string }>();
-  config = await relyingParty(tessera.issuer, spa.client_id);
-  for (const [email, username] of [
-    ['owner@example.test', 'owner'],
-    ['other@example.test', 'other'],
-  ]) {
-    await tessera.cli(['users', 'create', '--email', email, '--username', username, '--password-stdin'], PASSWORD);
-  }
+  config = (await createClient({ tessera, app }, 'Probe', 'spa')).config;
+  for (const username of ['owner', 'other']) await createUser(tessera, { username, password: PASSWORD });
 });
 
 freshPagePerTest(
@@ -39,12 +35,6 @@ freshPagePerTest(
     page = p;
   },
 );
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await tessera?.dispose();
-});
 
 /** What a person sees after sending the sign-up form: the status and the page's text, their own address blanked. */
 async function answerTo(email: string, username: string) {

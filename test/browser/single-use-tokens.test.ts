@@ -1,15 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
-import { freshPagePerTest, launchBrowser } from '../support/browser.ts';
-import {
-  type ClientApp,
-  consentIfAsked,
-  relyingParty,
-  startAuthorization,
-  startClientApp,
-} from '../support/oidc-flow.ts';
-import { eventually, type RunningTessera, startTessera } from '../support/tessera.ts';
+import { freshPagePerTest } from '../support/browser.ts';
+import { browserSuitePerFile, createUser } from '../support/browser-suite.ts';
+import { type ClientApp, codeThroughPages, relyingParty } from '../support/oidc-flow.ts';
+import { eventually, type RunningTessera } from '../support/tessera.ts';
 
 /**
  * An authorization code and a refresh token are good for one use, however many requests present
@@ -27,14 +22,12 @@ let user: { id: string };
 let web: { client_id: string; client_secret: string };
 let config: oidc.Configuration;
 
+browserSuitePerFile((suite) => {
+  ({ tessera, browser, app } = suite);
+});
+
 beforeAll(async () => {
-  [tessera, browser, app] = await Promise.all([startTessera(), launchBrowser(), startClientApp()]);
-  user = (
-    await tessera.cli(
-      ['users', 'create', '--email', 'grace@example.test', '--username', 'grace', '--password-stdin'],
-      `${PASSWORD}\n`,
-    )
-  ).json();
+  user = await createUser(tessera, { username: 'grace', password: PASSWORD });
   web = (
     await tessera.cli(['clients', 'create', '--name', 'Ledger', '--type', 'web', '--redirect-uri', app.redirectUri])
   ).json();
@@ -48,21 +41,15 @@ freshPagePerTest(
   },
 );
 
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await tessera?.dispose();
-});
-
 /** Signs in through the pages and returns the code the client receives, not yet redeemed. */
 async function codeFromSignIn(): Promise<{ callback: URL; verifier: string; state: string }> {
-  const started = await startAuthorization(page, config, app, { scope: 'openid offline_access', prompt: 'consent' });
-  await page.fill('#login', 'grace');
-  await page.fill('#password', PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await consentIfAsked(page);
-  await page.waitForURL((u) => u.href.startsWith(app.redirectUri));
-  return { callback: new URL(page.url()), ...started };
+  return codeThroughPages(page, config, {
+    app,
+    login: 'grace',
+    password: PASSWORD,
+    scope: 'openid offline_access',
+    extra: { prompt: 'consent' },
+  });
 }
 
 /** A token request as a client sends it, without openid-client's checks, so every answer is seen. */

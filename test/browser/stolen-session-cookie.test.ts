@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { openAccount, totpCode } from '../support/account.ts';
-import { launchBrowser, screenshot } from '../support/browser.ts';
-import {
-  type ClientApp,
-  consentIfAsked,
-  finishAtClient,
-  relyingParty,
-  startAuthorization,
-  startClientApp,
-} from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import { screenshot } from '../support/browser.ts';
+import { browserSuitePerFile, createClient, createUser } from '../support/browser-suite.ts';
+import { type ClientApp, consentIfAsked, finishAtClient, startAuthorization } from '../support/oidc-flow.ts';
+import type { RunningTessera } from '../support/tessera.ts';
 
 /**
  * Someone holding only a copy of a person's session cookies cannot add a second factor: a client
@@ -26,34 +20,13 @@ let browser: Browser;
 let app: ClientApp;
 let strict: oidc.Configuration;
 
-beforeAll(async () => {
-  [tessera, browser, app] = await Promise.all([startTessera(), launchBrowser(), startClientApp()]);
-  const client = (
-    await tessera.cli([
-      'clients',
-      'create',
-      '--name',
-      'Payroll',
-      '--type',
-      'spa',
-      '--redirect-uri',
-      app.redirectUri,
-      '--require-mfa',
-    ])
-  ).json<{ client_id: string }>();
-  strict = await relyingParty(tessera.issuer, client.client_id);
-  for (const username of ['vera', 'otto']) {
-    const email = `${username}@example.test`;
-    (
-      await tessera.cli(['users', 'create', '--email', email, '--username', username, '--password-stdin'], PASSWORD)
-    ).json();
-  }
+browserSuitePerFile((suite) => {
+  ({ tessera, browser, app } = suite);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await tessera?.dispose();
+beforeAll(async () => {
+  strict = (await createClient({ tessera, app }, 'Payroll', 'spa', '--require-mfa')).config;
+  for (const username of ['vera', 'otto']) await createUser(tessera, { username, password: PASSWORD });
 });
 
 /** A fresh browser holding nothing but copies of `victim`'s cookies. */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, screenshot } from '../support/browser.ts';
-import { auditEvents, csrfOf, newAddress, postForm } from '../support/form-posts.ts';
+import { csrfOf, newAddress, postForm } from '../support/form-posts.ts';
 import {
   type ClientApp,
   relyingParty,
@@ -11,7 +11,7 @@ import {
   startClientApp,
 } from '../support/oidc-flow.ts';
 import { startTestSmtp, type TestSmtp } from '../support/smtp.ts';
-import { eventually, type RunningTessera, startTessera } from '../support/tessera.ts';
+import { auditEvents, eventually, type RunningTessera, startTessera } from '../support/tessera.ts';
 
 /**
  * Per-account login limits and who they can lock out. They count the account a login resolves to

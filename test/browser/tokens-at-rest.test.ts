@@ -1,18 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { openDatabase } from '../../db/database.ts';
 import { openAccount } from '../support/account.ts';
-import { freshPagePerTest, launchBrowser } from '../support/browser.ts';
-import {
-  type ClientApp,
-  consentIfAsked,
-  relyingParty,
-  startAuthorization,
-  startClientApp,
-} from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import { freshPagePerTest } from '../support/browser.ts';
+import { browserSuitePerFile, createUser } from '../support/browser-suite.ts';
+import { type ClientApp, codeThroughPages, relyingParty, startAuthorization } from '../support/oidc-flow.ts';
+import type { RunningTessera } from '../support/tessera.ts';
 
 /**
  * A copy of the database (a backup, a replica, a stolen dump) holds no working credential: after
@@ -28,14 +23,12 @@ let page: Page;
 let user: { id: string };
 let web: { client_id: string; client_secret: string };
 
+browserSuitePerFile((suite) => {
+  ({ tessera, browser, app } = suite);
+});
+
 beforeAll(async () => {
-  [tessera, browser, app] = await Promise.all([startTessera(), launchBrowser(), startClientApp()]);
-  user = (
-    await tessera.cli(
-      ['users', 'create', '--email', 'ida@example.test', '--username', 'ida', '--password-stdin'],
-      `${PASSWORD}\n`,
-    )
-  ).json();
+  user = await createUser(tessera, { username: 'ida', password: PASSWORD });
   web = (
     await tessera.cli(['clients', 'create', '--name', 'Archive', '--type', 'web', '--redirect-uri', app.redirectUri])
   ).json();
@@ -47,12 +40,6 @@ freshPagePerTest(
     page = p;
   },
 );
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await tessera?.dispose();
-});
 
 /** Every row of every table, as text: what a dump of the database would show. */
 async function databaseAsText(): Promise<string> {
@@ -80,13 +67,13 @@ async function databaseAsText(): Promise<string> {
 describe('the database at rest', () => {
   it('holds none of the code, tokens or session cookie a sign-in gave out, and they all still work', async () => {
     const config = await relyingParty(tessera.issuer, web.client_id, web.client_secret);
-    const started = await startAuthorization(page, config, app, { scope: 'openid offline_access', prompt: 'consent' });
-    await page.fill('#login', 'ida');
-    await page.fill('#password', PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await consentIfAsked(page);
-    await page.waitForURL((u) => u.href.startsWith(app.redirectUri));
-    const callback = new URL(page.url());
+    const { callback, ...started } = await codeThroughPages(page, config, {
+      app,
+      login: 'ida',
+      password: PASSWORD,
+      scope: 'openid offline_access',
+      extra: { prompt: 'consent' },
+    });
     const code = callback.searchParams.get('code') ?? '';
     const tokens = await oidc.authorizationCodeGrant(config, callback, {
       pkceCodeVerifier: started.verifier,
@@ -124,12 +111,7 @@ describe('the database at rest', () => {
 
   it('leaves the account page listing sessions by their stored keys, never by their cookies', async () => {
     const config = await relyingParty(tessera.issuer, web.client_id, web.client_secret);
-    await startAuthorization(page, config, app, { scope: 'openid' });
-    await page.fill('#login', 'ida');
-    await page.fill('#password', PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await consentIfAsked(page);
-    await page.waitForURL((u) => u.href.startsWith(app.redirectUri));
+    await codeThroughPages(page, config, { app, login: 'ida', password: PASSWORD, scope: 'openid' });
     const account = await openAccount(browser, tessera.issuer, 'ida', PASSWORD);
     const sessionCookies = [
       ...(await page.context().cookies(tessera.issuer)),

@@ -8,7 +8,7 @@ import * as oidc from 'openid-client';
 import { openDatabase } from '../../db/database.ts';
 import { migrateTo } from '../../db/migrator.ts';
 import { createTestDatabase, TEST_SECRET_KEY, type TestDatabase } from '../support/database.ts';
-import { relyingPartyOn, signInWithForms } from '../support/form-sign-in.ts';
+import { relyingPartyOn, signInWithForms } from '../support/form-client.ts';
 import { type RunningTessera, runCli, startTessera } from '../support/tessera.ts';
 
 /**

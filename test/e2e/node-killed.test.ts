@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import { refreshTokenGrant } from 'openid-client';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { openLoginForm, relyingPartyOn, signInWithForms } from '../support/form-sign-in.ts';
+import { openLoginForm, relyingPartyOn, signInWithForms } from '../support/form-client.ts';
 import { type RunningTessera, startTessera } from '../support/tessera.ts';
 
 /**

@@ -4,30 +4,24 @@
  * in the row, yet found again from the value a client presents; of many simultaneous consumes of
  * one row exactly one wins, and the losers revoke the whole grant.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import { payloadAdapter } from '../../adapters/oidc-adapter.ts';
+import { describe, expect, test } from '@jest/globals';
 import type { Db } from '../../db/database.ts';
-import { migrateToLatest } from '../../db/migrator.ts';
-import { createSecrets } from '../../server/secrets.ts';
-import { keyOf, MODELS, newId, samplePayload, storedKeys } from '../support/adapter-fixtures.ts';
-import { openTestDb, TEST_SECRET_KEY } from '../support/database.ts';
+import {
+  adapterPerFile,
+  keyOf,
+  MODELS,
+  newId,
+  type PayloadAdapterClass,
+  samplePayload,
+  storedKeys,
+} from '../support/adapter-fixtures.ts';
 
 let db: Db;
-let close: () => Promise<void>;
-let PayloadAdapter: ReturnType<typeof payloadAdapter>;
+let PayloadAdapter: PayloadAdapterClass;
 
-beforeAll(async () => {
-  ({ db, close } = await openTestDb());
-  await migrateToLatest(db);
-  PayloadAdapter = payloadAdapter(db, createSecrets(TEST_SECRET_KEY));
-});
-
-afterAll(async () => {
-  await close();
-});
-
-beforeEach(async () => {
-  await db.deleteFrom('oidc_payloads').execute();
+adapterPerFile((opened, Adapter) => {
+  db = opened;
+  PayloadAdapter = Adapter;
 });
 
 /** The whole table as text, as a dump would show it. */

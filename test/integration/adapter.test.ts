@@ -9,34 +9,31 @@
  * ambiguous; destroy deletes one row; revokeByGrantId deletes this model's rows of one grant.
  * sweepExpiredPayloads deletes expired rows in batches and reports how many.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import { payloadAdapter, sweepExpiredPayloads } from '../../adapters/oidc-adapter.ts';
+import { sweepExpiredPayloads } from '../../adapters/oidc-adapter.ts';
 import type { Db } from '../../db/database.ts';
-import { migrateToLatest } from '../../db/migrator.ts';
-import { createSecrets } from '../../server/secrets.ts';
-import { expireRow, keyOf, MODELS, newId, samplePayload, storedKeys, storedRow } from '../support/adapter-fixtures.ts';
-import { openTestDb, TEST_SECRET_KEY } from '../support/database.ts';
+import {
+  adapterPerFile,
+  expireRow,
+  keyOf,
+  MODELS,
+  newId,
+  type PayloadAdapterClass,
+  samplePayload,
+  storedKeys,
+  storedRow,
+} from '../support/adapter-fixtures.ts';
 
 const ONE_HOUR = 3600;
 
 let db: Db;
-let close: () => Promise<void>;
-let PayloadAdapter: ReturnType<typeof payloadAdapter>;
-
-beforeAll(async () => {
-  ({ db, close } = await openTestDb());
-  await migrateToLatest(db);
-  PayloadAdapter = payloadAdapter(db, createSecrets(TEST_SECRET_KEY));
-});
-
-afterAll(async () => {
-  await close();
-});
+let PayloadAdapter: PayloadAdapterClass;
 
 // Every test starts from an empty table, so counts (and the sweep) see only its own rows.
-beforeEach(async () => {
-  await db.deleteFrom('oidc_payloads').execute();
+adapterPerFile((opened, Adapter) => {
+  db = opened;
+  PayloadAdapter = Adapter;
 });
 
 function adapterFor(model: string): Adapter {

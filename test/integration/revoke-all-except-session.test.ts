@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { revokeAllExceptSession } from '../../adapters/account-artifacts.ts';
-import { payloadAdapter } from '../../adapters/oidc-adapter.ts';
 import type { Db } from '../../db/database.ts';
-import { migrateToLatest } from '../../db/migrator.ts';
-import { createSecrets } from '../../server/secrets.ts';
-import { newId, samplePayload } from '../support/adapter-fixtures.ts';
-import { openTestDb, TEST_SECRET_KEY } from '../support/database.ts';
+import { adapterPerFile, newId, type PayloadAdapterClass, samplePayload } from '../support/adapter-fixtures.ts';
 
 /**
  * Ending everything of one account but the session that made a change: its other sessions,
@@ -16,21 +12,11 @@ import { openTestDb, TEST_SECRET_KEY } from '../support/database.ts';
 const HOUR = 3600;
 
 let db: Db;
-let close: () => Promise<void>;
-let Adapter: ReturnType<typeof payloadAdapter>;
+let Adapter: PayloadAdapterClass;
 
-beforeAll(async () => {
-  ({ db, close } = await openTestDb());
-  await migrateToLatest(db);
-  Adapter = payloadAdapter(db, createSecrets(TEST_SECRET_KEY));
-});
-
-afterAll(async () => {
-  await close();
-});
-
-beforeEach(async () => {
-  await db.deleteFrom('oidc_payloads').execute();
+adapterPerFile((opened, PayloadAdapter) => {
+  db = opened;
+  Adapter = PayloadAdapter;
 });
 
 interface Signed {

@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { beforeEach } from '@jest/globals';
 import type { AdapterPayload } from 'oidc-provider';
 import { artifactKey } from '../../adapters/artifact-key.ts';
+import { payloadAdapter } from '../../adapters/oidc-adapter.ts';
 import type { Db } from '../../db/database.ts';
+import { createSecrets } from '../../server/secrets.ts';
+import { migratedDatabasePerFile, TEST_SECRET_KEY } from './database.ts';
 
 /** Every model name oidc-provider 9 stores through the adapter (Client is served from `clients`). */
 export const MODELS = [
@@ -22,6 +26,23 @@ export const MODELS = [
 ] as const;
 
 export type ModelName = (typeof MODELS)[number];
+
+export type PayloadAdapterClass = ReturnType<typeof payloadAdapter>;
+
+/**
+ * The adapter over a migrated database of the calling test file's own, handed to `use` before its
+ * tests; every test then starts from an empty oidc_payloads, so it sees only its own rows.
+ */
+export function adapterPerFile(use: (db: Db, PayloadAdapter: PayloadAdapterClass) => void): void {
+  let db: Db | undefined;
+  migratedDatabasePerFile((opened) => {
+    db = opened;
+    use(opened, payloadAdapter(opened, createSecrets(TEST_SECRET_KEY)));
+  });
+  beforeEach(async () => {
+    await db?.deleteFrom('oidc_payloads').execute();
+  });
+}
 
 /** A fresh id, so tests never collide on rows another test left behind. */
 export function newId(label = 'id'): string {

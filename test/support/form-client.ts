@@ -1,8 +1,39 @@
+import * as oidc from 'openid-client';
+
 /**
  * Tessera's pages as a script sees them, without a browser: one cookie jar, GET a page, post its
- * form with the page's CSRF token. For tests that fire many requests or time them, where a
- * browser would be too slow; what they assert is still the status and the text a person gets.
+ * form with the page's CSRF token. For tests that fire many requests, time them, or pin them to
+ * one node, where a browser would be too slow; what they assert is still what a person gets.
+ * `signInWithForms` is the whole code flow so: openid-client builds the authorization request
+ * and redeems the code, as an app would; the forms are filled as a person would.
  */
+
+/** The CSRF token in the forms of a page's HTML. */
+export function csrfIn(html: string): string | undefined {
+  return /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+}
+
+/** One request at a time (redirects not followed), carrying and keeping the jar's cookies. */
+export function cookieJar(): (url: string | URL, init?: RequestInit) => Promise<Response> {
+  const jar = new Map<string, string>();
+  return async (url, init = {}) => {
+    const res = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: {
+        ...(init.headers as Record<string, string>),
+        cookie: [...jar].map(([name, value]) => `${name}=${value}`).join('; '),
+      },
+    });
+    for (const cookie of res.headers.getSetCookie()) {
+      const [pair = ''] = cookie.split(';');
+      const at = pair.indexOf('=');
+      jar.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
+    }
+    return res;
+  };
+}
+
 export interface FormClient {
   /** GETs `url` (redirects followed by hand, cookies kept); resolves with the final response. */
   get(url: string | URL, headers?: Record<string, string>): Promise<Response>;
@@ -18,24 +49,9 @@ export interface FormClient {
 }
 
 export function formClient(): FormClient {
-  const jar = new Map<string, string>();
-  const cookieHeader = () => [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
-  const keep = (res: Response) => {
-    for (const cookie of res.headers.getSetCookie()) {
-      const [pair = ''] = cookie.split(';');
-      const at = pair.indexOf('=');
-      jar.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
-    }
-  };
-  const request = async (url: string | URL, init: RequestInit = {}) => {
-    const res = await fetch(url, {
-      ...init,
-      redirect: 'manual',
-      headers: { accept: 'text/html', ...(init.headers as Record<string, string>), cookie: cookieHeader() },
-    });
-    keep(res);
-    return res;
-  };
+  const jarRequest = cookieJar();
+  const request = (url: string | URL, init: RequestInit = {}) =>
+    jarRequest(url, { ...init, headers: { accept: 'text/html', ...(init.headers as Record<string, string>) } });
   const get = async (url: string | URL, headers: Record<string, string> = {}) => {
     let current = new URL(url);
     for (let hops = 0; hops < 10; hops++) {
@@ -51,8 +67,7 @@ export function formClient(): FormClient {
   return {
     get,
     async submit(pageUrl, action, fields, headers = {}) {
-      const page = await (await get(pageUrl, headers)).text();
-      const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1];
+      const csrf = csrfIn(await (await get(pageUrl, headers)).text());
       if (!csrf) throw new Error(`no CSRF token on ${pageUrl}`);
       return request(new URL(action, pageUrl), {
         method: 'POST',
@@ -78,4 +93,103 @@ export function formClient(): FormClient {
       return new URL(location, issuer);
     },
   };
+}
+
+/**
+ * A sign-in through the forms. `node` sends every request to one node's address while the issuer
+ * stays the shared one, as a load balancer would pin it.
+ */
+export interface FormSignIn {
+  redirectUri: string;
+  login: string;
+  password: string;
+  scope?: string;
+}
+
+/** openid-client for `clientId`, each request sent to `node` (default: the issuer itself). */
+export function relyingPartyOn(issuer: string, clientId: string, node = issuer, secret?: string) {
+  return oidc.discovery(new URL(issuer), clientId, undefined, secret ? oidc.ClientSecretBasic(secret) : oidc.None(), {
+    execute: [oidc.allowInsecureRequests],
+    [oidc.customFetch]: (url, options) => fetch(onNode(url, issuer, node), options as RequestInit),
+  });
+}
+
+const onNode = (url: string | URL, issuer: string, node: string) => {
+  const u = new URL(url);
+  return u.origin === new URL(issuer).origin ? new URL(`${u.pathname}${u.search}`, node) : u;
+};
+
+/** A sign-in stopped at the login form, to be submitted later (perhaps to another node). */
+export interface PendingSignIn {
+  form: string;
+  fields: Record<string, string>;
+  /** Sends the form to `node`, and the code to the token endpoint `config` reaches. */
+  finish(
+    config: oidc.Configuration,
+    node: string,
+  ): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers>;
+}
+
+/** Starts the code flow with PKCE at `node` and stops at the login form it shows. */
+export async function openLoginForm(config: oidc.Configuration, node: string, s: FormSignIn): Promise<PendingSignIn> {
+  const issuer = config.serverMetadata().issuer;
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const authorization = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: s.redirectUri,
+    scope: s.scope ?? 'openid profile email',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+  });
+  const jarRequest = cookieJar();
+  const request = (node: string, url: URL, body?: URLSearchParams) =>
+    jarRequest(onNode(url, issuer, node), {
+      method: body ? 'POST' : 'GET',
+      headers: body ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
+      ...(body ? { body } : {}),
+    });
+  // Follows redirects from `url` until a page with a form (answered) or the client's redirect URI.
+  const follow = async (node: string, url: URL, body?: URLSearchParams) => {
+    let res = await request(node, url, body);
+    for (let hops = 0; res.status >= 300 && res.status < 400; hops++) {
+      if (hops > 10) throw new Error('too many redirects');
+      url = new URL(res.headers.get('location') ?? '', url);
+      if (url.href.startsWith(s.redirectUri)) return { url, html: '' };
+      res = await request(node, url);
+    }
+    const html = await res.text();
+    if (res.status !== 200) throw new Error(`${url.pathname} answered ${res.status}: ${html.slice(0, 300)}`);
+    return { url, html };
+  };
+  const formIn = (html: string, action: RegExp) => {
+    const form = [...html.matchAll(/<form method="post" action="([^"]+)"/g)].find((m) => action.test(m[1] ?? ''));
+    const csrf = csrfIn(html);
+    if (!form?.[1] || !csrf) throw new Error(`no ${action} form on the page:\n${html.slice(0, 500)}`);
+    return { form: form[1], csrf };
+  };
+
+  const page = await follow(node, authorization);
+  const login = formIn(page.html, /\/login$/);
+  const fields = { csrf: login.csrf, login: s.login, password: s.password };
+  return {
+    form: login.form,
+    fields,
+    async finish(app, node) {
+      let next = await follow(node, new URL(login.form, issuer), new URLSearchParams(fields));
+      if (!next.html && !next.url.href.startsWith(s.redirectUri)) throw new Error('lost on the way');
+      if (next.html) {
+        const consent = formIn(next.html, /\/consent$/);
+        next = await follow(node, new URL(consent.form, issuer), new URLSearchParams({ csrf: consent.csrf }));
+      }
+      if (!next.url.href.startsWith(s.redirectUri))
+        throw new Error(`did not reach the client: ${next.html.slice(0, 300)}`);
+      return oidc.authorizationCodeGrant(app, next.url, { pkceCodeVerifier: verifier, expectedState: state });
+    },
+  };
+}
+
+/** The whole sign-in at one node; answers the client's tokens. */
+export async function signInWithForms(config: oidc.Configuration, node: string, s: FormSignIn) {
+  return (await openLoginForm(config, node, s)).finish(config, node);
 }

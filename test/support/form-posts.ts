@@ -4,7 +4,8 @@ import type { APIResponse, BrowserContext, Page } from 'playwright-core';
 /**
  * Form posts as a browser makes them, for bursts a person clicking could not produce: the posts go
  * through the browser context's own request client, so they carry its cookies (session,
- * interaction, CSRF) like the page's would, and are not followed past their redirect.
+ * interaction, CSRF) like the page's would, and are not followed past their redirect. Without a
+ * browser at all, form-client.ts posts the forms instead.
  */
 
 /** The CSRF token in the forms of the page the browser shows. */
@@ -35,19 +36,4 @@ export function postForm(
 export function newAddress(): string {
   const groups = randomBytes(12).toString('hex').match(/.{4}/g) ?? [];
   return `2001:db8:${groups.join(':')}`;
-}
-
-export interface AuditLine {
-  type: string;
-  userId?: string;
-  ip?: string;
-  details?: Record<string, unknown>;
-}
-
-/** The audit events a Tessera server wrote to its log so far. */
-export function auditEvents(logs: string): AuditLine[] {
-  return logs
-    .split('\n')
-    .filter((line) => line.includes('"audit"'))
-    .map((line) => JSON.parse(line).audit as AuditLine);
 }

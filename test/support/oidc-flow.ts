@@ -94,15 +94,32 @@ export async function finishAtClient(
   });
 }
 
+/** Fills the login form the browser shows and sends it. */
+export async function enterPassword(page: Page, login: string, password: string) {
+  await page.fill('#login', login);
+  await page.fill('#password', password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/**
+ * The flow through the pages up to the client's redirect URI (login, then Allow when asked),
+ * leaving the code in `callback` unredeemed.
+ */
+export async function codeThroughPages(page: Page, config: oidc.Configuration, s: SignIn) {
+  const started = await startAuthorization(page, config, s.app, { ...(s.scope ? { scope: s.scope } : {}), ...s.extra });
+  await enterPassword(page, s.login, s.password);
+  await consentIfAsked(page);
+  await page.waitForURL((u) => u.href.startsWith(s.app.redirectUri));
+  return { callback: new URL(page.url()), ...started };
+}
+
 /** Runs the authorization code flow with PKCE through the pages; returns the client's tokens. */
 export async function signInThroughPages(page: Page, config: oidc.Configuration, s: SignIn) {
   const started = await startAuthorization(page, config, s.app, { ...(s.scope ? { scope: s.scope } : {}), ...s.extra });
   const { verifier, state } = started;
   if (page.url().includes('/interaction/') && (await page.locator('#password').count())) {
     if (s.screenshots) await screenshot(page, `${s.screenshots}-login`);
-    await page.fill('#login', s.login);
-    await page.fill('#password', s.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await enterPassword(page, s.login, s.password);
     await page.waitForLoadState();
   }
   if (page.url().includes('/interaction/') && (await page.getByRole('button', { name: 'Allow' }).count())) {

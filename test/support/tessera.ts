@@ -149,3 +149,18 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000)
     }
   }
 }
+
+export interface AuditLine {
+  type: string;
+  userId?: string;
+  ip?: string;
+  details?: Record<string, unknown>;
+}
+
+/** The audit events a Tessera server wrote to its log so far. */
+export function auditEvents(logs: string): AuditLine[] {
+  return logs
+    .split('\n')
+    .filter((line) => line.includes('"audit"'))
+    .map((line) => JSON.parse(line).audit as AuditLine);
+}
