@@ -3,6 +3,7 @@ import type * as oidc from 'openid-client';
 import { refreshTokenGrant } from 'openid-client';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { openLoginForm, relyingPartyOn, signInWithForms } from '../support/form-client.ts';
+import { newAddress } from '../support/form-posts.ts';
 import { type RunningTessera, startTessera } from '../support/tessera.ts';
 
 /**
@@ -15,6 +16,10 @@ const shared = Boolean(process.env.DATABASE_URL);
 const REDIRECT = 'http://127.0.0.1:9/callback';
 const PASSWORD = 'a long enough passphrase for crashes';
 const PERSON = { redirectUri: REDIRECT, login: 'grace@example.com', password: PASSWORD };
+// One person signing in on many devices at once, each from its own address: the login limits
+// allow 5 attempts in flight per account and address, and this test is about nodes, not limits.
+const onADevice = () => ({ ...PERSON, address: newAddress() });
+const PROXIED = { TRUST_PROXY: 'true' };
 const CHAINS_PER_NODE = 6;
 const SIGN_INS_DURING_KILL = 8;
 const JWKS_DURING_KILL = 40;
@@ -28,9 +33,9 @@ let spaId: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  doomed = await startTessera({}, database);
+  doomed = await startTessera(PROXIED, database);
   // On PostgreSQL, a second node behind the same issuer, as behind a load balancer.
-  survivor = shared ? await startTessera({ ISSUER: doomed.issuer }, database) : doomed;
+  survivor = shared ? await startTessera({ ...PROXIED, ISSUER: doomed.issuer }, database) : doomed;
   (await doomed.cli(['users', 'create', '--email', PERSON.login, '--password-stdin'], PASSWORD)).json();
   spaId = (await doomed.cli(['clients', 'create', '--name', 'App', '--type', 'spa', '--redirect-uri', REDIRECT])).json<{
     client_id: string;
@@ -62,7 +67,7 @@ describe(shared ? 'one of two nodes killed' : 'the embedded server killed and re
       const chainsFrom = async (config: oidc.Configuration, node: string) =>
         Promise.all(
           Array.from({ length: CHAINS_PER_NODE }, async () => ({
-            token: (await signInWithForms(config, node, PERSON)).refresh_token ?? '',
+            token: (await signInWithForms(config, node, onADevice())).refresh_token ?? '',
           })),
         );
       const doomedChains = await chainsFrom(onDoomed, nodeOf(doomed));
@@ -70,13 +75,13 @@ describe(shared ? 'one of two nodes killed' : 'the embedded server killed and re
       await Promise.all(doomedChains.map((chain) => refreshOn(onDoomed, chain)));
       // Sign-ins the doomed node has begun: the login form is on the screen, not yet sent.
       const begun = await Promise.all(
-        Array.from({ length: SIGN_INS_DURING_KILL }, () => openLoginForm(onDoomed, nodeOf(doomed), PERSON)),
+        Array.from({ length: SIGN_INS_DURING_KILL }, () => openLoginForm(onDoomed, nodeOf(doomed), onADevice())),
       );
 
       // The kill lands among sign-ins starting on the doomed node and refreshes on the survivor.
       // A start the kill cuts off leaves nothing but an error the person sees.
       const starting = Array.from({ length: SIGN_INS_DURING_KILL }, () =>
-        openLoginForm(onDoomed, nodeOf(doomed), PERSON).then(
+        openLoginForm(onDoomed, nodeOf(doomed), onADevice()).then(
           (pending) => pending,
           () => undefined,
         ),
@@ -86,7 +91,7 @@ describe(shared ? 'one of two nodes killed' : 'the embedded server killed and re
         ? [
             ...survivorChains.map((chain) => refreshOn(onSurvivor, chain)),
             ...Array.from({ length: SIGN_INS_DURING_KILL }, () =>
-              signInWithForms(onSurvivor, nodeOf(survivor), PERSON),
+              signInWithForms(onSurvivor, nodeOf(survivor), onADevice()),
             ),
             ...Array.from({ length: JWKS_DURING_KILL }, async () => {
               const res = await fetch(new URL('/jwks', nodeOf(survivor)));
@@ -114,7 +119,7 @@ describe(shared ? 'one of two nodes killed' : 'the embedded server killed and re
         ...startedOnDoomed.map((pending) =>
           pending
             ? pending.finish(onSurvivor, nodeOf(survivor))
-            : signInWithForms(onSurvivor, nodeOf(survivor), PERSON),
+            : signInWithForms(onSurvivor, nodeOf(survivor), onADevice()),
         ),
       ]);
       expect(finished).toHaveLength(2 * SIGN_INS_DURING_KILL);

@@ -104,6 +104,8 @@ export interface FormSignIn {
   login: string;
   password: string;
   scope?: string;
+  /** Sent as X-Forwarded-For (the server must run with TRUST_PROXY): one person's own address. */
+  address?: string;
 }
 
 /** openid-client for `clientId`, each request sent to `node` (default: the issuer itself). */
@@ -146,7 +148,10 @@ export async function openLoginForm(config: oidc.Configuration, node: string, s:
   const request = (node: string, url: URL, body?: URLSearchParams) =>
     jarRequest(onNode(url, issuer, node), {
       method: body ? 'POST' : 'GET',
-      headers: body ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
+      headers: {
+        ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        ...(s.address ? { 'x-forwarded-for': s.address } : {}),
+      },
       ...(body ? { body } : {}),
     });
   // Follows redirects from `url` until a page with a form (answered) or the client's redirect URI.
