@@ -34,7 +34,13 @@ async function main() {
   }
   const deps = await createDeps(config, logger);
   const server: Server = createApp(deps).listen(config.port);
-  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  try {
+    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  } catch (err) {
+    // A port in use: the pools and workers started above would keep a process that serves nothing.
+    await deps.close().catch(() => {});
+    throw err;
+  }
   const address = server.address();
   logger.info(
     {

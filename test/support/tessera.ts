@@ -47,9 +47,13 @@ export async function startTessera(
   database?: TestDatabase,
 ): Promise<RunningTessera> {
   const db = database ?? (await createTestDatabase());
-  const port = await freePort();
-  const issuer = `http://localhost:${port}`;
-  const env = { ISSUER: issuer, PORT: String(port), LOG_LEVEL: 'info', ...db.env, ...extraEnv };
+  let issuer = '';
+  let env: Record<string, string> = {};
+  const onFreePort = async () => {
+    const port = await freePort();
+    issuer = `http://localhost:${port}`;
+    env = { ISSUER: issuer, PORT: String(port), LOG_LEVEL: 'info', ...db.env, ...extraEnv };
+  };
   let output = '';
   let child: ChildProcess | undefined;
 
@@ -88,7 +92,16 @@ export async function startTessera(
     await exited;
   };
 
-  await start();
+  // A free port can be taken by another process before Tessera listens on it: then take another.
+  for (let attempt = 1; ; attempt++) {
+    await onFreePort();
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (attempt === 3 || !String(err).includes('EADDRINUSE')) throw err;
+    }
+  }
   return {
     issuer,
     env,
