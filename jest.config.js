@@ -10,7 +10,9 @@ export default {
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   // `*.postgres.test.ts` put a PostgreSQL server behind a proxy they control: the embedded run has none.
-  testPathIgnorePatterns: process.env.DATABASE_URL ? ['/node_modules/'] : ['/node_modules/', '\\.postgres\\.test\\.ts$'],
+  testPathIgnorePatterns: process.env.DATABASE_URL
+    ? ['/node_modules/']
+    : ['/node_modules/', '\\.postgres\\.test\\.ts$'],
   testTimeout: 120_000,
   maxWorkers: 2,
 };
