@@ -100,7 +100,9 @@ describe('the device flow', () => {
   it('refuses more than 20 codes from one address in 15 minutes, however many arrive at once', async () => {
     const post = await deviceForm('203.0.113.9');
     const guesses = await Promise.all(
-      Array.from({ length: 120 }, (_, i) => post({ user_code: `BCDF${String(i).padStart(4, '0').replace(/\d/g, 'G')}` })),
+      Array.from({ length: 120 }, (_, i) =>
+        post({ user_code: `BCDF${String(i).padStart(4, '0').replace(/\d/g, 'G')}` }),
+      ),
     );
     const refused = guesses.filter((res) => res.status === 429);
     expect(guesses.length - refused.length).toBe(20);
