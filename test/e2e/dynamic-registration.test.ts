@@ -92,6 +92,16 @@ describe('dynamic client registration', () => {
     await expectInvalidToken(register(MACHINE, shortLived));
   });
 
+  it('makes tokens only with a lifetime of at most 30 days', async () => {
+    for (const lifetime of ['31d', 'forever', '0s']) {
+      const refused = await tessera.cli(['registration-tokens', 'create', '--expires-in', lifetime]);
+      expect(refused).toMatchObject({ code: 1, stdout: '' });
+      expect(refused.stderr).toContain('--expires-in must be a duration like 12h, 7d or 3600s, at most 30d');
+    }
+    const made = (await tessera.cli(['registration-tokens', 'create', '--expires-in', '30d'])).json();
+    expect(made).toMatchObject({ id: expect.any(String), initial_access_token: expect.any(String) });
+  });
+
   it('registers one client of 100 registrations presenting one token at once', async () => {
     const token = await registrationToken();
     const answers = await Promise.all(
