@@ -78,7 +78,7 @@ export function createOidcHost(deps: HostDependencies): OidcHost {
 function build(deps: HostDependencies, keySet: KeySet) {
   const { db, secrets, catalog, logger, page, issuer, audit } = deps;
   const device = devicePages(page);
-  const Adapter = clientsFromCatalog(payloadAdapter(db, secrets), catalog, secrets);
+  const Adapter = clientsFromCatalog(payloadAdapter(db, secrets), catalog, secrets, deps.dynamicRegistration);
   const records = new Adapter(JWT_ACCESS_TOKEN_MODEL);
   const provider = new Provider(
     issuer,
@@ -212,7 +212,8 @@ function queueBackchannelLogouts(provider: Provider, db: Db): PostLogout {
 
 /**
  * The payload adapter, except that `Client` is read (never written) from the clients table, or,
- * for a client that registered itself (RFC 7591), from the artifacts like any other payload. The
+ * for a client that registered itself (RFC 7591) while DYNAMIC_REGISTRATION is on, from the
+ * artifacts like any other payload. The
  * metadata is made once per cached row: it decrypts the secret, which every token request would
  * otherwise pay for. A change replaces the row in the catalog, and with it this entry.
  * An id holding a NUL character (from a posted body, which no middleware of ours parses) is never
@@ -224,7 +225,12 @@ function withoutJti(payload: AdapterPayload | undefined) {
   return metadata;
 }
 
-function clientsFromCatalog(Payloads: ReturnType<typeof payloadAdapter>, catalog: Catalog, secrets: Secrets) {
+function clientsFromCatalog(
+  Payloads: ReturnType<typeof payloadAdapter>,
+  catalog: Catalog,
+  secrets: Secrets,
+  dynamicRegistration: boolean,
+) {
   const metadata = new WeakMap<ClientWithRoles, ClientMetadata>();
   const storable = (id: string) => !id.includes('\u0000');
   return class extends Payloads {
@@ -252,8 +258,9 @@ function clientsFromCatalog(Payloads: ReturnType<typeof payloadAdapter>, catalog
       if (!storable(id)) return undefined;
       if (this.type !== 'Client') return super.find(id);
       const row = await catalog.findClient(id);
-      // Not an operator's: a dynamically registered client (stored with the artifacts), if any.
-      if (!row) return withoutJti(await super.find(id));
+      // Not an operator's: a client that registered itself (stored with the artifacts), served
+      // only while registration is on.
+      if (!row) return dynamicRegistration ? withoutJti(await super.find(id)) : undefined;
       let made = metadata.get(row);
       if (!made) {
         made = toClientMetadata(row, secrets);
