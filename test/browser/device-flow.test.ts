@@ -49,23 +49,29 @@ async function deviceForm(address: string) {
     });
 }
 
+/** A person types the device's code at /device, signs in and allows it, in a browser of their own. */
+async function approveInBrowser(started: oidc.DeviceAuthorizationResponse) {
+  const context = await suite.browser.newContext();
+  const page = await context.newPage();
+  await page.goto(started.verification_uri);
+  await page.getByLabel('Code').fill(started.user_code);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  expect(await page.textContent('h1')).toBe('Connect Living Room TV?');
+  expect(await page.textContent('#user-code')).toBe(started.user_code);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await enterPassword(page, 'noor', PASSWORD);
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForSelector('text=Your device is connected');
+  await context.close();
+}
+
 describe('the device flow', () => {
   it('signs a device in once a person types its code at /device, signs in and consents', async () => {
     const started = await oidc.initiateDeviceAuthorization(config, { scope: 'openid profile offline_access' });
     expect(started.verification_uri).toBe(new URL('/device', suite.tessera.issuer).href);
     const polling = oidc.pollDeviceAuthorizationGrant(config, started);
 
-    const page = await suite.browser.newPage();
-    await page.goto(started.verification_uri);
-    await page.getByLabel('Code').fill(started.user_code);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    expect(await page.textContent('h1')).toBe('Connect Living Room TV?');
-    expect(await page.textContent('#user-code')).toBe(started.user_code);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await enterPassword(page, 'noor', PASSWORD);
-    await page.getByRole('button', { name: 'Allow' }).click();
-    await page.waitForSelector('text=Your device is connected');
-    await page.close();
+    await approveInBrowser(started);
 
     const tokens = await polling;
     expect(tokens.claims()).toMatchObject({ aud: clientId, preferred_username: 'noor' });
@@ -95,6 +101,26 @@ describe('the device flow', () => {
     const others = answers.filter((res) => !res.headers.get('location'));
     expect(others).toHaveLength(99);
     for (const res of others) expect(await res.text()).toContain('already been used');
+  });
+
+  it('gives tokens to one of 100 polls presenting an approved device code at once', async () => {
+    const started = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
+    await approveInBrowser(started);
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        fetch(new URL('/token', suite.tessera.issuer), {
+          method: 'POST',
+          body: new URLSearchParams({
+            grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+            device_code: started.device_code,
+            client_id: clientId,
+          }),
+        }),
+      ),
+    );
+    const statuses = answers.map((res) => res.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 400)).toHaveLength(99);
   });
 
   it('refuses more than 20 codes from one address in 15 minutes, however many arrive at once', async () => {
