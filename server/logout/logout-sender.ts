@@ -68,14 +68,14 @@ export function startLogoutSender(
   };
 }
 
+// One attempt at one claimed logout. Only the post decides between done and retry: a failure to
+// audit afterwards must not post the token a second time.
 async function attempt(deps: { db: Db; logger: Logger; audit: Audit; post: PostLogout }, logout: QueuedLogout) {
   const { db, logger, audit } = deps;
   const about = { userId: logout.account_id, clientId: logout.client_id };
+  let outcome: 'sent' | 'skipped';
   try {
-    if ((await deps.post(logout)) === 'sent') {
-      await audit({ type: 'logout_token.sent', ...about, details: { attempts: logout.attempts } });
-    }
-    await finishLogout(db, logout);
+    outcome = await deps.post(logout);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     if (logout.attempts >= MAX_ATTEMPTS) {
@@ -89,5 +89,8 @@ async function attempt(deps: { db: Db; logger: Logger; audit: Audit; post: PostL
       'logout token not delivered; will retry',
     );
     await retryLogoutLater(db, logout, delay);
+    return;
   }
+  await finishLogout(db, logout);
+  if (outcome === 'sent') await audit({ type: 'logout_token.sent', ...about, details: { attempts: logout.attempts } });
 }
