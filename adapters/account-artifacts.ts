@@ -1,13 +1,15 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { artifactKey } from './artifact-key.ts';
+import { queueLogoutsOfSessions } from './session-logouts.ts';
 
 /**
  * One user's sessions and grants, as the account page lists and ends them. Every query is scoped
  * by `account_id`, so a user can only ever touch their own. Ending a grant deletes it and every
  * token issued from it; ending a session also ends the grants made in it. Sessions and grants are
  * named by the key they are stored under (the hash of their id), never by the session cookie; a
- * session to keep is named by its `uid` (kept in the payload as is).
+ * session to keep is named by its `uid` (kept in the payload as is). Every ended session queues
+ * the back-channel logouts owed to its apps, in the same transaction (session-logouts.ts).
  */
 export interface StoredArtifact {
   /** The stored key: `artifactKey` of the session or grant id. */
@@ -66,7 +68,7 @@ export async function revokeAllExceptSession(
           .executeTakeFirst()
       : undefined;
     const keptGrants = kept ? grantKeysOf(kept.payload) : [];
-    const result = await trx
+    const rows = await trx
       .deleteFrom('oidc_payloads')
       .where('account_id', '=', accountId)
       .$if(kept !== undefined, (q) =>
@@ -80,8 +82,14 @@ export async function revokeAllExceptSession(
           ]),
         ),
       )
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
+      .returning(sql<unknown>`case when type = 'Session' then payload end`.as('session'))
+      .execute();
+    await queueLogoutsOfSessions(
+      trx,
+      accountId,
+      rows.flatMap((r) => (r.session ? [r.session] : [])),
+    );
+    return rows.length;
   });
 }
 
@@ -96,6 +104,7 @@ export async function revokeSessionOf(db: Db, accountId: string, sessionKey: str
       .returning(sql<Record<string, unknown>>`payload`.as('payload'))
       .executeTakeFirst();
     if (!session) return false;
+    await queueLogoutsOfSessions(trx, accountId, [session.payload]);
     await revokeGrantsOf(trx, accountId, grantKeysOf(session.payload));
     return true;
   });

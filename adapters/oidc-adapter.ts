@@ -1,8 +1,10 @@
+import { sql } from 'kysely';
 import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
 import { artifactKey } from './artifact-key.ts';
 import { revokeGrantOfReusedRow } from './grant-reuse.ts';
 import { holdRow, holdSpend, inRefreshRotation } from './refresh-rotation.ts';
+import { inTransaction, queueLogoutsOfSessions } from './session-logouts.ts';
 import { fromStored, type Sealer, toStored } from './stored-payload.ts';
 
 /**
@@ -18,6 +20,7 @@ import { fromStored, type Sealer, toStored } from './stored-payload.ts';
  * - a refresh token rotated at the token endpoint is spent in the same statement that writes its
  *   successor and access token, when the request has succeeded (refresh-rotation.ts): a request
  *   that fails half-way leaves the old token usable;
+ * - a device-flow user code is confirmed once: marking it in flight is a conditional update;
  * - uid and accountId are copied into columns so lookups by them use an index.
  * Clients are not stored here: they come from the `clients` table through `clientsFromCatalog` in server/oidc/provider.ts.
  */
@@ -45,6 +48,9 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
       };
       if (holdRow(row, payload.grantId)) return;
       const { type: _type, id: _id, ...columns } = row;
+      if (this.type === 'DeviceCode' && payload.inFlight && !payload.accountId && !payload.error) {
+        return this.claimUserCode(row.id, columns);
+      }
       await db
         .insertInto('oidc_payloads')
         .values(row)
@@ -95,6 +101,23 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
         .where('type', '=', this.type)
         .where('grant_id', '=', artifactKey(grantId))
         .execute();
+    }
+
+    /**
+     * A person confirmed a user code at /device: the library marks the DeviceCode `inFlight` and
+     * saves it, after reading it unmarked. Only the first such save of a code wins; the others
+     * are told the code was used, so one code signs in one person however many confirm it at once.
+     */
+    private async claimUserCode(key: string, columns: Record<string, unknown>): Promise<void> {
+      const won = await db
+        .updateTable('oidc_payloads')
+        .set(columns)
+        .where('type', '=', this.type)
+        .where('id', '=', key)
+        .where(sql<boolean>`payload->'inFlight' is null`)
+        .returning('id')
+        .executeTakeFirst();
+      if (!won) throw new errors.InvalidRequest('the code has already been used');
     }
 
     /** A live, unused refresh token being rotated: its spend is held for the request's last write. */
@@ -159,9 +182,22 @@ export async function sweepExpiredPayloads(db: Db, batchSize = 5_000): Promise<n
 
 /**
  * Ends everything one user holds: sessions, grants and every token issued from them. JWT access
- * tokens are not stored, but introspection answers them inactive once their grant is gone.
+ * tokens are not stored, but introspection answers them inactive once their grant is gone. The
+ * apps signed in through the ended sessions are owed a back-channel logout: queued in the same
+ * transaction.
  */
 export async function revokeEverythingOf(db: Db, accountId: string): Promise<number> {
-  const result = await db.deleteFrom('oidc_payloads').where('account_id', '=', accountId).executeTakeFirst();
-  return Number(result.numDeletedRows);
+  return inTransaction(db, async (trx) => {
+    const rows = await trx
+      .deleteFrom('oidc_payloads')
+      .where('account_id', '=', accountId)
+      .returning(sql<unknown>`case when type = 'Session' then payload end`.as('session'))
+      .execute();
+    await queueLogoutsOfSessions(
+      trx,
+      accountId,
+      rows.flatMap((r) => (r.session ? [r.session] : [])),
+    );
+    return rows.length;
+  });
 }

@@ -15,12 +15,14 @@ export interface Sealer {
  * - a DeviceCode's `userCode` is a secret the user types: only its hash is kept (the `user_code`
  *   column); `findByUserCode` puts it back, a find by id gives the code without it;
  * - an Interaction's `session.cookie` is the session cookie, which nothing reads back: dropped;
+ * - a Client (one that registered itself) keeps its `client_secret` sealed;
  * - an Interaction's `deviceCode` and `parJti` name credentials the library looks up again by
  *   value: sealed. One stored before ids were hashed (no `.`, which ids never contain) is read as
  *   it is; one that no longer opens is dropped.
  */
 const SEALED: Record<string, readonly string[]> = {
   DeviceCode: ['jti'],
+  Client: ['client_secret'],
   Interaction: ['deviceCode', 'parJti'],
 };
 

@@ -35,7 +35,7 @@ export interface UserRolesTable {
   role_id: string;
 }
 
-export type ClientType = 'web' | 'spa' | 'machine';
+export type ClientType = 'web' | 'spa' | 'machine' | 'device';
 
 export interface ClientsTable {
   client_id: string;
@@ -48,6 +48,8 @@ export interface ClientsTable {
   require_mfa: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  /** Where logout tokens are posted (OpenID Connect Back-Channel Logout); null for none. */
+  backchannel_logout_uri: string | null;
 }
 
 export interface ClientRolesTable {
@@ -188,6 +190,19 @@ export interface MailOutboxTable {
   finished_at: Date | null;
 }
 
+/** A logout token to post: the client, the user and the session id that ended. */
+export interface BackchannelLogoutsTable {
+  id: string;
+  client_id: string;
+  account_id: string;
+  sid: string;
+  attempts: Generated<number>;
+  next_attempt_at: Generated<Date>;
+  lease_until: Date | null;
+  lease_token: string | null;
+  created_at: CreatedAt;
+}
+
 export interface ConfigVersionTable {
   id: boolean;
   version: number;
@@ -214,6 +229,7 @@ export interface Schema {
   federated_identities: FederatedIdentitiesTable;
   config_version: ConfigVersionTable;
   mail_outbox: MailOutboxTable;
+  backchannel_logouts: BackchannelLogoutsTable;
 }
 
 export type User = Selectable<UsersTable>;

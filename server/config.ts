@@ -38,6 +38,7 @@ const environment = z.object({
   GITHUB_API_URL: url(['http', 'https']).default('https://api.github.com'),
   TRUST_PROXY: boolean.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DYNAMIC_REGISTRATION: boolean.default(false),
 });
 
 export type Environment = z.infer<typeof environment>;
@@ -60,6 +61,8 @@ export interface Config {
   readonly github: { clientId: string; clientSecret: string; baseUrl: string; apiUrl: string } | undefined;
   readonly trustProxy: boolean;
   readonly logLevel: Environment['LOG_LEVEL'];
+  /** Dynamic client registration (RFC 7591/7592) at /reg, each registration spending an initial access token. */
+  readonly dynamicRegistration: boolean;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    dynamicRegistration: e.DYNAMIC_REGISTRATION,
   });
 }
 

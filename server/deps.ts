@@ -14,6 +14,7 @@ import { createMetrics, type Metrics } from './http/metrics.ts';
 import { createPages, type Page } from './http/pages.ts';
 import { ensureSigningKeys } from './keys/signing-keys.ts';
 import type { Logger } from './logger.ts';
+import { startLogoutSender } from './logout/logout-sender.ts';
 import { createOidcHost, type OidcHost } from './oidc/provider.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit/rate-limits.ts';
 import { createSecrets, resolveSecretKey, type Secrets } from './secrets.ts';
@@ -56,13 +57,24 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const { page, stylesheet } = createPages();
   const metrics = createMetrics();
   const audit = createAudit(db, logger, metrics.countEvent);
-  const oidc = createOidcHost({ issuer: config.issuer, db, secrets, catalog, logger, page, audit });
+  const rateLimiter = createRateLimiter({ db, redisUrl: config.redisUrl, logger });
+  const oidc = createOidcHost({
+    issuer: config.issuer,
+    db,
+    secrets,
+    catalog,
+    logger,
+    page,
+    audit,
+    rateLimiter,
+    dynamicRegistration: config.dynamicRegistration,
+  });
+  const logoutSender = startLogoutSender({ db, logger, audit, post: oidc.postLogout });
   const stopSweeper = startSweeper(db, logger);
   const mailer = createMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom, toLog: config.mailToLog }, logger);
   const compose = composeAccountMail({ db, issuer: config.issuer });
   const mailOutbox = startMailOutbox({ db, mailer, logger, compose, counted: metrics.countMail });
   metrics.watchMailOutbox(() => measurePendingMail(db));
-  const rateLimiter = createRateLimiter({ db, redisUrl: config.redisUrl, logger });
   return {
     config,
     logger,
@@ -83,6 +95,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       catalog.stop();
       // A send in progress finishes before its connection and the database close.
       await mailOutbox.stop();
+      await logoutSender.stop();
       mailer.close();
       await rateLimiter.close();
       await database.close();

@@ -86,7 +86,7 @@ export async function updateClientSecret(db: Db, clientId: string, sealedSecret:
     .updateTable('clients')
     .set({ secret_encrypted: sealedSecret, updated_at: new Date() })
     .where('client_id', '=', clientId)
-    .where('type', '!=', 'spa')
+    .where('type', 'not in', ['spa', 'device'])
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
@@ -107,4 +107,14 @@ export async function updateClientRow(
     .where('client_id', '=', clientId)
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
+}
+
+/** Every back-channel logout URI an operator registered. */
+export async function listBackchannelLogoutUris(db: Db): Promise<string[]> {
+  const rows = await db
+    .selectFrom('clients')
+    .select('backchannel_logout_uri')
+    .where('backchannel_logout_uri', 'is not', null)
+    .execute();
+  return rows.flatMap((r) => (r.backchannel_logout_uri ? [r.backchannel_logout_uri] : []));
 }

@@ -75,6 +75,7 @@ function clientRow(
     require_mfa: false,
     created_at: new Date(),
     updated_at: new Date(),
+    backchannel_logout_uri: null,
   };
 }
 
@@ -116,7 +117,18 @@ async function bareConfiguration(issuer: string, fixture: MemoryFixture, secrets
       loggedOut: (ctx) => {
         ctx.body = 'signed out';
       },
+      deviceInput: (ctx) => {
+        ctx.body = 'device';
+      },
+      deviceConfirm: (ctx) => {
+        ctx.body = 'device';
+      },
+      deviceSuccess: (ctx) => {
+        ctx.body = 'device';
+      },
     },
+    fetch: (input, init) => fetch(input, init),
+    registration: undefined,
   });
   const { adapter: _none, ...rest } = configuration;
   return { ...rest, clients: fixture.clients.map((row) => toClientMetadata(row, secrets)) };

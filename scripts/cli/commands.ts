@@ -16,6 +16,7 @@ import { rotateSigningKeys } from '../../server/keys/signing-keys.ts';
 import { createRole, listRoles } from '../../server/roles/roles.ts';
 import { backupCommands } from './backup-commands.ts';
 import { type Command, list, type StandaloneCommand, text } from './context.ts';
+import { registrationTokenCommands } from './registration-token-commands.ts';
 
 const CLI = { actor: 'cli' };
 
@@ -28,6 +29,7 @@ const CLIENT_FLAGS = {
   role: { type: 'string', multiple: true },
   api: { type: 'string', multiple: true },
   'require-mfa': { type: 'boolean' },
+  'backchannel-logout-uri': { type: 'string' },
 } as const;
 
 /** A repeatable flag's values; `--api ''` (an empty value) stands for an empty list. */
@@ -36,6 +38,7 @@ const listed = (value: unknown): string[] => list(value).filter((v) => v !== '')
 /** Every `tessera` command: the words that name it, its flags, and what it does. */
 export const commands: Record<string, Command | StandaloneCommand> = {
   ...backupCommands,
+  ...registrationTokenCommands,
   migrate: {
     usage: 'tessera migrate',
     // Pending migrations are applied before any command runs; this one reports them.
@@ -44,7 +47,7 @@ export const commands: Record<string, Command | StandaloneCommand> = {
 
   'clients create': {
     usage:
-      'tessera clients create --name N --type web|spa|machine [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa]',
+      'tessera clients create --name N --type web|spa|machine|device [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa] [--backchannel-logout-uri U]',
     options: { ...CLIENT_FLAGS, type: { type: 'string' } },
     async run({ db, secrets, audit, values }) {
       const created = await createClient(db, secrets, {
@@ -56,6 +59,7 @@ export const commands: Record<string, Command | StandaloneCommand> = {
         roles: list(values.role),
         apis: list(values.api),
         require_mfa: values['require-mfa'] === true,
+        backchannel_logout_uri: text(values['backchannel-logout-uri']) ?? null,
       });
       await audit({
         type: 'client.created',
@@ -68,7 +72,7 @@ export const commands: Record<string, Command | StandaloneCommand> = {
   },
   'clients update': {
     usage:
-      "tessera clients update CLIENT_ID [--name N] [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa | --no-require-mfa]   (a list given replaces the stored one; --api '' empties it)",
+      "tessera clients update CLIENT_ID [--name N] [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa | --no-require-mfa] [--backchannel-logout-uri U]   (a list given replaces the stored one; --api '' or --backchannel-logout-uri '' empties it)",
     options: { ...CLIENT_FLAGS, 'no-require-mfa': { type: 'boolean' } },
     positionals: 1,
     async run({ db, audit, values, positionals: [id = ''] }) {
@@ -87,6 +91,9 @@ export const commands: Record<string, Command | StandaloneCommand> = {
         ...(given('api') ? { apis: listed(values.api) } : {}),
         ...(given('require-mfa') ? { require_mfa: true } : {}),
         ...(given('no-require-mfa') ? { require_mfa: false } : {}),
+        ...(given('backchannel-logout-uri')
+          ? { backchannel_logout_uri: text(values['backchannel-logout-uri']) || null }
+          : {}),
       };
       if (Object.keys(patch).length === 0)
         throw new AppError('invalid_input', 'nothing to change: give at least one flag');

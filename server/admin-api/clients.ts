@@ -16,12 +16,13 @@ import { idParam } from './shapes.ts';
 /**
  * OAuth clients, with the same fields and rules as `tessera clients create|update`. Secrets show
  * once. `apis` lists the APIs a client may get tokens for (the admin API only when named there).
+ * `device` clients use the device authorization grant (RFC 8628) and are public, like `spa`.
  */
 const client = z
   .object({
     client_id: z.string(),
     name: z.string(),
-    type: z.enum(['web', 'spa', 'machine']),
+    type: z.enum(['web', 'spa', 'machine', 'device']),
     redirect_uris: z.array(z.string()),
     post_logout_redirect_uris: z.array(z.string()),
     scopes: z.array(z.string()),
@@ -30,6 +31,8 @@ const client = z
     apis: z.array(z.string()),
     require_mfa: z.boolean(),
     created_at: z.string(),
+    /** Where logout tokens are posted when a session of this client's user ends (OpenID Connect Back-Channel Logout). */
+    backchannel_logout_uri: z.string().nullable(),
   })
   .meta({ id: 'Client' });
 const secret = z.object({ client_id: z.string(), client_secret: z.string() });

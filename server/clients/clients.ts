@@ -7,6 +7,7 @@ import {
   deleteClient as deleteClientRow,
   findClient,
   insertClient,
+  listBackchannelLogoutUris,
   listClients,
   setClientApis,
   setClientRoles,
@@ -24,7 +25,8 @@ import { parseInput } from '../validation.ts';
 /**
  * Clients as operators describe them (`web`, `spa`, `machine`) and as oidc-provider needs them.
  * web: confidential, code flow. spa: public, code flow, PKCE required by the provider. machine:
- * client_credentials only. Secrets are generated here, shown once, and kept encrypted.
+ * client_credentials only. device: public, the device authorization grant (RFC 8628) for CLIs
+ * and TVs, no redirect URIs. Secrets are generated here, shown once, and kept encrypted.
  * A client gets access tokens only for the APIs it was granted: named with `apis`, or one of whose
  * scopes it holds in `scopes` (see apiGranted).
  */
@@ -37,12 +39,18 @@ const redirectUri = z.url({ error: 'must be an absolute URL' }).refine((value) =
   return !url || (!url.hash && (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))));
 }, 'must be https (or http on localhost) and have no #fragment');
 
+// Logout tokens go where the operator said, over http only where they wrote http.
+const backchannelLogoutUri = z.url({ error: 'must be an absolute URL' }).refine((value) => {
+  const url = URL.parse(value);
+  return !url || (!url.hash && (url.protocol === 'https:' || url.protocol === 'http:'));
+}, 'must be http or https and have no #fragment');
+
 const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token without spaces');
 
 /** The fields of a client an operator sets, shared by create and update. */
 const clientFields = {
   name: z.string().trim().min(1, 'is required').max(100),
-  type: z.enum(['web', 'spa', 'machine'], { error: 'must be web, spa or machine' }),
+  type: z.enum(['web', 'spa', 'machine', 'device'], { error: 'must be web, spa, machine or device' }),
   redirect_uris: z.array(redirectUri).max(20),
   post_logout_redirect_uris: z.array(redirectUri).max(20),
   scopes: z.array(scopeToken).max(100),
@@ -51,17 +59,27 @@ const clientFields = {
   apis: z.array(z.url({ error: 'must be the audience URL of a registered API' })).max(100),
   /** Every sign-in to this client needs a second factor. */
   require_mfa: z.boolean(),
+  /** Where logout tokens are posted when a session of this client's user ends; null for none. */
+  backchannel_logout_uri: backchannelLogoutUri.nullable(),
 };
 
 type RedirectShape = Pick<ClientView, 'type' | 'redirect_uris' | 'post_logout_redirect_uris'>;
 
+/** Types whose users never come back through a redirect: no redirect URIs at all. */
+const NO_REDIRECTS: ReadonlySet<ClientType> = new Set(['machine', 'device']);
+
 /** The rule a client's type sets for its redirect URIs, on create and after every update. */
 function redirectRule(c: RedirectShape): string | undefined {
-  if (c.type === 'machine' && (c.redirect_uris.length || c.post_logout_redirect_uris.length)) {
-    return 'machine clients have no redirect URIs';
+  if (NO_REDIRECTS.has(c.type) && (c.redirect_uris.length || c.post_logout_redirect_uris.length)) {
+    return `${c.type} clients have no redirect URIs`;
   }
-  if (c.type !== 'machine' && c.redirect_uris.length === 0) return `a ${c.type} client needs at least one`;
+  if (!NO_REDIRECTS.has(c.type) && c.redirect_uris.length === 0) return `a ${c.type} client needs at least one`;
   return undefined;
+}
+
+/** Machine clients have no user, so no session whose end they could be told about. */
+function backchannelRule(c: { type: ClientType; backchannel_logout_uri: string | null }): string | undefined {
+  return c.type === 'machine' && c.backchannel_logout_uri ? 'machine clients have no user sessions' : undefined;
 }
 
 export const clientInput = z
@@ -73,10 +91,13 @@ export const clientInput = z
     roles: clientFields.roles.default([]),
     apis: clientFields.apis.default([]),
     require_mfa: clientFields.require_mfa.default(false),
+    backchannel_logout_uri: clientFields.backchannel_logout_uri.default(null),
   })
   .superRefine((c, ctx) => {
     const broken = redirectRule(c);
     if (broken) ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: broken });
+    const noLogout = backchannelRule(c);
+    if (noLogout) ctx.addIssue({ code: 'custom', path: ['backchannel_logout_uri'], message: noLogout });
   });
 
 /** What may change of a client; its type and id stay. */
@@ -88,9 +109,13 @@ export const clientPatch = z.object({
   roles: clientFields.roles.optional(),
   apis: clientFields.apis.optional(),
   require_mfa: clientFields.require_mfa.optional(),
+  backchannel_logout_uri: clientFields.backchannel_logout_uri.optional(),
 });
 
 export type ClientInput = z.input<typeof clientInput>;
+
+/** Public clients: they cannot keep a secret, so they get none. */
+const PUBLIC_TYPES: ReadonlySet<ClientType> = new Set(['spa', 'device']);
 
 /** The scopes a web or spa client may ask for when it was created without a list. */
 const DEFAULT_USER_SCOPES = OIDC_SCOPES;
@@ -106,6 +131,7 @@ export interface ClientView {
   apis: string[];
   require_mfa: boolean;
   created_at: string;
+  backchannel_logout_uri: string | null;
 }
 
 export function describeClient(row: ClientWithRoles): ClientView {
@@ -120,6 +146,7 @@ export function describeClient(row: ClientWithRoles): ClientView {
     apis: row.apis,
     require_mfa: row.require_mfa,
     created_at: row.created_at.toISOString(),
+    backchannel_logout_uri: row.backchannel_logout_uri,
   };
 }
 
@@ -140,7 +167,7 @@ export async function createClient(
   const c = parseInput(clientInput, input);
   // Hex, so an id never starts with '-' and reads as a flag on a command line.
   const clientId = randomBytes(16).toString('hex');
-  const secret = c.type === 'spa' ? undefined : randomToken(32);
+  const secret = PUBLIC_TYPES.has(c.type) ? undefined : randomToken(32);
   await db.transaction().execute(async (trx) => {
     const roleIds = await existingRoleIds(trx, c.roles);
     const apiIds = await existingApiIds(trx, c.apis);
@@ -153,6 +180,7 @@ export async function createClient(
       post_logout_redirect_uris: JSON.stringify(c.post_logout_redirect_uris),
       scopes: JSON.stringify(c.scopes ?? null),
       require_mfa: c.require_mfa,
+      backchannel_logout_uri: c.backchannel_logout_uri,
     });
     await setClientRoles(trx, clientId, roleIds);
     await setClientApis(trx, clientId, apiIds);
@@ -186,6 +214,12 @@ export async function updateClient(db: Db, clientId: string, input: z.input<type
       post_logout_redirect_uris: patch.post_logout_redirect_uris ?? row.post_logout_redirect_uris,
     });
     if (broken) throw new AppError('invalid_input', `redirect_uris: ${broken}`);
+    const noLogout = backchannelRule({
+      type: row.type,
+      backchannel_logout_uri:
+        patch.backchannel_logout_uri === undefined ? row.backchannel_logout_uri : patch.backchannel_logout_uri,
+    });
+    if (noLogout) throw new AppError('invalid_input', `backchannel_logout_uri: ${noLogout}`);
     if (patch.roles) {
       await setClientRoles(trx, clientId, await existingRoleIds(trx, patch.roles));
     }
@@ -198,6 +232,7 @@ export async function updateClient(db: Db, clientId: string, input: z.input<type
         : {}),
       ...(patch.scopes ? { scopes: JSON.stringify(patch.scopes) } : {}),
       ...(patch.require_mfa !== undefined ? { require_mfa: patch.require_mfa } : {}),
+      ...(patch.backchannel_logout_uri !== undefined ? { backchannel_logout_uri: patch.backchannel_logout_uri } : {}),
     });
   });
   return describeClient(await requireClient(db, clientId));
@@ -205,7 +240,8 @@ export async function updateClient(db: Db, clientId: string, input: z.input<type
 
 export async function rotateClientSecret(db: Db, secrets: Secrets, clientId: string) {
   const row = await requireClient(db, clientId);
-  if (row.type === 'spa') throw new AppError('invalid_input', 'spa clients are public and have no secret');
+  if (PUBLIC_TYPES.has(row.type))
+    throw new AppError('invalid_input', `${row.type} clients are public and have no secret`);
   const secret = randomToken(32);
   await updateClientSecret(db, clientId, secrets.encrypt(secret));
   return { client_id: clientId, client_secret: secret };
@@ -216,7 +252,13 @@ export function toClientMetadata(row: ClientWithRoles, secrets: Secrets): Client
   // No `scope`: with one, oidc-provider refuses a request naming any other OpenID scope, where
   // Tessera narrows (RFC 6749 §3.3): consent grants only allowedOidcScopes, and API scopes are
   // narrowed per API by apiScopesFor.
-  const common = { client_id: row.client_id, client_name: row.name };
+  const common = {
+    client_id: row.client_id,
+    client_name: row.name,
+    ...(row.backchannel_logout_uri
+      ? { backchannel_logout_uri: row.backchannel_logout_uri, backchannel_logout_session_required: true }
+      : {}),
+  };
   if (row.type === 'machine') {
     return {
       ...common,
@@ -225,6 +267,15 @@ export function toClientMetadata(row: ClientWithRoles, secrets: Secrets): Client
       response_types: [],
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',
+    };
+  }
+  if (row.type === 'device') {
+    return {
+      ...common,
+      grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'none',
     };
   }
   const userFacing = {
@@ -242,6 +293,8 @@ export function toClientMetadata(row: ClientWithRoles, secrets: Secrets): Client
         token_endpoint_auth_method: 'client_secret_basic',
       };
 }
+
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /**
  * Whether a client may get access tokens for `api`: an operator named the API in the client's
@@ -269,4 +322,12 @@ export function apiScopesFor(
   if (row.scopes === null && row.type !== 'machine') return api.scopes;
   const allowed = new Set(row.scopes ?? []);
   return api.scopes.filter((s) => allowed.has(s));
+}
+
+/**
+ * Whether an operator registered this URL (as `new URL(u).href`) as a destination of one of their
+ * clients: such destinations may be on private networks (see oidc/outgoing-fetch.ts).
+ */
+export async function isOperatorDestination(db: Db, href: string): Promise<boolean> {
+  return (await listBackchannelLogoutUris(db)).some((uri) => URL.parse(uri)?.href === href);
 }

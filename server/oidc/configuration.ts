@@ -2,7 +2,9 @@ import type { JWK } from 'jose';
 import {
   type AdapterConstructor,
   type ClientAuthMethod,
+  type ClientMetadata,
   type Configuration,
+  type ErrorOut,
   errors,
   type FindAccount,
   interactionPolicy,
@@ -45,7 +47,19 @@ export interface OidcDependencies {
     error: (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string | undefined }) => void;
     logout: (ctx: KoaContextWithOIDC, form: string) => void;
     loggedOut: (ctx: KoaContextWithOIDC) => void;
+    deviceInput: (ctx: KoaContextWithOIDC, out?: ErrorOut, err?: Error) => void;
+    deviceConfirm: (ctx: KoaContextWithOIDC, clientName: string | undefined, userCode: string) => void;
+    deviceSuccess: (ctx: KoaContextWithOIDC) => void;
   };
+  /** Outgoing requests (jwks_uri, back-channel logout): see outgoing-fetch.ts. */
+  fetch: NonNullable<Configuration['fetch']>;
+  /**
+   * Dynamic client registration, when turned on: the policies oidc-provider runs on registrations
+   * and updates before storing a client; they throw to refuse one (registration/dynamic-registration.ts).
+   */
+  registration:
+    | { policies: Record<string, (ctx: KoaContextWithOIDC, metadata: ClientMetadata) => Promise<void>> }
+    | undefined;
 }
 
 const DAY = 24 * 3600;
@@ -113,9 +127,32 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
       policy: tesseraPrompts(d.mfaWanted),
     },
+    fetch: d.fetch,
     features: {
       devInteractions: { enabled: false },
-      registration: { enabled: false },
+      // Off unless DYNAMIC_REGISTRATION: each registration needs an initial access token, which
+      // a policy spends; the client gets a registration access token to manage itself (RFC 7592).
+      registration: d.registration
+        ? {
+            enabled: true,
+            initialAccessToken: true,
+            issueRegistrationAccessToken: true,
+            policies: d.registration.policies,
+          }
+        : { enabled: false },
+      registrationManagement: { enabled: d.registration !== undefined, rotateRegistrationAccessToken: true },
+      // RFC 8628 at /device; the pages are Tessera's, the sign-in and consent the usual ones.
+      deviceFlow: {
+        enabled: true,
+        charset: 'base-20',
+        mask: '****-****',
+        userCodeInputSource: (ctx, _form, out, err) => d.pages.deviceInput(ctx, out, err),
+        userCodeConfirmSource: (ctx, _form, client, _deviceInfo, userCode) =>
+          d.pages.deviceConfirm(ctx, client.clientName, userCode),
+        successSource: (ctx) => d.pages.deviceSuccess(ctx),
+      },
+      // Logout tokens for clients with a backchannel_logout_uri (server/logout/ posts them).
+      backchannelLogout: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -187,6 +224,7 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
     ttl: {
       AccessToken: 600,
       AuthorizationCode: 60,
+      DeviceCode: 600,
       ClientCredentials: 600,
       IdToken: 3600,
       Interaction: 3600,

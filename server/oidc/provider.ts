@@ -1,26 +1,39 @@
 import type Koa from 'koa';
 import mount from 'koa-mount';
-import { type ClientMetadata, type KoaContextWithOIDC, Provider } from 'oidc-provider';
+import { type AdapterPayload, type ClientMetadata, type KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { payloadAdapter } from '../../adapters/oidc-adapter.ts';
 import { commitRotations } from '../../adapters/refresh-rotation.ts';
 import type { Db } from '../../db/database.ts';
+import { queueLogouts } from '../../db/repositories/backchannel-logouts.ts';
 import type { ClientWithRoles } from '../../db/repositories/clients.ts';
 import { userRoleNames } from '../../db/repositories/roles.ts';
 import { adminAudience } from '../admin-api/auth.ts';
 import type { Audit } from '../audit/audit.ts';
 import { seenIn } from '../audit/audit.ts';
 import type { Catalog } from '../catalog.ts';
-import { allowedOidcScopes, apiGranted, apiScopesFor, toClientMetadata } from '../clients/clients.ts';
+import {
+  allowedOidcScopes,
+  apiGranted,
+  apiScopesFor,
+  isOperatorDestination,
+  toClientMetadata,
+} from '../clients/clients.ts';
 import type { Page } from '../http/pages.ts';
 import type { KeySet } from '../keys/signing-keys.ts';
 import type { Logger } from '../logger.ts';
+import type { PostLogout } from '../logout/logout-sender.ts';
 import { secondFactorWanted } from '../mfa/second-factor-wanted.ts';
+import type { RateLimiter } from '../rate-limit/rate-limits.ts';
+import { registrationPolicies } from '../registration/dynamic-registration.ts';
 import type { Secrets } from '../secrets.ts';
 import { apiKeyIntrospection } from './api-key-introspection.ts';
 import { oidcConfiguration } from './configuration.ts';
 import { answerOutagesAs503, onServerError } from './dependency-outage.ts';
+import { deviceGuard } from './device-guard.ts';
+import { devicePages } from './device-pages.ts';
 import { accountFinder, rolesLoadedFor } from './find-account.ts';
 import { grantOfJwtAccessToken, JWT_ACCESS_TOKEN_MODEL, jwtIntrospection } from './jwt-introspection.ts';
+import { outgoingFetch } from './outgoing-fetch.ts';
 import { rfc6749ErrorCodes } from './rfc-errors.ts';
 
 interface HostDependencies {
@@ -31,6 +44,9 @@ interface HostDependencies {
   logger: Logger;
   page: Page;
   audit: Audit;
+  rateLimiter: RateLimiter;
+  /** DYNAMIC_REGISTRATION: clients may register themselves with an initial access token. */
+  dynamicRegistration: boolean;
 }
 
 /** The running provider. Replaced whole when the signing keys change; requests in flight finish on the old one. */
@@ -39,6 +55,8 @@ export interface OidcHost {
   readonly middleware: Koa.Middleware;
   /** The account and client of the live grant a person's JWT access token (by `jti`) was issued under. */
   grantOfAccessToken(jti: string): Promise<{ accountId: string | undefined; clientId: string | undefined } | undefined>;
+  /** Posts one queued logout token (server/logout/); 'skipped' when the client takes none. */
+  postLogout: PostLogout;
 }
 
 export function createOidcHost(deps: HostDependencies): OidcHost {
@@ -53,12 +71,14 @@ export function createOidcHost(deps: HostDependencies): OidcHost {
     },
     middleware: (ctx, next) => current.mounted(ctx, next),
     grantOfAccessToken: (jti) => grantOfJwtAccessToken(current.records, current.provider, jti),
+    postLogout: (target) => current.postLogout(target),
   };
 }
 
 function build(deps: HostDependencies, keySet: KeySet) {
   const { db, secrets, catalog, logger, page, issuer, audit } = deps;
-  const Adapter = clientsFromCatalog(payloadAdapter(db, secrets), catalog, secrets);
+  const device = devicePages(page);
+  const Adapter = clientsFromCatalog(payloadAdapter(db, secrets), catalog, secrets, deps.dynamicRegistration);
   const records = new Adapter(JWT_ACCESS_TOKEN_MODEL);
   const provider = new Provider(
     issuer,
@@ -104,9 +124,15 @@ function build(deps: HostDependencies, keySet: KeySet) {
         logout: (ctx, form) =>
           page(ctx, 'logout', { title: 'Sign out', form, clientName: ctx.oidc.client?.clientName }),
         loggedOut: (ctx) => page(ctx, 'logged-out', { title: 'Signed out' }),
+        deviceInput: device.input,
+        deviceConfirm: device.confirm,
+        deviceSuccess: device.success,
       },
+      fetch: outgoingFetch((href) => isOperatorDestination(db, href)),
+      registration: deps.dynamicRegistration ? { policies: registrationPolicies(db, audit) } : undefined,
     }),
   );
+  const postLogout = queueBackchannelLogouts(provider, db);
   provider.use(answerOutagesAs503(page));
   // Writes a refresh token rotation at the end of its request; a database gone then throws past
   // the library to the error boundary, which answers 503.
@@ -120,6 +146,7 @@ function build(deps: HostDependencies, keySet: KeySet) {
     }),
   );
   provider.use(rfc6749ErrorCodes);
+  provider.use(deviceGuard(deps.rateLimiter, page));
   provider.use(apiKeyIntrospection(db, issuer));
   provider.on('server_error', onServerError(logger));
   // Clients' protocol mistakes: worth a line for operators, never an error-level alarm.
@@ -140,6 +167,11 @@ function build(deps: HostDependencies, keySet: KeySet) {
       ...seenIn(ctx),
     }).catch((err) => logger.error({ err }, 'audit failed')),
   );
+  provider.on('registration_create.success', (ctx: KoaContextWithOIDC, client: { clientId: string }) =>
+    audit({ type: 'client.registered', clientId: client.clientId, ...seenIn(ctx), details: { dynamic: true } }).catch(
+      (err) => logger.error({ err }, 'audit failed'),
+    ),
+  );
   provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
     logger.info({ grantId }, 'grant revoked');
     // At the token endpoint the only revocation is a used refresh token presented again.
@@ -152,17 +184,53 @@ function build(deps: HostDependencies, keySet: KeySet) {
       details: { grantId },
     }).catch((err) => logger.error({ err }, 'audit failed'));
   });
-  return { provider, records, mounted: mount(provider as unknown as Koa) };
+  return { provider, records, postLogout, mounted: mount(provider as unknown as Koa) };
 }
 
 /**
- * The payload adapter, except that `Client` is read (never written) from the clients table. The
+ * The library posts logout tokens itself when a person signs out at /session/end, and waits for
+ * every app before it answers. Tessera queues them instead, like every other way a session ends
+ * (adapters/session-logouts.ts), so signing out never waits for an app; the sender posts them
+ * with the library's own method, which signs the token for the client.
+ */
+function queueBackchannelLogouts(provider: Provider, db: Db): PostLogout {
+  const { Client } = provider;
+  // The method is the library's, left out of its type definitions.
+  type Sends = { clientId: string; backchannelLogout(sub: string, sid: string): Promise<void> };
+  const prototype = Client.prototype as unknown as Sends;
+  const post = prototype.backchannelLogout;
+  prototype.backchannelLogout = async function (this: Sends, sub: string, sid: string) {
+    await queueLogouts(db, [{ client_id: this.clientId, account_id: sub, sid }]);
+  };
+  return async ({ client_id, account_id, sid }) => {
+    const client = await Client.find(client_id);
+    if (!client?.backchannelLogoutUri) return 'skipped';
+    await post.call(client, account_id, sid);
+    return 'sent';
+  };
+}
+
+/**
+ * The payload adapter, except that `Client` is read (never written) from the clients table, or,
+ * for a client that registered itself (RFC 7591) while DYNAMIC_REGISTRATION is on, from the
+ * artifacts like any other payload. The
  * metadata is made once per cached row: it decrypts the secret, which every token request would
  * otherwise pay for. A change replaces the row in the catalog, and with it this entry.
  * An id holding a NUL character (from a posted body, which no middleware of ours parses) is never
  * stored, since PostgreSQL text cannot hold one: it is not found, instead of failing the query.
  */
-function clientsFromCatalog(Payloads: ReturnType<typeof payloadAdapter>, catalog: Catalog, secrets: Secrets) {
+function withoutJti(payload: AdapterPayload | undefined) {
+  if (!payload) return undefined;
+  const { jti: _jti, ...metadata } = payload;
+  return metadata;
+}
+
+function clientsFromCatalog(
+  Payloads: ReturnType<typeof payloadAdapter>,
+  catalog: Catalog,
+  secrets: Secrets,
+  dynamicRegistration: boolean,
+) {
   const metadata = new WeakMap<ClientWithRoles, ClientMetadata>();
   const storable = (id: string) => !id.includes('\u0000');
   return class extends Payloads {
@@ -190,7 +258,9 @@ function clientsFromCatalog(Payloads: ReturnType<typeof payloadAdapter>, catalog
       if (!storable(id)) return undefined;
       if (this.type !== 'Client') return super.find(id);
       const row = await catalog.findClient(id);
-      if (!row) return undefined;
+      // Not an operator's: a client that registered itself (stored with the artifacts), served
+      // only while registration is on.
+      if (!row) return dynamicRegistration ? withoutJti(await super.find(id)) : undefined;
       let made = metadata.get(row);
       if (!made) {
         made = toClientMetadata(row, secrets);

@@ -7,7 +7,7 @@ import { createFallbackStore } from './fallback-store.ts';
 import { createRedisStore } from './redis-store.ts';
 
 /**
- * Brute-force limits: failed logins, TOTP codes, sign-ups and reset requests.
+ * Brute-force limits: failed logins, TOTP codes, sign-ups, reset requests and device-flow user codes.
  *
  * Rules this file enforces, whichever store counts:
  * - one way to spend an attempt: `attempt` counts it first, in one atomic step, and only then says
@@ -34,7 +34,8 @@ export type RateLimitName =
   | 'signup_ip'
   | 'reset_email'
   | 'reset_ip'
-  | 'totp_account';
+  | 'totp_account'
+  | 'device_code_ip';
 
 export interface RateLimitPolicy {
   readonly points: number;
@@ -56,6 +57,8 @@ export const RATE_LIMITS: Readonly<Record<RateLimitName, RateLimitPolicy>> = Obj
   reset_email: { points: 3, windowSeconds: HOUR },
   reset_ip: { points: 10, windowSeconds: HOUR },
   totp_account: { points: 5, windowSeconds: 15 * MINUTE },
+  // Every code typed at /device (a sign-in there posts twice: the code, then the confirmation).
+  device_code_ip: { points: 20, windowSeconds: 15 * MINUTE },
 });
 
 // Limits counted per address: a success there gives back only its own point.

@@ -59,6 +59,34 @@ describe('clients', () => {
     const rotate = await api.call('post', `/api/admin/clients/${spa.body.client_id}/rotate-secret`);
     expect(rotate.status).toBe(400);
   });
+
+  it('creates a public device client, sets and clears a back-channel logout URI, and refuses bad ones', async () => {
+    const device = await api.call('post', '/api/admin/clients', {
+      body: { name: 'Kiosk', type: 'device', backchannel_logout_uri: 'http://10.1.2.3:8080/logout' },
+    });
+    expect(device).toMatchObject({
+      status: 201,
+      body: { type: 'device', redirect_uris: [], backchannel_logout_uri: 'http://10.1.2.3:8080/logout' },
+    });
+    expect(device.body).not.toHaveProperty('client_secret');
+    const id = device.body.client_id as string;
+    const cleared = await api.call('patch', `/api/admin/clients/${id}`, { body: { backchannel_logout_uri: null } });
+    expect(cleared.body).toMatchObject({ backchannel_logout_uri: null });
+
+    const withRedirect = await api.call('post', '/api/admin/clients', {
+      body: { name: 'Kiosk', type: 'device', redirect_uris: ['https://kiosk.example.test/cb'] },
+    });
+    expect(withRedirect).toMatchObject({ status: 400, body: { error: 'invalid_input' } });
+    const notHttp = await api.call('patch', `/api/admin/clients/${id}`, {
+      body: { backchannel_logout_uri: 'ftp://kiosk.example.test/logout' },
+    });
+    expect(notHttp).toMatchObject({ status: 400, body: { error: 'invalid_input' } });
+    expect(notHttp.body.error_description).toContain('backchannel_logout_uri');
+    const machine = await api.call('post', '/api/admin/clients', {
+      body: { name: 'Batch', type: 'machine', backchannel_logout_uri: 'https://batch.example.test/logout' },
+    });
+    expect(machine).toMatchObject({ status: 400, body: { error: 'invalid_input' } });
+  });
 });
 
 describe('apis', () => {

@@ -100,7 +100,7 @@ describe('tessera clients', () => {
   });
 
   it.each([
-    [['--name', 'X', '--type', 'desktop'], 'type: must be web, spa or machine'],
+    [['--name', 'X', '--type', 'desktop'], 'type: must be web, spa, machine or device'],
     [['--name', 'X', '--type', 'web'], 'redirect_uris: a web client needs at least one'],
     [
       ['--name', 'X', '--type', 'spa', '--redirect-uri', 'http://example.com/cb'],
@@ -111,6 +111,14 @@ describe('tessera clients', () => {
     [
       ['--name', 'X', '--type', 'machine', '--redirect-uri', 'https://a.example/cb'],
       'machine clients have no redirect URIs',
+    ],
+    [
+      ['--name', 'X', '--type', 'device', '--redirect-uri', 'https://a.example/cb'],
+      'device clients have no redirect URIs',
+    ],
+    [
+      ['--name', 'X', '--type', 'web', '--redirect-uri', 'https://a.example/cb', '--backchannel-logout-uri', 'nope'],
+      'backchannel_logout_uri: must be an absolute URL',
     ],
     [['--type', 'machine'], 'name: is required'],
     [['--name', 'X', '--type', 'machine', '--role', 'no-such-role'], 'role no-such-role does not exist'],

@@ -51,7 +51,20 @@ describe('discovery', () => {
       response_types_supported: ['code'],
       code_challenge_methods_supported: ['S256'],
     });
-    expect(d.grant_types_supported).toEqual(['authorization_code', 'refresh_token', 'client_credentials']);
+    expect(d.grant_types_supported).toEqual([
+      'authorization_code',
+      'refresh_token',
+      'client_credentials',
+      'urn:ietf:params:oauth:grant-type:device_code',
+    ]);
+    expect(d).toMatchObject({
+      device_authorization_endpoint: at('/device/auth'),
+      backchannel_logout_supported: true,
+      backchannel_logout_session_supported: true,
+    });
+    // Dynamic client registration is off unless DYNAMIC_REGISTRATION says otherwise.
+    expect(d).not.toHaveProperty('registration_endpoint');
+    expect((await fetch(at('/reg'), { method: 'POST' })).status).toBe(404);
     expect(d.scopes_supported).toEqual(
       expect.arrayContaining(['openid', 'offline_access', 'profile', 'email', 'roles']),
     );

@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       port: 3000,
       databaseUrl: undefined,
       trustProxy: false,
+      dynamicRegistration: false,
     });
     expect(config.dataDir).toMatch(/\/data$/);
     expect(Object.isFrozen(config)).toBe(true);
@@ -51,6 +52,7 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://x/y' }, 'DATABASE_URL must be a URL (postgres or postgresql)'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY must be true or false'],
+    [{ DYNAMIC_REGISTRATION: 'on' }, 'DYNAMIC_REGISTRATION must be true or false'],
     [{ GITHUB_CLIENT_ID: 'only-one' }, 'GITHUB_CLIENT_SECRET is required when the other GitHub setting is set'],
     [{ SMTP_URL: 'http://mail' }, 'SMTP_URL must be a URL (smtp or smtps)'],
   ])('refuses %j, naming the variable', (env, message) => {
