@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import * as oauth from 'oauth4webapi';
 import { AppError } from '../errors.ts';
-import { INTERACTION_UID } from '../interaction/interaction.ts';
+import { INTERACTION_UID } from '../interaction/uid.ts';
 import { randomToken, type Secrets } from '../secrets.ts';
 import { type GitHub, GitHubError, type GitHubProfile } from './github.ts';
 

@@ -5,37 +5,17 @@ import { accountForGitHub } from '../federation/github-accounts.ts';
 import { GITHUB_REFUSALS, type GitHubRefusal, showGitHubFailure } from '../federation/github-failures.ts';
 import { finishGitHub, startGitHub } from '../federation/github-flow.ts';
 import { nowInSeconds } from '../mfa/fresh-proof.ts';
-import {
-  type Interaction,
-  type InteractionDeps,
-  loadInteraction,
-  rememberOnInteraction,
-  SIGN_IN_PROMPTS,
-} from './interaction.ts';
-import { showLogin } from './login.ts';
-import { backToLogin, continueAfterFirstStep } from './mfa.ts';
+import { type InteractionDeps, loadInteraction, rememberOnInteraction, SIGN_IN_PROMPTS } from './interaction.ts';
+import { showLogin } from './login-page.ts';
+import { backToLogin, continueSignIn } from './sign-in.ts';
+import type { SignInState } from './sign-in-state.ts';
 
 /**
- * "Continue with GitHub" as a step of the login (or sign-up) interaction: out to GitHub and back
+ * First factor: "Continue with GitHub" as a step of the login (or sign-up) interaction: out to GitHub and back
  * to this same interaction, then on like a password login (MFA when enrolled, consent), with
  * `fed` in amr. A verified address that already has an account is not merged: the login page
  * asks for that account's password, and the identity is linked when that login finishes.
  */
-
-/** A GitHub identity waiting for the password of the account that holds its address. */
-interface PendingLink {
-  profile: GitHubProfile;
-  userId: string;
-}
-
-export const pendingGitHubLink = (interaction: Interaction) =>
-  (interaction.result as { githubLink?: PendingLink } | undefined)?.githubLink;
-
-/** The identity to link when `userId` is the account it was offered for; none for any other. */
-export function gitHubLinkFor(interaction: Interaction, userId: string): GitHubProfile | undefined {
-  const pending = pendingGitHubLink(interaction);
-  return pending?.userId === userId ? pending.profile : undefined;
-}
 
 export async function startGitHubStep(ctx: Context, deps: InteractionDeps) {
   const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
@@ -65,7 +45,7 @@ export async function gitHubCallbackStep(ctx: Context, deps: InteractionDeps) {
       await deps.audit({ type: 'github.failed', userId: user.id, ...seen, details: { reason: 'linked_elsewhere' } });
       return showLogin(ctx, deps, interaction, 409, { error: GITHUB_REFUSALS.linked_elsewhere.message });
     }
-    const githubLink: PendingLink = { profile, userId: user.id };
+    const githubLink: SignInState['githubLink'] = { profile, userId: user.id };
     await rememberOnInteraction(ctx, deps, { githubLink });
     await deps.audit({ type: 'github.link_offered', userId: user.id, ...seen, details: { github_id: profile.id } });
     // To the login page by redirect, so a reload there does not replay GitHub's answer.
@@ -81,5 +61,5 @@ export async function gitHubCallbackStep(ctx: Context, deps: InteractionDeps) {
     }
     await deps.audit({ type: 'signup', userId: user.id, ...seen, details: { via: 'github', github_id: profile.id } });
   }
-  await continueAfterFirstStep(ctx, deps, interaction, user, { methods: ['fed'], provedAt: nowInSeconds() });
+  await continueSignIn(ctx, deps, interaction, user, { methods: ['fed'], provedAt: nowInSeconds() });
 }

@@ -18,9 +18,6 @@ export interface InteractionDeps extends MailDeps, GitHubFlowDeps {
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-/** What an interaction uid looks like, for checking one that arrives in a link or a `state`. */
-export const INTERACTION_UID = /^[A-Za-z0-9_-]{10,64}$/;
-
 /** The prompts a sign-in step serves: `login`, and `create` when the person started at sign-up. */
 export const SIGN_IN_PROMPTS = ['login', 'create'];
 

@@ -3,22 +3,20 @@ import type { Context } from 'koa';
 import { formBody } from '../http/forms.ts';
 import { rejectNulInUrl } from '../http/nul-bytes.ts';
 import { showConsent, submitConsent } from './consent.ts';
+import { continueAfterEnrolment, submitEnrolment } from './enrolment.ts';
 import { gitHubCallbackStep, startGitHubStep } from './github.ts';
 import { finishInteraction, type InteractionDeps, loadInteraction } from './interaction.ts';
-import { resendVerification, showLogin, showLoginStep, submitLogin } from './login.ts';
-import {
-  continueAfterEnrolment,
-  PROVE_BEFORE_ENROLMENT,
-  showMfaStep,
-  showStepUp,
-  submitCode,
-  submitEnrolment,
-} from './mfa.ts';
+import { showLogin, showLoginStep } from './login-page.ts';
+import { showMfaStep } from './mfa-page.ts';
+import { resendVerification, submitLogin } from './password.ts';
+import { submitCode } from './second-factor.ts';
+import { PROVE_BEFORE_ENROLMENT, showStepUp } from './sign-in.ts';
 import { showSignupStep, submitSignup } from './signup.ts';
 
 /**
  * The interaction pages oidc-provider sends the browser to, one step per prompt. GET shows the
  * step the provider asks for; each POST serves its prompts only and finishes or re-shows them.
+ * The order of the sign-in steps, and how to add one, is in sign-in.ts.
  */
 export function interactionRouter(deps: InteractionDeps, secure: boolean): Router {
   const form = formBody(secure);
@@ -29,16 +27,18 @@ export function interactionRouter(deps: InteractionDeps, secure: boolean): Route
 
   router.get('/', form.token, step(show));
   router.get('/login', form.token, step(showLoginStep));
-  router.post('/login', ...form.post, step(submitLogin));
-  router.post('/resend-verification', ...form.post, step(resendVerification));
   router.get('/signup', form.token, step(showSignupStep));
   router.post('/signup', ...form.post, step(submitSignup));
+  // First factors.
+  router.post('/login', ...form.post, step(submitLogin));
+  router.post('/resend-verification', ...form.post, step(resendVerification));
+  router.post('/github', ...form.post, step(startGitHubStep));
+  router.get('/github/callback', form.token, step(gitHubCallbackStep));
+  // Second factors, and enrolment when one is demanded.
   router.get('/mfa', form.token, step(showMfaStep));
   router.post('/mfa', ...form.post, step(submitCode));
   router.post('/mfa/enrol', ...form.post, step(submitEnrolment));
   router.post('/mfa/continue', ...form.post, step(continueAfterEnrolment));
-  router.post('/github', ...form.post, step(startGitHubStep));
-  router.get('/github/callback', form.token, step(gitHubCallbackStep));
   router.post('/consent', ...form.post, step(submitConsent));
   router.get('/abort', step(abort));
   return router;

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { verifyEmail } from '../accounts/verification.ts';
 import { seenIn } from '../audit/audit.ts';
-import { INTERACTION_UID } from '../interaction/interaction.ts';
+import { INTERACTION_UID } from '../interaction/uid.ts';
 import type { SelfServiceDeps } from './deps.ts';
 
 /** GET /verify-email?token=…[&interaction=…]: spends the link and, when it can, continues the sign-in. */

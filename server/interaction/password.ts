@@ -6,62 +6,25 @@ import { seenIn } from '../audit/audit.ts';
 import { AppError } from '../errors.ts';
 import { nowInSeconds } from '../mfa/fresh-proof.ts';
 import { passwordAttemptLimits } from '../rate-limit/login-limits.ts';
-import { gitHubLinkFor, pendingGitHubLink } from './github.ts';
 import {
-  clientNameOf,
   formField,
-  type Interaction,
   type InteractionDeps,
   loadInteraction,
   rememberOnInteraction,
   SIGN_IN_PROMPTS,
   tooManyAttempts,
 } from './interaction.ts';
-import { continueAfterFirstStep } from './mfa.ts';
+import { showLogin } from './login-page.ts';
+import { continueSignIn } from './sign-in.ts';
+import { signInStateOf } from './sign-in-state.ts';
 
 /**
- * The `login` prompt (and `create`, when the person signs in instead): email or username and
- * password. Each attempt is counted before the password is checked, per address and per account
- * (rate-limit/login-limits.ts); over any limit the password is not checked at all. An account
- * whose email is not verified cannot finish until it is: the page says so and offers a new link,
- * remembered on the interaction so only this browser can ask.
+ * First factor: email or username and password, for the `login` prompt (and `create`, when the
+ * person signs in instead). Each attempt is counted before the password is checked, per address
+ * and per account (rate-limit/login-limits.ts); over any limit the password is not checked at
+ * all. An account whose email is not verified cannot finish until it is: the page says so and
+ * offers a new link, remembered on the interaction so only this browser can ask.
  */
-
-interface Notice {
-  error?: string;
-  info?: string;
-  unverified?: boolean;
-  /** The login to fill in, when the page asks a signed-in person to sign in again. */
-  login?: string;
-}
-
-export async function showLogin(
-  ctx: Context,
-  deps: InteractionDeps,
-  interaction: Interaction,
-  status = 200,
-  notice: Notice = {},
-) {
-  const linking = pendingGitHubLink(interaction)?.profile;
-  deps.page(
-    ctx,
-    'login',
-    {
-      title: 'Sign in',
-      uid: interaction.uid,
-      clientName: await clientNameOf(deps, interaction),
-      login: formField(ctx, 'login') || notice.login || linking?.email || interaction.params.login_hint,
-      github: !!deps.github,
-      ...notice,
-      linking,
-    },
-    status,
-  );
-}
-
-export async function showLoginStep(ctx: Context, deps: InteractionDeps) {
-  await showLogin(ctx, deps, await loadInteraction(ctx, deps, SIGN_IN_PROMPTS));
-}
 
 export async function submitLogin(ctx: Context, deps: InteractionDeps) {
   const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
@@ -91,9 +54,11 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
     await deps.audit({ type: 'login.unverified', userId: user.id, ...seen });
     return showLogin(ctx, deps, interaction, 403, { unverified: true });
   }
-  // After "Continue with GitHub" found this address taken, the password proves the account is theirs.
-  const link = gitHubLinkFor(interaction, user.id);
-  await continueAfterFirstStep(
+  // After "Continue with GitHub" found this address taken, the password proves the account is
+  // theirs; the identity is linked for that account only.
+  const pending = signInStateOf(interaction).githubLink;
+  const link = pending?.userId === user.id ? pending.profile : undefined;
+  await continueSignIn(
     ctx,
     deps,
     interaction,
@@ -104,7 +69,7 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
 
 export async function resendVerification(ctx: Context, deps: InteractionDeps) {
   const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
-  const userId = (interaction.result as { unverified?: string } | undefined)?.unverified;
+  const userId = signInStateOf(interaction).unverified;
   const user = userId ? await findUserById(deps.db, userId) : undefined;
   if (!user || user.email_verified) return showLogin(ctx, deps, interaction);
   const { allowed, retryAfterSeconds } = await deps.rateLimiter.attempt('reset_email', `verify|${user.id}`);
