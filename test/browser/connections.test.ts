@@ -1,9 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import type { Browser, Page, Response } from 'playwright-core';
+import { type FakeGitHub, startFakeGitHub } from '../fixtures/fake-github.ts';
 import { startUpstreamProvider, type UpstreamProvider, type UpstreamUser } from '../fixtures/upstream-provider.ts';
 import { screenshot } from '../support/browser.ts';
 import { browserSuitePerFile, createClient, createUser } from '../support/browser-suite.ts';
+import { cookieJar, csrfIn } from '../support/form-client.ts';
 import {
   type ClientApp,
   consentIfAsked,
@@ -30,9 +32,11 @@ let browser: Browser;
 let app: ClientApp;
 let upstream: UpstreamProvider;
 let config: oidc.Configuration;
+let clientId = '';
 let connectionId = '';
 let apiKey = '';
 let page: Page;
+let github: FakeGitHub | undefined;
 
 const upstreamUser = (name: string, extra: Partial<UpstreamUser> = {}): UpstreamUser => ({
   username: name,
@@ -75,7 +79,7 @@ beforeAll(async () => {
   ).json<{ id: string; redirect_uri: string }>();
   connectionId = created.id;
   upstream.allowRedirectUris([created.redirect_uri]);
-  config = (await createClient({ tessera, app }, 'Acme Portal', 'spa')).config;
+  ({ config, id: clientId } = await createClient({ tessera, app }, 'Acme Portal', 'spa'));
   apiKey = (await tessera.cli(['api-keys', 'create', '--name', 'test', '--role', 'admin'])).json<{ key: string }>().key;
 });
 
@@ -87,6 +91,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await upstream?.close();
+  await github?.close();
 });
 
 /** A fresh browser (no session here or upstream) on a fresh page. */
@@ -294,5 +299,90 @@ describe('Continue with an upstream connection', () => {
     } finally {
       await setConnection({ trust_upstream_mfa: false });
     }
+  });
+
+  it('works the same for a GitHub Enterprise an operator connected', async () => {
+    github = await startFakeGitHub();
+    const connected = (
+      await tessera.cli(
+        [
+          'connections',
+          'create',
+          '--type',
+          'github',
+          '--name',
+          'GitHub Acme',
+          '--base-url',
+          github.baseUrl,
+          '--api-url',
+          github.apiUrl,
+          '--client-id',
+          github.clientId,
+          '--client-secret-stdin',
+        ],
+        github.clientSecret,
+      )
+    ).json<{ id: string; redirect_uri: string }>();
+    expect(connected.redirect_uri).toBe(`${tessera.issuer}/connections/${connected.id}/callback`);
+    github.signIn({
+      id: 4242,
+      login: 'margaret',
+      name: 'Margaret Hamilton',
+      emails: [{ email: 'margaret@apollo.example', primary: true, verified: true }],
+    });
+    await freshPage();
+    const started = await startAuthorization(page, config, app);
+    await page.getByRole('button', { name: 'Continue with GitHub Acme' }).click();
+    await page.getByRole('button', { name: 'Authorize' }).click();
+    await consentIfAsked(page);
+    expect(await claimsAt(started)).toMatchObject({
+      email: 'margaret@apollo.example',
+      preferred_username: 'margaret',
+      amr: ['fed'],
+    });
+    expect(github.authorizeRequests.at(-1)?.get('redirect_uri')).toBe(connected.redirect_uri);
+  });
+
+  it('lets one of 100 simultaneous replays of the upstream’s answer through, and no other', async () => {
+    const ruth = upstreamUser('ruth');
+    upstream.addUser(ruth);
+    // Two cookie jars, as a browser keeps cookies per site: Tessera's and the upstream's.
+    const here = cookieJar();
+    const there = cookieJar();
+    const auth = new URL('/auth', tessera.issuer);
+    auth.search = new URLSearchParams({
+      client_id: clientId,
+      response_type: 'code',
+      redirect_uri: app.redirectUri,
+      scope: 'openid',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    }).toString();
+    const interaction = new URL((await here(auth)).headers.get('location') ?? '', tessera.issuer);
+    const csrf = csrfIn(await (await here(interaction)).text()) ?? '';
+    const start = await here(new URL(`${interaction.pathname}/connections/${connectionId}`, tessera.issuer), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf }).toString(),
+    });
+    let res = await there(start.headers.get('location') ?? '');
+    const login = new URL(res.headers.get('location') ?? '', upstream.issuer);
+    await there(login);
+    res = await there(login, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ username: ruth.username, password: ruth.password }).toString(),
+    });
+    res = await there(new URL(res.headers.get('location') ?? '', upstream.issuer));
+    const relayed = await here(res.headers.get('location') ?? '');
+    const callback = new URL(relayed.headers.get('location') ?? '', tessera.issuer);
+    expect(callback.pathname).toBe(`${interaction.pathname}/connections/${connectionId}/callback`);
+
+    const answers = await Promise.all(Array.from({ length: 100 }, () => here(callback)));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 303)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 400)).toHaveLength(99);
+    const refused = await answers.find((a) => a.status === 400)?.text();
+    expect(refused).toContain('This Acme SSO sign-in is not valid');
   });
 });
