@@ -53,7 +53,7 @@ export async function refuseUpstream(
     ...(userId ? { userId } : {}),
     clientId: String(interaction.params.client_id),
     ...seenIn(ctx),
-    details: { connection_id: connection?.id ?? String(ctx.params.id ?? ''), reason },
+    details: { connection_id: connection?.id ?? String(ctx.params.id ?? '').slice(0, 64), reason },
   });
   showUpstreamFailure(ctx, deps.page, reason, connection?.name ?? 'the sign-in service', backToLogin(interaction.uid));
 }
