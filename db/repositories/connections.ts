@@ -97,3 +97,18 @@ export async function disableEnvironmentConnection(db: Db, id: string): Promise<
     .where('enabled', '=', true)
     .execute();
 }
+
+/** The identities a user linked through connections an operator made, with the connections' names. */
+export async function connectionIdentitiesOf(
+  db: Db,
+  userId: string,
+): Promise<{ name: string; display_name: string; linked_at: Date }[]> {
+  return db
+    .selectFrom('federated_identities')
+    .innerJoin('connections', 'connections.id', 'federated_identities.provider')
+    .select(['connections.name', 'federated_identities.display_name', 'federated_identities.linked_at'])
+    .where('federated_identities.user_id', '=', userId)
+    .where('connections.source', '=', 'operator')
+    .orderBy('federated_identities.linked_at')
+    .execute();
+}

@@ -3,6 +3,7 @@ import type * as oidc from 'openid-client';
 import type { Browser, Page, Response } from 'playwright-core';
 import { type FakeGitHub, startFakeGitHub } from '../fixtures/fake-github.ts';
 import { startUpstreamProvider, type UpstreamProvider, type UpstreamUser } from '../fixtures/upstream-provider.ts';
+import { openAccount } from '../support/account.ts';
 import { screenshot } from '../support/browser.ts';
 import { browserSuitePerFile, createClient, createUser } from '../support/browser-suite.ts';
 import { cookieJar, csrfIn } from '../support/form-client.ts';
@@ -188,6 +189,11 @@ describe('Continue with an upstream connection', () => {
     expect((await auditEvents('upstream.linked')).map((e) => e.user_id)).toContain(local.id);
 
     expect((await signInUpstream(grace)).sub).toBe(local.id);
+
+    // The account page lists it (by username: her address would go to Acme SSO by itself).
+    const account = await openAccount(browser, tessera.issuer, 'grace', PASSWORD);
+    expect(await account.textContent('#connections-list')).toContain('Continue with Acme SSO signs you in as grace');
+    await account.context().close();
   });
 
   it.each(['wrong_nonce', 'forged_signature'] as const)(
