@@ -168,11 +168,38 @@ export interface RecoveryCodesTable {
 }
 
 export interface FederatedIdentitiesTable {
-  provider: 'github';
+  /** The connection's id: 'github' for the GitHub the GITHUB_* variables define. */
+  provider: string;
   subject: string;
   user_id: string;
   display_name: string;
   linked_at: CreatedAt;
+}
+
+export type ConnectionType = 'oidc' | 'github';
+
+/** An upstream identity provider an operator connected (or the GITHUB_* variables define). */
+export interface ConnectionsTable {
+  id: string;
+  type: ConnectionType;
+  name: string;
+  issuer: string | null;
+  base_url: string | null;
+  api_url: string | null;
+  client_id: string;
+  client_secret_encrypted: string;
+  scopes: Json<string[]>;
+  trust_upstream_mfa: Generated<boolean>;
+  enabled: Generated<boolean>;
+  source: ColumnType<'operator' | 'environment', 'operator' | 'environment' | undefined, never>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** A domain whose addresses sign in through one connection (home-realm discovery). */
+export interface ConnectionDomainsTable {
+  domain: string;
+  connection_id: string;
 }
 
 export interface MailOutboxTable {
@@ -227,6 +254,8 @@ export interface Schema {
   totp_factors: TotpFactorsTable;
   recovery_codes: RecoveryCodesTable;
   federated_identities: FederatedIdentitiesTable;
+  connections: ConnectionsTable;
+  connection_domains: ConnectionDomainsTable;
   config_version: ConfigVersionTable;
   mail_outbox: MailOutboxTable;
   backchannel_logouts: BackchannelLogoutsTable;
@@ -235,6 +264,7 @@ export interface Schema {
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type FederatedIdentity = Selectable<FederatedIdentitiesTable>;
+export type ConnectionRow = Selectable<ConnectionsTable>;
 export type ClientRow = Selectable<ClientsTable>;
 export type ResourceServerRow = Selectable<ResourceServersTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;

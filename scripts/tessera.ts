@@ -80,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
       db: database.db,
       secrets,
       audit: createAudit(database.db, logger),
+      issuer: config.issuer,
       values,
       positionals,
       readStdin,

@@ -1,6 +1,8 @@
 import Koa from 'koa';
 import { adminApiRouter } from './admin-api/router.ts';
+import { createUpstreams } from './connections/upstreams.ts';
 import type { Deps } from './deps.ts';
+import { connectionCallbackRouter } from './federation/connection-router.ts';
 import { createGitHub } from './federation/github.ts';
 import { GITHUB_CALLBACK_PATH } from './federation/github-flow.ts';
 import { gitHubCallbackRouter } from './federation/router.ts';
@@ -30,6 +32,7 @@ export function createApp(deps: Deps): Koa {
     rateLimiter: deps.rateLimiter,
     github: github && createGitHub({ ...github, redirectUri: new URL(GITHUB_CALLBACK_PATH, issuer).href }),
     provider: () => deps.oidc.provider,
+    upstreams: createUpstreams({ db: deps.db, secrets: deps.secrets, issuer }),
   };
   const interactions = interactionRouter(pageDeps, secure);
   const selfService = selfServiceRouter(pageDeps, secure);
@@ -48,6 +51,7 @@ export function createApp(deps: Deps): Koa {
   app.use(interactions.allowedMethods());
   app.use(selfService.routes());
   app.use(gitHubCallbackRouter(deps).routes());
+  app.use(connectionCallbackRouter(deps).routes());
   app.use(adminApi.routes());
   app.use(deps.oidc.middleware);
   app.use(notFound(deps.page));

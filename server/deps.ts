@@ -7,6 +7,7 @@ import { ensureApi } from './apis/apis.ts';
 import { type Audit, createAudit } from './audit/audit.ts';
 import { Catalog } from './catalog.ts';
 import type { Config } from './config.ts';
+import { syncEnvironmentGitHub } from './connections/environment-github.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
 import { type MailOutboxWorker, startMailOutbox } from './email/outbox.ts';
 import { reasonOf } from './http/dependency-errors.ts';
@@ -52,6 +53,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
   await ensureSigningKeys(db, secrets);
   await ensureApi(db, adminAudience(config.issuer), 'Tessera admin API');
+  await syncEnvironmentGitHub(db, secrets, config.github);
   const catalog = new Catalog(db, secrets, logger);
   await catalog.load();
   const { page, stylesheet } = createPages();

@@ -10,6 +10,7 @@ import * as mailOutbox from './20261130T1050-mail-outbox.ts';
 import * as auditChain from './20261130T1060-audit-chain.ts';
 import * as pendingSignups from './20261130T1061-pending-signups.ts';
 import * as flows from './20261130T1500-flows.ts';
+import * as connections from './20261130T2000-connections.ts';
 
 /**
  * Every migration, by name in the order they apply. Listed here rather than read from the folder
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '20261130T1060-audit-chain': auditChain,
   '20261130T1061-pending-signups': pendingSignups,
   '20261130T1500-flows': flows,
+  '20261130T2000-connections': connections,
 };

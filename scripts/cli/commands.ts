@@ -15,6 +15,7 @@ import { AppError } from '../../server/errors.ts';
 import { rotateSigningKeys } from '../../server/keys/signing-keys.ts';
 import { createRole, listRoles } from '../../server/roles/roles.ts';
 import { backupCommands } from './backup-commands.ts';
+import { connectionCommands } from './connection-commands.ts';
 import { type Command, list, type StandaloneCommand, text } from './context.ts';
 import { registrationTokenCommands } from './registration-token-commands.ts';
 
@@ -39,6 +40,7 @@ const listed = (value: unknown): string[] => list(value).filter((v) => v !== '')
 export const commands: Record<string, Command | StandaloneCommand> = {
   ...backupCommands,
   ...registrationTokenCommands,
+  ...connectionCommands,
   migrate: {
     usage: 'tessera migrate',
     // Pending migrations are applied before any command runs; this one reports them.

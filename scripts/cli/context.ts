@@ -8,6 +8,8 @@ export interface CommandContext {
   db: Db;
   secrets: Secrets;
   audit: Audit;
+  /** The server's ISSUER, for URLs a command prints (a connection's redirect_uri). */
+  issuer: string;
   values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   positionals: string[];
   readStdin: () => Promise<string>;

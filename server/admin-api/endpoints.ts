@@ -2,6 +2,7 @@ import { apiKeyEndpoints } from './api-keys.ts';
 import { apiEndpoints } from './apis.ts';
 import { auditEventEndpoints } from './audit-events.ts';
 import { clientEndpoints } from './clients.ts';
+import { connectionEndpoints } from './connections.ts';
 import type { Endpoint } from './endpoint.ts';
 import { roleEndpoints } from './roles.ts';
 import { userEndpoints } from './users.ts';
@@ -11,6 +12,7 @@ export const ADMIN_ENDPOINTS: Endpoint[] = [
   ...userEndpoints,
   ...roleEndpoints,
   ...clientEndpoints,
+  ...connectionEndpoints,
   ...apiEndpoints,
   ...apiKeyEndpoints,
   ...auditEventEndpoints,

@@ -3,6 +3,7 @@ import { errors, type InteractionResults, type Provider } from 'oidc-provider';
 import type { Db } from '../../db/database.ts';
 import type { MailDeps } from '../accounts/account-mail.ts';
 import type { Audit } from '../audit/audit.ts';
+import type { Upstreams } from '../connections/upstreams.ts';
 import type { GitHubFlowDeps } from '../federation/github-flow.ts';
 import type { Page } from '../http/pages.ts';
 import type { RateLimiter } from '../rate-limit/rate-limits.ts';
@@ -14,6 +15,7 @@ export interface InteractionDeps extends MailDeps, GitHubFlowDeps {
   page: Page;
   rateLimiter: RateLimiter;
   provider: () => Provider;
+  upstreams: Upstreams;
 }
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;

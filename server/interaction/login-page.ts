@@ -11,7 +11,7 @@ import { signInStateOf } from './sign-in-state.ts';
 
 /**
  * The login page, where every first factor starts: the password form, "Continue with GitHub",
- * and the notices the steps leave (a wrong password, an unverified address, a GitHub identity
+ * "Continue with NAME" for each enabled connection, and the notices the steps leave (a wrong password, an unverified address, a GitHub identity
  * waiting to be linked to the account that holds its address).
  */
 
@@ -30,7 +30,9 @@ export async function showLogin(
   status = 200,
   notice: Notice = {},
 ) {
-  const linking = signInStateOf(interaction).githubLink?.profile;
+  const state = signInStateOf(interaction);
+  const linking = state.githubLink?.profile;
+  const connectionLink = state.connectionLink;
   deps.page(
     ctx,
     'login',
@@ -38,10 +40,17 @@ export async function showLogin(
       title: 'Sign in',
       uid: interaction.uid,
       clientName: await clientNameOf(deps, interaction),
-      login: formField(ctx, 'login') || notice.login || linking?.email || interaction.params.login_hint,
+      login:
+        formField(ctx, 'login') ||
+        notice.login ||
+        linking?.email ||
+        connectionLink?.email ||
+        interaction.params.login_hint,
       github: !!deps.github,
+      connections: await deps.upstreams.buttons(),
       ...notice,
       linking,
+      connectionLink,
     },
     status,
   );

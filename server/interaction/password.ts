@@ -6,6 +6,7 @@ import { seenIn } from '../audit/audit.ts';
 import { AppError } from '../errors.ts';
 import { nowInSeconds } from '../mfa/fresh-proof.ts';
 import { passwordAttemptLimits } from '../rate-limit/login-limits.ts';
+import { homeRealm } from './connection-start.ts';
 import {
   formField,
   type InteractionDeps,
@@ -30,6 +31,8 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
   const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   const login = formField(ctx, 'login').trim();
   const password = formField(ctx, 'password');
+  // An address in a connection's domain signs in there, with or without a password typed here.
+  if (await homeRealm(ctx, deps, interaction, login)) return;
   if (!login || !password) {
     return showLogin(ctx, deps, interaction, 400, { error: 'Enter your email or username and your password.' });
   }
@@ -54,16 +57,24 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
     await deps.audit({ type: 'login.unverified', userId: user.id, ...seen });
     return showLogin(ctx, deps, interaction, 403, { unverified: true });
   }
-  // After "Continue with GitHub" found this address taken, the password proves the account is
-  // theirs; the identity is linked for that account only.
-  const pending = signInStateOf(interaction).githubLink;
-  const link = pending?.userId === user.id ? pending.profile : undefined;
+  // After "Continue with GitHub" (or with a connection) found this address taken, the password
+  // proves the account is theirs; the identity is linked for that account only.
+  const state = signInStateOf(interaction);
+  const link = state.githubLink?.userId === user.id ? state.githubLink.profile : undefined;
+  const upstream = state.connectionLink?.userId === user.id ? state.connectionLink : undefined;
+  const upstreamLink = upstream && {
+    connectionId: upstream.connectionId,
+    subject: upstream.subject,
+    displayName: upstream.displayName,
+  };
   await continueSignIn(
     ctx,
     deps,
     interaction,
     user,
-    link ? { methods: ['fed', 'pwd'], link, provedAt: nowInSeconds() } : { methods: ['pwd'], provedAt: nowInSeconds() },
+    link || upstreamLink
+      ? { methods: ['fed', 'pwd'], ...(link ? { link } : { upstreamLink }), provedAt: nowInSeconds() }
+      : { methods: ['pwd'], provedAt: nowInSeconds() },
   );
 }
 

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { formBody } from '../http/forms.ts';
 import { rejectNulInUrl } from '../http/nul-bytes.ts';
+import { connectionCallbackStep, startConnectionStep } from './connection.ts';
 import { showConsent, submitConsent } from './consent.ts';
 import { continueAfterEnrolment, submitEnrolment } from './enrolment.ts';
 import { gitHubCallbackStep, startGitHubStep } from './github.ts';
@@ -34,6 +35,8 @@ export function interactionRouter(deps: InteractionDeps, secure: boolean): Route
   router.post('/resend-verification', ...form.post, step(resendVerification));
   router.post('/github', ...form.post, step(startGitHubStep));
   router.get('/github/callback', form.token, step(gitHubCallbackStep));
+  router.post('/connections/:id', ...form.post, step(startConnectionStep));
+  router.get('/connections/:id/callback', form.token, step(connectionCallbackStep));
   // Second factors, and enrolment when one is demanded.
   router.get('/mfa', form.token, step(showMfaStep));
   router.post('/mfa', ...form.post, step(submitCode));

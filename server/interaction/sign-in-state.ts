@@ -11,11 +11,17 @@ const firstFactor = z.enum(['pwd', 'fed']);
 
 const gitHubProfile = z.object({ id: z.string(), login: z.string(), name: z.string().nullable(), email: z.string() });
 
+/** An identity of an upstream connection, to link to an account once its password is proved. */
+const upstreamLink = z.object({ connectionId: z.string(), subject: z.string(), displayName: z.string() });
+
 /** Who passed the first factor of this sign-in, how, and the identity to link once it ends. */
 const firstStep = z.object({
   userId: z.string(),
   methods: z.array(firstFactor),
   link: gitHubProfile.optional(),
+  upstreamLink: upstreamLink.optional(),
+  /** The upstream connection checked a second factor, and the operator trusts it to (`mfa` in amr). */
+  upstreamMfa: z.boolean().optional(),
   /** When the first factor was proved in this interaction (seconds); absent when only the session's earlier login stands for it. */
   provedAt: z.number().optional(),
 });
@@ -25,6 +31,8 @@ const signInState = z.object({
   mfa: firstStep.extend({ enrolled: z.boolean().optional() }).optional(),
   /** An upstream identity waiting for the password of the account that holds its address. */
   githubLink: z.object({ profile: gitHubProfile, userId: z.string() }).optional(),
+  /** The same for an upstream connection's identity, with the address the page shows. */
+  connectionLink: upstreamLink.extend({ userId: z.string(), email: z.string(), connectionName: z.string() }).optional(),
   /** The account whose password was right but whose email is not verified yet. */
   unverified: z.string().optional(),
 });

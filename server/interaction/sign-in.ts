@@ -9,6 +9,7 @@ import { isFresh } from '../mfa/fresh-proof.ts';
 import { secondFactorWanted } from '../mfa/second-factor-wanted.ts';
 import { type FirstFactor, loginResult, type SecondFactor } from '../oidc/acr.ts';
 import { rememberDevice } from '../rate-limit/known-device.ts';
+import { linkUpstreamAtSignIn } from './connection-link.ts';
 import { finishInteraction, type Interaction, type InteractionDeps, rememberOnInteraction } from './interaction.ts';
 import type { FirstStep } from './sign-in-state.ts';
 
@@ -16,8 +17,8 @@ import type { FirstStep } from './sign-in-state.ts';
  * The sign-in pipeline. Every way in passes these stages in order, and this file alone decides
  * which one comes next:
  *
- *   1. first factor    password.ts (password), github.ts (GitHub): proves who the person is,
- *                      then calls continueSignIn
+ *   1. first factor    password.ts (password), github.ts (GitHub), connection.ts (an upstream
+ *                      connection): proves who the person is, then calls continueSignIn
  *   2. second factor   second-factor.ts (TOTP or recovery code), when secondFactorWanted says so
  *   3. enrolment       enrolment.ts, when MFA is demanded and the account has no factor yet
  *   4. finish          finishSignIn: link a pending identity, record amr/acr, audit, and hand the
@@ -59,8 +60,9 @@ export async function continueSignIn(
     String(interaction.params.client_id),
     interaction.params.acr_values,
   );
-  if (!wanted) {
-    await finishSignIn(ctx, deps, interaction, first, []);
+  // An upstream's second factor, when its connection is trusted for it, stands for ours.
+  if (!wanted || first.upstreamMfa) {
+    await finishSignIn(ctx, deps, interaction, first, first.upstreamMfa ? ['mfa'] : []);
     return true;
   }
   if (wanted === 'enrol' && !isFresh(first.provedAt)) return false;
@@ -96,6 +98,7 @@ export async function finishSignIn(
     });
     if (!linked) return showGitHubFailure(ctx, deps.page, 'already_linked', backToLogin(interaction.uid));
   }
+  if (first.upstreamLink && !(await linkUpstreamAtSignIn(ctx, deps, interaction, userId, first.upstreamLink))) return;
   const login = loginResult(userId, first.methods, second);
   await deps.audit({ type: 'login.succeeded', userId, clientId, ...seenIn(ctx), details: { amr: login.amr } });
   const create = interaction.prompt.name === 'create' ? { create: {} } : {};

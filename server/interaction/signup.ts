@@ -37,6 +37,7 @@ async function showSignup(
       errors,
       formError,
       github: !!deps.github,
+      connections: await deps.upstreams.buttons(),
     },
     status,
   );

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { listArtifactsOf } from '../../adapters/account-artifacts.ts';
 import { artifactKey } from '../../adapters/artifact-key.ts';
 import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
+import { connectionIdentitiesOf } from '../../db/repositories/connections.ts';
 import { identityOfUser } from '../../db/repositories/federated-identities.ts';
 import {
   deleteUser,
@@ -134,11 +135,12 @@ export async function render(
     names.set(clientId, name);
     return name;
   };
-  const [sessions, allGrants, github, mfaOn] = await Promise.all([
+  const [sessions, allGrants, github, mfaOn, connections] = await Promise.all([
     listArtifactsOf(deps.db, who.user.id, 'Session'),
     listArtifactsOf(deps.db, who.user.id, 'Grant'),
     identityOfUser(deps.db, who.user.id, 'github'),
     hasTotp(deps.db, who.user.id),
+    connectionIdentitiesOf(deps.db, who.user.id),
   ]);
   const grants = allGrants.filter((g) => g.payload.clientId !== ACCOUNT_CLIENT_ID);
   const at = (seconds: unknown) => new Date(Number(seconds) * 1000).toUTCString();
@@ -155,6 +157,7 @@ export async function render(
         offered: !!deps.github,
         linked: github && { login: github.display_name, since: github.linked_at.toUTCString() },
       },
+      connections: connections.map((c) => ({ name: c.name, as: c.display_name, since: c.linked_at.toUTCString() })),
       sessions: await Promise.all(
         sessions.map(async (s) => ({
           id: s.key,

@@ -48,8 +48,8 @@ export async function tokenFor(tessera: RunningTessera, roles: string[]): Promis
   return tokens.access_token;
 }
 
-export async function startAdminApi(): Promise<AdminApi> {
-  const tessera = await startTessera();
+export async function startAdminApi(env: Record<string, string> = {}): Promise<AdminApi> {
+  const tessera = await startTessera(env);
   // One after another: in embedded mode the CLI shares the server's database socket.
   const adminToken = await tokenFor(tessera, ['admin']);
   const userToken = await tokenFor(tessera, []);
