@@ -48,6 +48,8 @@ export interface ClientsTable {
   require_mfa: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  /** How long a rotated refresh token presented again answers with its successor; 0 for never. */
+  refresh_grace_seconds: Generated<number>;
 }
 
 export interface ClientRolesTable {
@@ -90,6 +92,9 @@ export interface OidcPayloadsTable {
   expires_at: Date | null;
   consumed_at: Date | null;
   account_id: string | null;
+  /** A spent refresh token's successor, sealed, kept until `grace_until` only. */
+  successor: string | null;
+  grace_until: Date | null;
 }
 
 export interface EmailTokensTable {

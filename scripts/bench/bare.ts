@@ -73,6 +73,7 @@ function clientRow(
     roles,
     apis,
     require_mfa: false,
+    refresh_grace_seconds: 0,
     created_at: new Date(),
     updated_at: new Date(),
   };

@@ -30,6 +30,8 @@ const client = z
     apis: z.array(z.string()),
     require_mfa: z.boolean(),
     created_at: z.string(),
+    /** Seconds a rotated refresh token presented again answers with its successor instead of revoking; 0: never. */
+    refresh_grace_seconds: z.number().int(),
   })
   .meta({ id: 'Client' });
 const secret = z.object({ client_id: z.string(), client_secret: z.string() });
@@ -76,7 +78,8 @@ export const clientEndpoints = [
     method: 'patch',
     path: '/clients/{id}',
     tag,
-    summary: 'Change a client’s name, redirect URIs, scopes, roles or APIs; a list given replaces the stored one',
+    summary:
+      'Change a client’s name, redirect URIs, scopes, roles, APIs or refresh grace; a list given replaces the stored one',
     params: idParam,
     body: clientPatch,
     response: client,

@@ -39,6 +39,10 @@ const redirectUri = z.url({ error: 'must be an absolute URL' }).refine((value) =
 
 const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token without spaces');
 
+/** A grace window is for requests racing each other, not for a token copied away later. */
+export const MAX_REFRESH_GRACE_SECONDS = 60;
+export const DEFAULT_REFRESH_GRACE_SECONDS = 5;
+
 /** The fields of a client an operator sets, shared by create and update. */
 const clientFields = {
   name: z.string().trim().min(1, 'is required').max(100),
@@ -51,6 +55,15 @@ const clientFields = {
   apis: z.array(z.url({ error: 'must be the audience URL of a registered API' })).max(100),
   /** Every sign-in to this client needs a second factor. */
   require_mfa: z.boolean(),
+  /**
+   * For how many seconds a rotated refresh token presented again answers with the token it was
+   * rotated into (two tabs refreshing at once), instead of revoking the grant; 0 turns it off.
+   */
+  refresh_grace_seconds: z
+    .number({ error: 'must be a whole number of seconds' })
+    .int('must be a whole number of seconds')
+    .min(0, 'must be 0 or more')
+    .max(MAX_REFRESH_GRACE_SECONDS, `must be at most ${MAX_REFRESH_GRACE_SECONDS}`),
 };
 
 type RedirectShape = Pick<ClientView, 'type' | 'redirect_uris' | 'post_logout_redirect_uris'>;
@@ -73,6 +86,7 @@ export const clientInput = z
     roles: clientFields.roles.default([]),
     apis: clientFields.apis.default([]),
     require_mfa: clientFields.require_mfa.default(false),
+    refresh_grace_seconds: clientFields.refresh_grace_seconds.default(DEFAULT_REFRESH_GRACE_SECONDS),
   })
   .superRefine((c, ctx) => {
     const broken = redirectRule(c);
@@ -88,6 +102,7 @@ export const clientPatch = z.object({
   roles: clientFields.roles.optional(),
   apis: clientFields.apis.optional(),
   require_mfa: clientFields.require_mfa.optional(),
+  refresh_grace_seconds: clientFields.refresh_grace_seconds.optional(),
 });
 
 export type ClientInput = z.input<typeof clientInput>;
@@ -106,6 +121,7 @@ export interface ClientView {
   apis: string[];
   require_mfa: boolean;
   created_at: string;
+  refresh_grace_seconds: number;
 }
 
 export function describeClient(row: ClientWithRoles): ClientView {
@@ -120,6 +136,7 @@ export function describeClient(row: ClientWithRoles): ClientView {
     apis: row.apis,
     require_mfa: row.require_mfa,
     created_at: row.created_at.toISOString(),
+    refresh_grace_seconds: row.refresh_grace_seconds,
   };
 }
 
@@ -153,6 +170,7 @@ export async function createClient(
       post_logout_redirect_uris: JSON.stringify(c.post_logout_redirect_uris),
       scopes: JSON.stringify(c.scopes ?? null),
       require_mfa: c.require_mfa,
+      refresh_grace_seconds: c.refresh_grace_seconds,
     });
     await setClientRoles(trx, clientId, roleIds);
     await setClientApis(trx, clientId, apiIds);
@@ -198,6 +216,7 @@ export async function updateClient(db: Db, clientId: string, input: z.input<type
         : {}),
       ...(patch.scopes ? { scopes: JSON.stringify(patch.scopes) } : {}),
       ...(patch.require_mfa !== undefined ? { require_mfa: patch.require_mfa } : {}),
+      ...(patch.refresh_grace_seconds !== undefined ? { refresh_grace_seconds: patch.refresh_grace_seconds } : {}),
     });
   });
   return describeClient(await requireClient(db, clientId));
