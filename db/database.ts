@@ -1,8 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Schema } from './schema.ts';
@@ -91,6 +90,9 @@ function overPg(pool: pg.Pool, mode: 'postgres' | 'socket', onConnectionError: (
 }
 
 async function embedded(dataDir: string, serve: boolean, unlock: () => Promise<void>): Promise<Database> {
+  // Imported here: a node on PostgreSQL never loads PGlite.
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const pglite = await PGlite.create(join(dataDir, 'pgdata'));
   const db = new Kysely<Schema>({ dialect: new PGliteDialect({ pglite }) });
   let server: PGLiteSocketServer | undefined;
