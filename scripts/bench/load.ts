@@ -27,6 +27,8 @@ export interface Measurement {
   errors: number;
   /** What went wrong first, when anything did. */
   firstError: string | undefined;
+  /** The 99th percentile delay of the server's event loop meanwhile, when it runs in this process. */
+  loopDelayP99Ms?: number;
 }
 
 /**
