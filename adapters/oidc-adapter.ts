@@ -1,15 +1,12 @@
+import { sql } from 'kysely';
+import { jsonObjectFrom } from 'kysely/helpers/postgres';
 import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
+import { selectUsersWithRoles } from '../db/repositories/users.ts';
 import { artifactKey } from './artifact-key.ts';
 import { revokeGrantOfReusedRow } from './grant-reuse.ts';
-import {
-  holdRow,
-  holdSpend,
-  inRefreshRotation,
-  noteGraceReplay,
-  notePrefetchedGrant,
-  takePrefetchedGrant,
-} from './refresh-rotation.ts';
+import { holdRow, holdSpend, inRefreshRotation, noteGraceReplay } from './refresh-rotation.ts';
+import { keepForRequest, takeFromRequest } from './request-prefetch.ts';
 import { fromStored, type Sealer, toStored } from './stored-payload.ts';
 
 /**
@@ -64,7 +61,7 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
       const key = artifactKey(id);
       if (this.type === 'RefreshToken' && inRefreshRotation()) return this.findRotating(key, id);
       if (this.type === 'Grant') {
-        const prefetched = takePrefetchedGrant(key);
+        const prefetched = takeFromRequest<Record<string, unknown>>(`Grant:${key}`);
         if (prefetched) return Promise.resolve(fromStored(this.type, prefetched, { jti: id }, sealer));
       }
       return this.findBy('id', key, { jti: id });
@@ -112,9 +109,10 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
     }
 
     /**
-     * The refresh token a token request rotates, read with its Grant in one statement (the grant
-     * is what the library reads next). Spent within its grace window, it is given as unused, and
-     * the rotation answers with the successor kept on the row instead of writing its own.
+     * The refresh token a token request rotates, read in one statement with its Grant and its
+     * account (user and roles), which the library reads next (request-prefetch.ts). Spent within
+     * its grace window, it is given as unused, and the rotation answers with the successor kept
+     * on the row instead of writing its own.
      */
     private async findRotating(key: string, id: string): Promise<AdapterPayload | undefined> {
       const now = new Date();
@@ -134,12 +132,14 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
           'g.id as grant_key',
           'g.payload as grant',
         ])
+        .select(jsonObjectFrom(selectUsersWithRoles(db).where(sql<boolean>`users.id = t.account_id`)).as('account'))
         .where('t.type', '=', this.type)
         .where('t.id', '=', key)
         .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', now)]))
         .executeTakeFirst();
       if (!row) return undefined;
-      if (row.grant_key && row.grant) notePrefetchedGrant(row.grant_key, row.grant);
+      if (row.grant_key && row.grant) keepForRequest(`Grant:${row.grant_key}`, row.grant);
+      if (row.account) keepForRequest(`Account:${row.account.id}`, row.account);
       const payload = fromStored(this.type, row.payload, { jti: id }, sealer);
       if (!row.consumed_at) return payload;
       if (row.successor && row.grace_until && row.grace_until > now) {

@@ -47,8 +47,6 @@ interface HeldRotation {
 const held = new WeakMap<object, HeldRotation>();
 /** Per request: a spent token found within its grace window, by key, with its sealed successor. */
 const graceReplays = new WeakMap<object, { tokenKey: string; sealedSuccessor: string }>();
-/** Per request: the Grant row read with the refresh token, so the grant's own find needs no query. */
-const prefetchedGrants = new WeakMap<object, { key: string; payload: Record<string, unknown> }>();
 
 /** The current request when it is a refresh_token grant at the token endpoint. */
 function rotatingRequest(): KoaContextWithOIDC | undefined {
@@ -66,21 +64,6 @@ export function inRefreshRotation(): boolean {
 export function noteGraceReplay(tokenKey: string, sealedSuccessor: string): void {
   const ctx = rotatingRequest();
   if (ctx) graceReplays.set(ctx, { tokenKey, sealedSuccessor });
-}
-
-/** Keeps the Grant row read with the refresh token being rotated, for the grant's find. */
-export function notePrefetchedGrant(key: string, payload: Record<string, unknown>): void {
-  const ctx = rotatingRequest();
-  if (ctx) prefetchedGrants.set(ctx, { key, payload });
-}
-
-/** The Grant row this request already read under `key`, once. */
-export function takePrefetchedGrant(key: string): Record<string, unknown> | undefined {
-  const ctx = Provider.ctx;
-  const prefetched = ctx && prefetchedGrants.get(ctx);
-  if (!ctx || prefetched?.key !== key) return undefined;
-  prefetchedGrants.delete(ctx);
-  return prefetched.payload;
 }
 
 /**
