@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
 import { jsonObjectFrom } from 'kysely/helpers/postgres';
-import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
+import { type Adapter, type AdapterPayload, errors, Provider } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
 import { selectUsersWithRoles } from '../db/repositories/users.ts';
 import { artifactKey } from './artifact-key.ts';
 import { revokeGrantOfReusedRow } from './grant-reuse.ts';
 import { holdRow, holdSpend, inRefreshRotation, noteGraceReplay } from './refresh-rotation.ts';
-import { keepForRequest, takeFromRequest } from './request-prefetch.ts';
+import { keepForRequest, onceForRequest, takeFromRequest } from './request-prefetch.ts';
 import { fromStored, type Sealer, toStored } from './stored-payload.ts';
 
 /**
@@ -28,6 +28,10 @@ import { fromStored, type Sealer, toStored } from './stored-payload.ts';
  */
 
 type Lookup = 'id' | 'uid' | 'user_code';
+
+/** The models a token presented to introspection or revocation may be of; the library tries each. */
+const TOKEN_MODELS = ['AccessToken', 'ClientCredentials', 'RefreshToken'];
+const lookingUpAnyToken = () => ['introspection', 'revocation'].includes(Provider.ctx?.oidc?.route ?? '');
 
 export function payloadAdapter(db: Db, sealer: Sealer) {
   return class PayloadAdapter implements Adapter {
@@ -60,6 +64,7 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
     find(id: string) {
       const key = artifactKey(id);
       if (this.type === 'RefreshToken' && inRefreshRotation()) return this.findRotating(key, id);
+      if (TOKEN_MODELS.includes(this.type) && lookingUpAnyToken()) return this.findAnyToken(key, id);
       if (this.type === 'Grant') {
         const prefetched = takeFromRequest<Record<string, unknown>>(`Grant:${key}`);
         if (prefetched) return Promise.resolve(fromStored(this.type, prefetched, { jti: id }, sealer));
@@ -106,6 +111,23 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
         .where('type', '=', this.type)
         .where('grant_id', '=', artifactKey(grantId))
         .execute();
+    }
+
+    /** A token by id under this model, from one statement that looks under every token model for the request. */
+    private async findAnyToken(key: string, id: string): Promise<AdapterPayload | undefined> {
+      const rows = await onceForRequest(`tokens:${key}`, () =>
+        db
+          .selectFrom('oidc_payloads')
+          .select(['type', 'payload', 'consumed_at'])
+          .where('type', 'in', TOKEN_MODELS)
+          .where('id', '=', key)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
+          .execute(),
+      );
+      const row = rows.find((r) => r.type === this.type);
+      if (!row) return undefined;
+      const payload = fromStored(this.type, row.payload, { jti: id }, sealer);
+      return row.consumed_at ? { ...payload, consumed: true } : payload;
     }
 
     /**
