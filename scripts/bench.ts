@@ -221,14 +221,23 @@ async function measureOnce(scenario: Scenario, target: Target, options: Options)
   // The server of an in-process target runs on this thread's event loop (the load on a worker's).
   const loop = target.inProcess ? monitorEventLoopDelay({ resolution: 10 }) : undefined;
   loop?.enable();
+  const cpuBefore = process.threadCpuUsage();
   const measurement = await measureInWorker(plan, options, options.signal);
+  const cpu = process.threadCpuUsage(cpuBefore);
   loop?.disable();
   if (measurement.errors) {
     throw new BenchError(
       `${scenario.name} against ${target.label}: ${measurement.errors} failed request(s); first: ${measurement.firstError}`,
     );
   }
-  return loop ? { ...measurement, loopDelayP99Ms: loop.percentile(99) / 1e6 } : measurement;
+  if (!loop) return measurement;
+  // Every request sent, warm-up included, at the measured rate: the thread's CPU time spread over them.
+  const sent = measurement.requestsPerSecond * ((options.warmupMs + options.durationMs) / 1000);
+  return {
+    ...measurement,
+    loopDelayP99Ms: loop.percentile(99) / 1e6,
+    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / Math.max(1, sent),
+  };
 }
 
 const log = (line: string) => console.error(line);

@@ -24,6 +24,7 @@ export interface Summary {
   p99Ms: number;
   /** Of the server's event loop, when it ran in the bench's process. */
   loopDelayP99Ms?: number;
+  cpuMsPerRequest?: number;
 }
 
 export interface ScenarioSummary {
@@ -80,7 +81,7 @@ export function formatTable(summaries: ScenarioSummary[], labels: { baseline: st
         .trimEnd(),
     ),
     '',
-    "req/s (complete sign-ins/s for password_login) and latencies in ms: medians over the rounds; ratio: median of the rounds' Tessera/bare throughput; loop: p99 event-loop delay of the server",
+    "req/s (complete sign-ins/s for password_login) and latencies in ms: medians over the rounds; ratio: median of the rounds' Tessera/bare throughput; loop: p99 event-loop delay of the server; cpu: its thread's CPU ms per request",
   ].join('\n');
 }
 
@@ -100,11 +101,13 @@ export const ratioOf = (round: Round) =>
 
 function summarize(measurements: Measurement[]): Summary {
   const delays = measurements.flatMap((m) => (m.loopDelayP99Ms !== undefined ? [m.loopDelayP99Ms] : []));
+  const cpu = measurements.flatMap((m) => (m.cpuMsPerRequest !== undefined ? [m.cpuMsPerRequest] : []));
   return {
     requestsPerSecond: median(measurements.map((m) => m.requestsPerSecond)),
     p50Ms: median(measurements.map((m) => m.p50Ms)),
     p99Ms: median(measurements.map((m) => m.p99Ms)),
     ...(delays.length ? { loopDelayP99Ms: median(delays) } : {}),
+    ...(cpu.length ? { cpuMsPerRequest: median(cpu) } : {}),
   };
 }
 
@@ -118,7 +121,8 @@ function median(values: number[]): number {
 /** One measurement on one line, latencies in milliseconds. */
 export function figures(m: Summary): string {
   const loop = m.loopDelayP99Ms !== undefined ? `  loop ${m.loopDelayP99Ms.toFixed(1)}` : '';
-  return `${Math.round(m.requestsPerSecond)} req/s  p50 ${m.p50Ms.toFixed(1)}  p99 ${m.p99Ms.toFixed(1)}${loop}`;
+  const cpu = m.cpuMsPerRequest !== undefined ? `  cpu ${m.cpuMsPerRequest.toFixed(2)}` : '';
+  return `${Math.round(m.requestsPerSecond)} req/s  p50 ${m.p50Ms.toFixed(1)}  p99 ${m.p99Ms.toFixed(1)}${loop}${cpu}`;
 }
 
 export const percent = (ratio: number) => `${(ratio * 100).toFixed(1)}%`;
