@@ -107,7 +107,7 @@ async function main(argv: string[], databaseUrl: string): Promise<void> {
     cleanup.defer(() => tessera.close());
     if (options.large) {
       log(`--large: filling the database`);
-      await generateLargeData(tessera.db, log);
+      await generateLargeData(database.url, log);
     }
     let memory: IdleMemory | undefined;
     if (options.memory) {

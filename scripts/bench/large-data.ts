@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { sweepExpiredPayloads } from '../../adapters/oidc-adapter.ts';
-import type { Db } from '../../db/database.ts';
+import { type Db, openDatabase } from '../../db/database.ts';
 import { hashPassword } from '../../server/accounts/passwords.ts';
 
 /**
@@ -19,7 +19,17 @@ export interface SweepFigures {
   meanBatchMs: number;
 }
 
-export async function generateLargeData(db: Db, log: (line: string) => void): Promise<void> {
+/** Fills the database at `databaseUrl` through a connection of its own, without the server's statement timeout. */
+export async function generateLargeData(databaseUrl: string, log: (line: string) => void): Promise<void> {
+  const database = await openDatabase({ databaseUrl, dataDir: '', role: 'cli' });
+  try {
+    await fill(database.db, log);
+  } finally {
+    await database.close();
+  }
+}
+
+async function fill(db: Db, log: (line: string) => void): Promise<void> {
   const hash = await hashPassword('a bench user who never signs in');
   const started = Date.now();
   await sql`
@@ -43,6 +53,15 @@ export async function generateLargeData(db: Db, log: (line: string) => void): Pr
 
 /** `count` artifacts: one Grant, two RefreshTokens and two AccessTokens per five rows, per user. */
 async function artifacts(db: Db, count: number, expiresAt: ReturnType<typeof sql>) {
+  for (let from = 1; from <= count; from += CHUNK) {
+    await artifactsBetween(db, from, Math.min(count, from + CHUNK - 1), expiresAt);
+  }
+}
+
+// Rows per statement: a few seconds each, so no statement of the generator runs for minutes.
+const CHUNK = 100_000;
+
+async function artifactsBetween(db: Db, from: number, to: number, expiresAt: ReturnType<typeof sql>) {
   await sql`
     insert into oidc_payloads (type, id, payload, grant_id, account_id, expires_at)
     select (array['Grant', 'RefreshToken', 'RefreshToken', 'AccessToken', 'AccessToken'])[i % 5 + 1],
@@ -53,7 +72,7 @@ async function artifacts(db: Db, count: number, expiresAt: ReturnType<typeof sql
       encode(sha256(('grant' || (i / 5))::bytea), 'base64'),
       'large-user-' || (i / 5 % ${LARGE.users}),
       ${expiresAt}
-    from generate_series(1, ${count}) as i`.execute(db);
+    from generate_series(${from}::int, ${to}::int) as i`.execute(db);
 }
 
 /** Sweeps the expired rows as the server's sweeper does (batches of 5,000), timed. */
