@@ -1,9 +1,12 @@
 import { sql } from 'kysely';
-import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
+import { jsonObjectFrom } from 'kysely/helpers/postgres';
+import { type Adapter, type AdapterPayload, errors, Provider } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
+import { selectUsersWithRoles } from '../db/repositories/users.ts';
 import { artifactKey } from './artifact-key.ts';
 import { revokeGrantOfReusedRow } from './grant-reuse.ts';
-import { holdRow, holdSpend, inRefreshRotation } from './refresh-rotation.ts';
+import { holdRow, holdSpend, inRefreshRotation, noteGraceReplay } from './refresh-rotation.ts';
+import { keepForRequest, onceForRequest, takeFromRequest } from './request-prefetch.ts';
 import { inTransaction, queueLogoutsOfSessions } from './session-logouts.ts';
 import { fromStored, type Sealer, toStored } from './stored-payload.ts';
 
@@ -15,8 +18,9 @@ import { fromStored, type Sealer, toStored } from './stored-payload.ts';
  * - a row past `expires_at` is never returned, even before the sweep deletes it;
  * - `consume` is one conditional update, so of any number of concurrent uses of a code or refresh
  *   token exactly one wins. The others are reuse, as if they had come after it: the whole grant
- *   is revoked and the request fails with `invalid_grant`. No grace period: `find` reports a
- *   consumed row as consumed, so a rotated refresh token presented again revokes its grant;
+ *   is revoked and the request fails with `invalid_grant`. `find` reports a consumed row as
+ *   consumed, so a rotated refresh token presented again revokes its grant, except within its
+ *   client's grace window at the token endpoint (refresh-rotation.ts);
  * - a refresh token rotated at the token endpoint is spent in the same statement that writes its
  *   successor and access token, when the request has succeeded (refresh-rotation.ts): a request
  *   that fails half-way leaves the old token usable;
@@ -26,6 +30,10 @@ import { fromStored, type Sealer, toStored } from './stored-payload.ts';
  */
 
 type Lookup = 'id' | 'uid' | 'user_code';
+
+/** The models a token presented to introspection or revocation may be of; the library tries each. */
+const TOKEN_MODELS = ['AccessToken', 'ClientCredentials', 'RefreshToken'];
+const lookingUpAnyToken = () => ['introspection', 'revocation'].includes(Provider.ctx?.oidc?.route ?? '');
 
 export function payloadAdapter(db: Db, sealer: Sealer) {
   return class PayloadAdapter implements Adapter {
@@ -46,7 +54,7 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
         // 0 is a lifetime that has run out, not a missing one.
         expires_at: typeof expiresIn === 'number' ? new Date(Date.now() + expiresIn * 1000) : null,
       };
-      if (holdRow(row, payload.grantId)) return;
+      if (holdRow(row, payload.grantId, id)) return;
       const { type: _type, id: _id, ...columns } = row;
       if (this.type === 'DeviceCode' && payload.inFlight && !payload.accountId && !payload.error) {
         return this.claimUserCode(row.id, columns);
@@ -59,7 +67,14 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
     }
 
     find(id: string) {
-      return this.findBy('id', artifactKey(id), { jti: id });
+      const key = artifactKey(id);
+      if (this.type === 'RefreshToken' && inRefreshRotation()) return this.findRotating(key, id);
+      if (TOKEN_MODELS.includes(this.type) && lookingUpAnyToken()) return this.findAnyToken(key, id);
+      if (this.type === 'Grant') {
+        const prefetched = takeFromRequest<Record<string, unknown>>(`Grant:${key}`);
+        if (prefetched) return Promise.resolve(fromStored(this.type, prefetched, { jti: id }, sealer));
+      }
+      return this.findBy('id', key, { jti: id });
     }
 
     // A Session found by uid comes back without its id, which only the cookie holds; the library
@@ -74,7 +89,7 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
 
     async consume(id: string): Promise<void> {
       const key = artifactKey(id);
-      if (this.type === 'RefreshToken' && inRefreshRotation() && (await this.holdRotation(key))) return;
+      if (this.type === 'RefreshToken' && holdSpend(id)) return;
       const won = await db
         .updateTable('oidc_payloads')
         .set({ consumed_at: new Date() })
@@ -120,18 +135,62 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
       if (!won) throw new errors.InvalidRequest('the code has already been used');
     }
 
-    /** A live, unused refresh token being rotated: its spend is held for the request's last write. */
-    private async holdRotation(key: string): Promise<boolean> {
+    /** A token by id under this model, from one statement that looks under every token model for the request. */
+    private async findAnyToken(key: string, id: string): Promise<AdapterPayload | undefined> {
+      const rows = await onceForRequest(`tokens:${key}`, () =>
+        db
+          .selectFrom('oidc_payloads')
+          .select(['type', 'payload', 'consumed_at'])
+          .where('type', 'in', TOKEN_MODELS)
+          .where('id', '=', key)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
+          .execute(),
+      );
+      const row = rows.find((r) => r.type === this.type);
+      if (!row) return undefined;
+      const payload = fromStored(this.type, row.payload, { jti: id }, sealer);
+      return row.consumed_at ? { ...payload, consumed: true } : payload;
+    }
+
+    /**
+     * The refresh token a token request rotates, read in one statement with its Grant and its
+     * account (user and roles), which the library reads next (request-prefetch.ts). Spent within
+     * its grace window, it is given as unused, and the rotation answers with the successor kept
+     * on the row instead of writing its own.
+     */
+    private async findRotating(key: string, id: string): Promise<AdapterPayload | undefined> {
+      const now = new Date();
       const row = await db
-        .selectFrom('oidc_payloads')
-        .select('payload')
-        .where('type', '=', this.type)
-        .where('id', '=', key)
-        .where('consumed_at', 'is', null)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
+        .selectFrom('oidc_payloads as t')
+        .leftJoin('oidc_payloads as g', (join) =>
+          join
+            .on('g.type', '=', 'Grant')
+            .onRef('g.id', '=', 't.grant_id')
+            .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', now)])),
+        )
+        .select([
+          't.payload',
+          't.consumed_at',
+          't.successor',
+          't.grace_until',
+          'g.id as grant_key',
+          'g.payload as grant',
+        ])
+        .select(jsonObjectFrom(selectUsersWithRoles(db).where(sql<boolean>`users.id = t.account_id`)).as('account'))
+        .where('t.type', '=', this.type)
+        .where('t.id', '=', key)
+        .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', now)]))
         .executeTakeFirst();
-      const grantId = row?.payload.grantId;
-      return typeof grantId === 'string' && holdSpend(key, grantId);
+      if (!row) return undefined;
+      if (row.grant_key && row.grant) keepForRequest(`Grant:${row.grant_key}`, row.grant);
+      if (row.account) keepForRequest(`Account:${row.account.id}`, row.account);
+      const payload = fromStored(this.type, row.payload, { jti: id }, sealer);
+      if (!row.consumed_at) return payload;
+      if (row.successor && row.grace_until && row.grace_until > now) {
+        noteGraceReplay(key, row.successor);
+        return payload;
+      }
+      return { ...payload, consumed: true };
     }
 
     private async findBy(
@@ -156,8 +215,30 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
   };
 }
 
-/** Deletes expired artifacts in batches so one sweep never holds a long lock; returns how many went. */
+/**
+ * Deletes expired artifacts in batches so one sweep never holds a long lock, and drops the sealed
+ * successors of spent refresh tokens whose grace window has passed; returns how many rows went.
+ */
 export async function sweepExpiredPayloads(db: Db, batchSize = 5_000): Promise<number> {
+  for (;;) {
+    const result = await db
+      .updateTable('oidc_payloads')
+      .set({ successor: null, grace_until: null })
+      .where(({ eb, selectFrom, refTuple }) =>
+        eb(
+          refTuple('type', 'id'),
+          'in',
+          selectFrom('oidc_payloads')
+            .select(['type', 'id'])
+            .where('successor', 'is not', null)
+            .where('grace_until', '<', new Date())
+            .limit(batchSize)
+            .$asTuple('type', 'id'),
+        ),
+      )
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) < batchSize) break;
+  }
   let total = 0;
   for (;;) {
     const result = await db

@@ -1,8 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Schema } from './schema.ts';
@@ -90,8 +89,17 @@ function overPg(pool: pg.Pool, mode: 'postgres' | 'socket', onConnectionError: (
   return { db, mode, close: () => db.destroy() };
 }
 
+const EMBEDDED_SHARED_BUFFERS = '32MB';
+
 async function embedded(dataDir: string, serve: boolean, unlock: () => Promise<void>): Promise<Database> {
-  const pglite = await PGlite.create(join(dataDir, 'pgdata'));
+  // Imported here: a node on PostgreSQL never loads PGlite.
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  // PostgreSQL's default 128 MB of shared buffers lives in the process's WebAssembly memory, which
+  // never shrinks; a small deployment's working set fits in far less.
+  const pglite = await PGlite.create(join(dataDir, 'pgdata'), {
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
+  });
   const db = new Kysely<Schema>({ dialect: new PGliteDialect({ pglite }) });
   let server: PGLiteSocketServer | undefined;
   if (serve) {

@@ -50,6 +50,8 @@ export interface ClientsTable {
   updated_at: UpdatedAt;
   /** Where logout tokens are posted (OpenID Connect Back-Channel Logout); null for none. */
   backchannel_logout_uri: string | null;
+  /** How long a rotated refresh token presented again answers with its successor; 0 for never. */
+  refresh_grace_seconds: Generated<number>;
 }
 
 export interface ClientRolesTable {
@@ -92,6 +94,9 @@ export interface OidcPayloadsTable {
   expires_at: Date | null;
   consumed_at: Date | null;
   account_id: string | null;
+  /** A spent refresh token's successor, sealed, kept until `grace_until` only. */
+  successor: string | null;
+  grace_until: Date | null;
 }
 
 export interface EmailTokensTable {

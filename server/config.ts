@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -11,6 +12,8 @@ const url = (protocols: string[]) =>
 const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const WORKERS_RULE = 'must be a number of processes (1 to 256) or auto';
 
 const environment = z.object({
   ISSUER: url(['http', 'https'])
@@ -39,6 +42,12 @@ const environment = z.object({
   TRUST_PROXY: boolean.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DYNAMIC_REGISTRATION: boolean.default(false),
+  WORKERS: z
+    .string()
+    .regex(/^(auto|[1-9][0-9]{0,2})$/, WORKERS_RULE)
+    .transform((v) => (v === 'auto' ? v : Number(v)))
+    .refine((v) => v === 'auto' || v <= 256, WORKERS_RULE)
+    .default(1),
 });
 
 export type Environment = z.infer<typeof environment>;
@@ -63,6 +72,8 @@ export interface Config {
   readonly logLevel: Environment['LOG_LEVEL'];
   /** Dynamic client registration (RFC 7591/7592) at /reg, each registration spending an initial access token. */
   readonly dynamicRegistration: boolean;
+  /** How many worker processes share the port (`auto`: one per CPU); above 1 only with DATABASE_URL. */
+  readonly workers: number;
 }
 
 export class ConfigError extends Error {
@@ -80,6 +91,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.DATABASE_URL && !e.SECRET_KEY) {
     throw new ConfigError('Invalid configuration: SECRET_KEY is required when DATABASE_URL is set');
+  }
+  if (e.WORKERS !== 'auto' && e.WORKERS > 1 && !e.DATABASE_URL) {
+    throw new ConfigError(
+      `Invalid configuration: WORKERS is ${e.WORKERS}, but the embedded database serves one process; set DATABASE_URL to run several, or WORKERS=1`,
+    );
   }
   if (!!e.GITHUB_CLIENT_ID !== !!e.GITHUB_CLIENT_SECRET) {
     throw new ConfigError(
@@ -108,6 +124,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     dynamicRegistration: e.DYNAMIC_REGISTRATION,
+    // auto: one per CPU, where there is a database to share; the embedded one serves one process.
+    workers: e.WORKERS === 'auto' ? (e.DATABASE_URL ? availableParallelism() : 1) : e.WORKERS,
   });
 }
 

@@ -11,6 +11,7 @@ import * as auditChain from './20261130T1060-audit-chain.ts';
 import * as pendingSignups from './20261130T1061-pending-signups.ts';
 import * as flows from './20261130T1500-flows.ts';
 import * as connections from './20261130T2000-connections.ts';
+import * as refreshGrace from './20261130T1300-refresh-grace.ts';
 
 /**
  * Every migration, by name in the order they apply. Listed here rather than read from the folder
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '20261130T1061-pending-signups': pendingSignups,
   '20261130T1500-flows': flows,
   '20261130T2000-connections': connections,
+  '20261130T1300-refresh-grace': refreshGrace,
 };

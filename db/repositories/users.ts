@@ -40,7 +40,7 @@ export async function setUserDisabled(db: Db, id: string, disabled: boolean): Pr
 export type UserWithRoles = User & { roles: string[] };
 
 /** Users with the names of their roles, in one round trip. */
-function selectUsersWithRoles(db: Db) {
+export function selectUsersWithRoles(db: Db) {
   return db
     .selectFrom('users')
     .selectAll('users')

@@ -25,6 +25,7 @@ export async function startBare(): Promise<Target> {
     return {
       label: 'bare oidc-provider',
       origin: listener.origin,
+      inProcess: true,
       machine: { id: fixture.machine.client_id, secret: secrets.decrypt(fixture.machine.secret_encrypted ?? '') },
       web: { id: fixture.web.client_id, secret: secrets.decrypt(fixture.web.secret_encrypted ?? '') },
       mintRefreshToken: () => mintRefreshToken(provider, fixture.web.client_id, fixture.user.id),
@@ -73,6 +74,7 @@ function clientRow(
     roles,
     apis,
     require_mfa: false,
+    refresh_grace_seconds: 0,
     created_at: new Date(),
     updated_at: new Date(),
     backchannel_logout_uri: null,

@@ -31,3 +31,10 @@ export async function listenOnLoopback(): Promise<Listener> {
       }),
   };
 }
+
+/** A port free on the loopback now, for a server in another process to take. */
+export async function freeLoopbackPort(): Promise<number> {
+  const listener = await listenOnLoopback();
+  await listener.close();
+  return listener.port;
+}

@@ -4,8 +4,9 @@ import type { LoadPlan } from './requests.ts';
 
 /**
  * A closed-loop load generator: `concurrency` connections each send one request, wait for its
- * answer, and send the next, for a warm-up and then a measured window. Only requests that start
- * and end inside the window count, so neither the warm-up nor the tail skews the rate.
+ * answer, and send the next, for a warm-up and then a measured window. The rate counts the
+ * requests that end inside the window, so an operation as long as a whole sign-in still counts
+ * where it began in the warm-up.
  *
  * It runs in a worker thread: on the server's own event loop, the client's fetch work would be
  * added to every request of both servers alike and pull their ratio towards 100%.
@@ -27,6 +28,13 @@ export interface Measurement {
   errors: number;
   /** What went wrong first, when anything did. */
   firstError: string | undefined;
+  /** The 99th percentile delay of the server's event loop meanwhile, when it runs in this process. */
+  loopDelayP99Ms?: number;
+  /**
+   * CPU time the server's thread spent per request (warm-up included), when it runs in this
+   * process: unlike the rates, barely moved by what else the machine runs.
+   */
+  cpuMsPerRequest?: number;
 }
 
 /**
@@ -82,7 +90,7 @@ async function work(step: Step, window: { from: number; to: number }, latencies:
       return;
     }
     const done = performance.now();
-    if (sent >= window.from && done <= window.to) latencies.push(done - sent);
+    if (done >= window.from && done <= window.to) latencies.push(done - sent);
   }
 }
 

@@ -31,6 +31,10 @@ export interface Target {
   readonly web: ClientCredentials;
   /** A fresh grant for the fixture user and a refresh token for it, as a finished code flow leaves them. */
   mintRefreshToken(): Promise<string>;
+  /** People who sign in with a password through the pages, one per connection (Tessera only). */
+  readonly people?: { login: string; password: string }[];
+  /** Whether the server runs on this process's event loop, whose delay the bench then measures. */
+  readonly inProcess: boolean;
   close(): Promise<void>;
 }
 

@@ -1,3 +1,4 @@
+import type { Db } from '../../db/database.ts';
 import { createUser } from '../../server/accounts/users.ts';
 import { createApi } from '../../server/apis/apis.ts';
 import { createApp } from '../../server/app.ts';
@@ -11,10 +12,16 @@ import { listenOnLoopback } from './listener.ts';
 import { FIXTURE, mintRefreshToken, type Target } from './target.ts';
 
 /**
- * Tessera as server/main.ts builds it (config → deps → app → listen) on the given Postgres
+ * Tessera as server/serve.ts builds it (config → deps → app → listen) on the given Postgres
  * database, in this process. Logging is silent: the bench measures the server, not pino.
+ * `people`: that many users who sign in with a password through the pages.
  */
-export async function startTessera(databaseUrl: string): Promise<Target> {
+export interface InProcessTessera extends Target {
+  readonly secretKey: string;
+  readonly db: Db;
+}
+
+export async function startTessera(databaseUrl: string, people: number): Promise<InProcessTessera> {
   const listener = await listenOnLoopback();
   let deps: Deps | undefined;
   // As main.ts stops: no more requests first, then the pool and timers.
@@ -26,22 +33,28 @@ export async function startTessera(databaseUrl: string): Promise<Target> {
     }
   };
   try {
+    const secretKey = randomToken(36);
     const config = loadConfig({
       ISSUER: listener.origin,
       PORT: String(listener.port),
       DATABASE_URL: databaseUrl,
-      SECRET_KEY: randomToken(36),
+      SECRET_KEY: secretKey,
       LOG_LEVEL: 'silent',
     });
     const running = await createDeps(config, createLogger(config.logLevel));
     deps = running;
     const { machine, web, accountId } = await createFixture(running);
+    const signInWith = await createPeople(running, people);
     listener.serve(createApp(running).callback());
     return {
       label: 'Tessera (Postgres)',
       origin: listener.origin,
+      secretKey,
+      db: running.db,
+      inProcess: true,
       machine,
       web,
+      people: signInWith,
       // Read at each call: the host swaps its provider when the signing keys change.
       mintRefreshToken: () => mintRefreshToken(running.oidc.provider, web.id, accountId),
       close,
@@ -80,6 +93,17 @@ async function createFixture({ db, secrets }: Deps) {
     web: credentialsOf(web),
     accountId: user.id,
   };
+}
+
+/** People with passwords (argon2id, as every user's), made in parallel as the hashing allows. */
+async function createPeople({ db }: Deps, count: number) {
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const person = { login: `bench.person${i}@example.com`, password: `${randomToken(12)} bench passphrase ${i}` };
+      await createUser(db, { email: person.login, name: `Bench Person ${i}`, password: person.password });
+      return person;
+    }),
+  );
 }
 
 function credentialsOf(client: { client_id: string; client_secret?: string }) {

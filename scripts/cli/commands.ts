@@ -31,10 +31,20 @@ const CLIENT_FLAGS = {
   api: { type: 'string', multiple: true },
   'require-mfa': { type: 'boolean' },
   'backchannel-logout-uri': { type: 'string' },
+  'refresh-grace': { type: 'string' },
 } as const;
 
 /** A repeatable flag's values; `--api ''` (an empty value) stands for an empty list. */
 const listed = (value: unknown): string[] => list(value).filter((v) => v !== '');
+
+/** `--refresh-grace SECONDS` as a number; anything but digits is refused here, the range by the client rules. */
+const graceSeconds = (value: unknown): { refresh_grace_seconds?: number } => {
+  if (value === undefined) return {};
+  if (typeof value !== 'string' || !/^\d{1,6}$/.test(value)) {
+    throw new AppError('invalid_input', '--refresh-grace must be a whole number of seconds');
+  }
+  return { refresh_grace_seconds: Number(value) };
+};
 
 /** Every `tessera` command: the words that name it, its flags, and what it does. */
 export const commands: Record<string, Command | StandaloneCommand> = {
@@ -49,7 +59,7 @@ export const commands: Record<string, Command | StandaloneCommand> = {
 
   'clients create': {
     usage:
-      'tessera clients create --name N --type web|spa|machine|device [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa] [--backchannel-logout-uri U]',
+      'tessera clients create --name N --type web|spa|machine|device [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa] [--backchannel-logout-uri U] [--refresh-grace SECONDS]',
     options: { ...CLIENT_FLAGS, type: { type: 'string' } },
     async run({ db, secrets, audit, values }) {
       const created = await createClient(db, secrets, {
@@ -62,6 +72,7 @@ export const commands: Record<string, Command | StandaloneCommand> = {
         apis: list(values.api),
         require_mfa: values['require-mfa'] === true,
         backchannel_logout_uri: text(values['backchannel-logout-uri']) ?? null,
+        ...graceSeconds(values['refresh-grace']),
       });
       await audit({
         type: 'client.created',
@@ -74,7 +85,7 @@ export const commands: Record<string, Command | StandaloneCommand> = {
   },
   'clients update': {
     usage:
-      "tessera clients update CLIENT_ID [--name N] [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa | --no-require-mfa] [--backchannel-logout-uri U]   (a list given replaces the stored one; --api '' or --backchannel-logout-uri '' empties it)",
+      "tessera clients update CLIENT_ID [--name N] [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa | --no-require-mfa] [--backchannel-logout-uri U] [--refresh-grace SECONDS]   (a list given replaces the stored one; --api '' or --backchannel-logout-uri '' empties it)",
     options: { ...CLIENT_FLAGS, 'no-require-mfa': { type: 'boolean' } },
     positionals: 1,
     async run({ db, audit, values, positionals: [id = ''] }) {
@@ -96,6 +107,7 @@ export const commands: Record<string, Command | StandaloneCommand> = {
         ...(given('backchannel-logout-uri')
           ? { backchannel_logout_uri: text(values['backchannel-logout-uri']) || null }
           : {}),
+        ...graceSeconds(values['refresh-grace']),
       };
       if (Object.keys(patch).length === 0)
         throw new AppError('invalid_input', 'nothing to change: give at least one flag');

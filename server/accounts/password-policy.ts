@@ -1,6 +1,5 @@
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import { adjacencyGraphs, dictionary as commonDictionary } from '@zxcvbn-ts/language-common';
-import { dictionary as englishDictionary, translations } from '@zxcvbn-ts/language-en';
+import { createRequire } from 'node:module';
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 
 /**
  * The password policy for sign-up, password change and reset, after NIST SP 800-63B §5.1.1.2:
@@ -24,11 +23,21 @@ const ADVICE = 'Try a longer passphrase of a few unrelated words.';
 const ZXCVBN_MAX_LENGTH = 100;
 const L33T_MAX_SUBSTITUTIONS = 8;
 
-// Built on first use: ranking the dictionaries takes ~100 ms, and the result is immutable.
+// Loaded and built on first use: the dictionaries take ~35 MB that a node signing people in with
+// passwords never needs (only setting one is checked), ranking them ~100 ms; the result is immutable.
 let checker: ZxcvbnFactory | undefined;
+const load = createRequire(import.meta.url);
 
 function getChecker(): ZxcvbnFactory {
-  checker ??= new ZxcvbnFactory({
+  if (checker) return checker;
+  const { ZxcvbnFactory } = load('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
+  const { adjacencyGraphs, dictionary: commonDictionary } = load(
+    '@zxcvbn-ts/language-common',
+  ) as typeof import('@zxcvbn-ts/language-common');
+  const { dictionary: englishDictionary, translations } = load(
+    '@zxcvbn-ts/language-en',
+  ) as typeof import('@zxcvbn-ts/language-en');
+  checker = new ZxcvbnFactory({
     dictionary: { ...commonDictionary, ...englishDictionary },
     graphs: adjacencyGraphs,
     translations: {

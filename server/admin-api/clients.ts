@@ -33,6 +33,8 @@ const client = z
     created_at: z.string(),
     /** Where logout tokens are posted when a session of this client's user ends (OpenID Connect Back-Channel Logout). */
     backchannel_logout_uri: z.string().nullable(),
+    /** Seconds a rotated refresh token presented again answers with its successor instead of revoking; 0: never. */
+    refresh_grace_seconds: z.number().int(),
   })
   .meta({ id: 'Client' });
 const secret = z.object({ client_id: z.string(), client_secret: z.string() });
@@ -79,7 +81,8 @@ export const clientEndpoints = [
     method: 'patch',
     path: '/clients/{id}',
     tag,
-    summary: 'Change a client’s name, redirect URIs, scopes, roles or APIs; a list given replaces the stored one',
+    summary:
+      'Change a client’s name, redirect URIs, scopes, roles, APIs or refresh grace; a list given replaces the stored one',
     params: idParam,
     body: clientPatch,
     response: client,

@@ -47,6 +47,10 @@ const backchannelLogoutUri = z.url({ error: 'must be an absolute URL' }).refine(
 
 const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token without spaces');
 
+/** A grace window is for requests racing each other, not for a token copied away later. */
+export const MAX_REFRESH_GRACE_SECONDS = 60;
+export const DEFAULT_REFRESH_GRACE_SECONDS = 5;
+
 /** The fields of a client an operator sets, shared by create and update. */
 const clientFields = {
   name: z.string().trim().min(1, 'is required').max(100),
@@ -61,6 +65,15 @@ const clientFields = {
   require_mfa: z.boolean(),
   /** Where logout tokens are posted when a session of this client's user ends; null for none. */
   backchannel_logout_uri: backchannelLogoutUri.nullable(),
+  /**
+   * For how many seconds a rotated refresh token presented again answers with the token it was
+   * rotated into (two tabs refreshing at once), instead of revoking the grant; 0 turns it off.
+   */
+  refresh_grace_seconds: z
+    .number({ error: 'must be a whole number of seconds' })
+    .int('must be a whole number of seconds')
+    .min(0, 'must be 0 or more')
+    .max(MAX_REFRESH_GRACE_SECONDS, `must be at most ${MAX_REFRESH_GRACE_SECONDS}`),
 };
 
 type RedirectShape = Pick<ClientView, 'type' | 'redirect_uris' | 'post_logout_redirect_uris'>;
@@ -92,6 +105,7 @@ export const clientInput = z
     apis: clientFields.apis.default([]),
     require_mfa: clientFields.require_mfa.default(false),
     backchannel_logout_uri: clientFields.backchannel_logout_uri.default(null),
+    refresh_grace_seconds: clientFields.refresh_grace_seconds.default(DEFAULT_REFRESH_GRACE_SECONDS),
   })
   .superRefine((c, ctx) => {
     const broken = redirectRule(c);
@@ -110,6 +124,7 @@ export const clientPatch = z.object({
   apis: clientFields.apis.optional(),
   require_mfa: clientFields.require_mfa.optional(),
   backchannel_logout_uri: clientFields.backchannel_logout_uri.optional(),
+  refresh_grace_seconds: clientFields.refresh_grace_seconds.optional(),
 });
 
 export type ClientInput = z.input<typeof clientInput>;
@@ -132,6 +147,7 @@ export interface ClientView {
   require_mfa: boolean;
   created_at: string;
   backchannel_logout_uri: string | null;
+  refresh_grace_seconds: number;
 }
 
 export function describeClient(row: ClientWithRoles): ClientView {
@@ -147,6 +163,7 @@ export function describeClient(row: ClientWithRoles): ClientView {
     require_mfa: row.require_mfa,
     created_at: row.created_at.toISOString(),
     backchannel_logout_uri: row.backchannel_logout_uri,
+    refresh_grace_seconds: row.refresh_grace_seconds,
   };
 }
 
@@ -181,6 +198,7 @@ export async function createClient(
       scopes: JSON.stringify(c.scopes ?? null),
       require_mfa: c.require_mfa,
       backchannel_logout_uri: c.backchannel_logout_uri,
+      refresh_grace_seconds: c.refresh_grace_seconds,
     });
     await setClientRoles(trx, clientId, roleIds);
     await setClientApis(trx, clientId, apiIds);
@@ -233,6 +251,7 @@ export async function updateClient(db: Db, clientId: string, input: z.input<type
       ...(patch.scopes ? { scopes: JSON.stringify(patch.scopes) } : {}),
       ...(patch.require_mfa !== undefined ? { require_mfa: patch.require_mfa } : {}),
       ...(patch.backchannel_logout_uri !== undefined ? { backchannel_logout_uri: patch.backchannel_logout_uri } : {}),
+      ...(patch.refresh_grace_seconds !== undefined ? { refresh_grace_seconds: patch.refresh_grace_seconds } : {}),
     });
   });
   return describeClient(await requireClient(db, clientId));

@@ -1,6 +1,7 @@
 import type { Account, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
+import { takeFromRequest } from '../../adapters/request-prefetch.ts';
 import type { Db } from '../../db/database.ts';
-import { findUserWithRoles } from '../../db/repositories/users.ts';
+import { findUserWithRoles, type UserWithRoles } from '../../db/repositories/users.ts';
 
 /** An oidc-provider account that also knows its roles, read once per request. */
 export interface TesseraAccount extends Account {
@@ -10,7 +11,8 @@ export interface TesseraAccount extends Account {
 /** The account behind a `sub`; a disabled or deleted user has none, which ends their sessions' use. */
 export function accountFinder(db: Db): FindAccount {
   return async (_ctx, sub): Promise<TesseraAccount | undefined> => {
-    const user = await findUserWithRoles(db, sub);
+    // A refresh token's rotation read its account with the token (oidc-adapter.ts).
+    const user = takeFromRequest<UserWithRoles>(`Account:${sub}`) ?? (await findUserWithRoles(db, sub));
     if (!user || user.disabled_at) return undefined;
     return {
       accountId: user.id,

@@ -136,7 +136,12 @@ function build(deps: HostDependencies, keySet: KeySet) {
   provider.use(answerOutagesAs503(page));
   // Writes a refresh token rotation at the end of its request; a database gone then throws past
   // the library to the error boundary, which answers 503.
-  provider.use(commitRotations(db));
+  provider.use(
+    commitRotations(db, {
+      sealer: secrets,
+      graceSeconds: async (clientId) => (await catalog.findClient(clientId))?.refresh_grace_seconds ?? 0,
+    }),
+  );
   provider.use(
     jwtIntrospection({
       issuer,

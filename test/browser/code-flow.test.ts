@@ -53,6 +53,9 @@ beforeAll(async () => {
       app.postLogoutUri,
       '--api',
       API,
+      // No grace window: a rotated refresh token presented again is a reuse at once.
+      '--refresh-grace',
+      '0',
     ])
   ).json();
   web = (
@@ -65,6 +68,8 @@ beforeAll(async () => {
       'web',
       '--redirect-uri',
       app.redirectUri,
+      '--refresh-grace',
+      '0',
     ])
   ).json();
 });

@@ -18,7 +18,12 @@ describe('clients', () => {
       body: { name: 'Portal', type: 'web', redirect_uris: ['https://portal.example.test/cb'], roles: ['admin'] },
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ type: 'web', roles: ['admin'], client_secret: expect.any(String) });
+    expect(created.body).toMatchObject({
+      type: 'web',
+      roles: ['admin'],
+      client_secret: expect.any(String),
+      refresh_grace_seconds: 5,
+    });
     const id = created.body.client_id as string;
 
     const shown = await api.call('get', `/api/admin/clients/${id}`);
@@ -38,12 +43,18 @@ describe('clients', () => {
     expect(none).toMatchObject({ status: 400, body: { error: 'invalid_input' } });
 
     const patched = await api.call('patch', `/api/admin/clients/${id}`, {
-      body: { name: 'Portal 2', redirect_uris: ['https://portal.example.test/callback'], roles: [] },
+      body: {
+        name: 'Portal 2',
+        redirect_uris: ['https://portal.example.test/callback'],
+        roles: [],
+        refresh_grace_seconds: 0,
+      },
     });
     expect(patched.body).toMatchObject({
       name: 'Portal 2',
       redirect_uris: ['https://portal.example.test/callback'],
       roles: [],
+      refresh_grace_seconds: 0,
     });
 
     expect((await api.call('delete', `/api/admin/clients/${id}`)).status).toBe(204);
@@ -141,6 +152,7 @@ describe('bad input', () => {
     ['/api/admin/clients', { name: 'X', type: 'desktop' }, 'type'],
     ['/api/admin/clients', { type: 'machine' }, 'name'],
     ['/api/admin/clients', { name: 'M', type: 'machine', redirect_uris: ['https://x.test/cb'] }, 'redirect_uris'],
+    ['/api/admin/clients', { name: 'M', type: 'machine', refresh_grace_seconds: -1 }, 'refresh_grace_seconds'],
     ['/api/admin/apis', { audience: 'not a url' }, 'audience'],
     ['/api/admin/apis', { audience: 'https://ttl.example.test', access_token_ttl: '600' }, 'access_token_ttl'],
     ['/api/admin/roles', { name: 'has spaces' }, 'name'],

@@ -122,6 +122,14 @@ describe('tessera clients', () => {
     ],
     [['--type', 'machine'], 'name: is required'],
     [['--name', 'X', '--type', 'machine', '--role', 'no-such-role'], 'role no-such-role does not exist'],
+    [
+      ['--name', 'X', '--type', 'web', '--redirect-uri', 'https://a.example/cb', '--refresh-grace', 'soon'],
+      '--refresh-grace must be a whole number of seconds',
+    ],
+    [
+      ['--name', 'X', '--type', 'web', '--redirect-uri', 'https://a.example/cb', '--refresh-grace', '61'],
+      'refresh_grace_seconds: must be at most 60',
+    ],
   ])('refuses %j with a clear message and writes nothing', async (args, message) => {
     const before = (await tessera.cli(['clients', 'list'])).json<unknown[]>().length;
     const result = await tessera.cli(['clients', 'create', ...args]);

@@ -143,6 +143,11 @@ describe('a bad configuration', () => {
       'Invalid configuration: SECRET_KEY is required when DATABASE_URL is set',
     ],
     [{ SECRET_KEY: 'too short' }, 'Invalid configuration: SECRET_KEY must be at least 32 characters'],
+    [
+      { WORKERS: '2' },
+      'Invalid configuration: WORKERS is 2, but the embedded database serves one process; set DATABASE_URL to run several, or WORKERS=1',
+    ],
+    [{ WORKERS: 'many' }, 'Invalid configuration: WORKERS must be a number of processes (1 to 256) or auto'],
   ])('%j stops the start with one line naming the variable', async (env, line) => {
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
       (resolve) => {

@@ -11,6 +11,7 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { artifactKey } from '../../adapters/artifact-key.ts';
 import { sweepExpiredPayloads } from '../../adapters/oidc-adapter.ts';
 import type { Db } from '../../db/database.ts';
 import {
@@ -408,6 +409,28 @@ describe('sweepExpiredPayloads', () => {
 
     expect(await sweepExpiredPayloads(db, batchSize)).toBe(expired);
     expect(await storedKeys(db)).toEqual(live);
+  });
+
+  test('drops the sealed successor of a spent refresh token once its grace window has passed', async () => {
+    const passed = await stored('RefreshToken', {}, { expiresIn: ONE_HOUR });
+    const open = await stored('RefreshToken', {}, { expiresIn: ONE_HOUR });
+    const keep = (id: string, graceUntil: Date) =>
+      db
+        .updateTable('oidc_payloads')
+        .set({ consumed_at: new Date(), successor: 'sealed successor', grace_until: graceUntil })
+        .where('type', '=', 'RefreshToken')
+        .where('id', '=', artifactKey(id))
+        .execute();
+    await keep(passed.id, new Date(Date.now() - 1000));
+    await keep(open.id, new Date(Date.now() + 60_000));
+
+    expect(await sweepExpiredPayloads(db)).toBe(0);
+
+    const rows = await db.selectFrom('oidc_payloads').select(['id', 'successor', 'consumed_at']).execute();
+    expect(rows.find((r) => r.id === artifactKey(passed.id))).toMatchObject({ successor: null });
+    expect(rows.find((r) => r.id === artifactKey(open.id))).toMatchObject({ successor: 'sealed successor' });
+    // Still spent: only the successor went.
+    expect(rows.every((r) => r.consumed_at !== null)).toBe(true);
   });
 
   test('a second sweep finds nothing left to delete', async () => {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../server/config.ts';
 
@@ -13,6 +14,17 @@ describe('loadConfig', () => {
     });
     expect(config.dataDir).toMatch(/\/data$/);
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('runs one process unless WORKERS asks for more; auto is one per CPU, and one on the embedded database', () => {
+    const postgres = { DATABASE_URL: 'postgres://db.example/tessera', SECRET_KEY: 'k'.repeat(32) };
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ ...postgres, WORKERS: '3' }).workers).toBe(3);
+    expect(loadConfig({ ...postgres, WORKERS: 'auto' }).workers).toBe(availableParallelism());
+    expect(loadConfig({ WORKERS: 'auto' }).workers).toBe(1);
+    expect(() => loadConfig({ ...postgres, WORKERS: '0' })).toThrow(
+      'Invalid configuration: WORKERS must be a number of processes (1 to 256) or auto',
+    );
   });
 
   it('normalises the issuer to its origin and reads booleans and GitHub settings', () => {

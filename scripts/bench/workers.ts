@@ -1,0 +1,26 @@
+import { spawnNode } from './node-process.ts';
+import type { Target } from './target.ts';
+import type { InProcessTessera } from './tessera.ts';
+
+/**
+ * Tessera with WORKERS=2 as `npm start` runs it, on the same database and SECRET_KEY as the
+ * in-process one, so the same clients work against it. It logs at `info` as deployed (a line per
+ * request, to a file), where the in-process one is silent: its figure includes that cost.
+ */
+export async function startWorkers(databaseUrl: string, tessera: InProcessTessera): Promise<Target> {
+  const node = await spawnNode({
+    DATABASE_URL: databaseUrl,
+    SECRET_KEY: tessera.secretKey,
+    WORKERS: '2',
+    LOG_LEVEL: 'info',
+  });
+  return {
+    label: 'Tessera (Postgres, WORKERS=2)',
+    origin: node.origin,
+    inProcess: false,
+    machine: tessera.machine,
+    web: tessera.web,
+    mintRefreshToken: () => Promise.reject(new Error('refresh tokens are minted on the in-process Tessera')),
+    close: () => node.close(),
+  };
+}
