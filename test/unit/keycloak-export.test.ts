@@ -34,7 +34,7 @@ describe('a Keycloak realm export', () => {
   });
 
   it("grants realm roles with their composites' roles, less Keycloak's built-ins and client roles", () => {
-    expect(byEmail('alice@acme.test').roles).toEqual(['admin', 'editor']);
+    expect(byEmail('alice@acme.test').roles).toEqual(['editor', 'manager']);
     expect(byEmail('bob@acme.test').roles).toEqual(['editor']);
     expect(byEmail('carol@acme.test').roles).toEqual([]);
   });
