@@ -28,54 +28,29 @@ export interface ExistingUser {
   has_totp: boolean;
 }
 
-/** The users holding these addresses (any case), with their role names and whether a TOTP factor is on. */
+/**
+ * The users holding these addresses (any case), with their role names and whether a TOTP factor
+ * is on. The keys are joined as an array, not matched with `in`, so the planner walks the unique
+ * index for each instead of scanning the table (which, without fresh statistics, it would).
+ */
 export async function findUsersByEmails(db: Db, emails: string[]): Promise<ExistingUser[]> {
   if (emails.length === 0) return [];
-  const rows = await db
-    .selectFrom('users')
-    .select(['id', 'email', 'username', 'name', 'email_verified', 'password_hash', 'password_imported_at'])
-    .select((eb) => [
-      eb.fn
-        .coalesce(
-          eb
-            .selectFrom('user_roles')
-            .innerJoin('roles', 'roles.id', 'user_roles.role_id')
-            .whereRef('user_roles.user_id', '=', 'users.id')
-            .select(sql<string[]>`array_agg(roles.name)`.as('names')),
-          sql<string[]>`'{}'::text[]`,
-        )
-        .as('roles'),
-      eb
-        .exists(
-          eb
-            .selectFrom('totp_factors')
-            .whereRef('totp_factors.user_id', '=', 'users.id')
-            .where('totp_factors.confirmed_at', 'is not', null)
-            .select('totp_factors.user_id'),
-        )
-        .as('has_totp'),
-    ])
-    .where(
-      sql`lower(email)`,
-      'in',
-      emails.map((e) => e.toLowerCase()),
-    )
-    .execute();
-  return rows as ExistingUser[];
+  const keys = emails.map((e) => e.toLowerCase());
+  const { rows } = await sql<ExistingUser>`
+    select u.id, u.email, u.username, u.name, u.email_verified, u.password_hash, u.password_imported_at,
+      coalesce((select array_agg(r.name) from user_roles ur join roles r on r.id = ur.role_id
+                where ur.user_id = u.id), '{}'::text[]) as roles,
+      exists (select 1 from totp_factors t where t.user_id = u.id and t.confirmed_at is not null) as has_totp
+    from unnest(${keys}::text[]) as k(key) join users u on lower(u.email) = k.key`.execute(db);
+  return rows;
 }
 
 /** Who holds each of these usernames (any case), keyed by the lower-cased username. */
 export async function findUsernameHolders(db: Db, usernames: string[]): Promise<Map<string, string>> {
   if (usernames.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('users')
-    .select(['id', sql<string>`lower(username)`.as('key')])
-    .where(
-      sql`lower(username)`,
-      'in',
-      usernames.map((u) => u.toLowerCase()),
-    )
-    .execute();
+  const keys = usernames.map((u) => u.toLowerCase());
+  const { rows } = await sql<{ id: string; key: string }>`
+    select u.id, k.key from unnest(${keys}::text[]) as k(key) join users u on lower(u.username) = k.key`.execute(db);
   return new Map(rows.map((r) => [r.key, r.id]));
 }
 

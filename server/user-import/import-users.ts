@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import {
   type ExistingUser,
@@ -80,9 +81,7 @@ export async function importUsers(
   for (let start = 0; start < users.length; start += size) {
     const batch = users.slice(start, start + size);
     try {
-      const plan = dryRun
-        ? await planBatch(db, batch, secrets)
-        : await applyWithOneRetry(db, batch, secrets, rolesMade);
+      const plan = await batchWithOneRetry(db, batch, secrets, dryRun ? undefined : rolesMade);
       if (dryRun) for (const name of await missingRoleNames(db, rolesOf(plan))) rolesMade.add(name);
       report.created += plan.creates.length;
       report.updated += plan.updates.length;
@@ -129,11 +128,15 @@ function withoutRepeats(source: ImportSource): ImportSource {
   return { users, invalid };
 }
 
-async function applyWithOneRetry(db: Db, batch: ImportedUser[], secrets: Secrets, rolesMade: Set<string>) {
+/** Plans a batch and, unless this is a dry run (no `rolesMade`), writes it, in one transaction. */
+async function batchWithOneRetry(db: Db, batch: ImportedUser[], secrets: Secrets, rolesMade?: Set<string>) {
   const apply = () =>
     db.transaction().execute(async (trx) => {
+      // Without fresh statistics (a table an import just filled) the planner prices the lookups
+      // high enough to JIT-compile them, which costs far more than running them.
+      await sql`set local jit = off`.execute(trx);
       const plan = await planBatch(trx, batch, secrets);
-      for (const name of await applyPlan(trx, plan)) rolesMade.add(name);
+      if (rolesMade) for (const name of await applyPlan(trx, plan)) rolesMade.add(name);
       return plan;
     });
   try {
