@@ -25,7 +25,8 @@ import { describePosition, type ImportedUser, type ImportSource, type InvalidUse
  *   import nobody signed in with yet, and a TOTP factor only when none is on. So running the same
  *   file twice changes nothing, and what people did in Tessera since is kept.
  * - Refused before anything is written, with their place in the file: a second user with an email
- *   or username already on an earlier line, and a username another account holds.
+ *   or username already on an earlier line, a username another account holds, and an address an
+ *   unverified sign-up holds with a password of its own (whoever made it may not own the address).
  * - Roles the file names that do not exist are created (listed in the report).
  * - A batch the database refuses is rolled back whole and the run stops, saying where; the
  *   batches before it stay, and running the file again goes on from there. A batch that lost a
@@ -169,6 +170,10 @@ async function planBatch(db: Db, batch: ImportedUser[], secrets: Secrets): Promi
       plan.invalid.push({ ...u.at, error: `username ${u.username} belongs to another user` });
       continue;
     }
+    if (found && isUnprovenSignup(found)) {
+      plan.invalid.push({ ...u.at, error: 'an unverified sign-up holds this address: verify or delete it first' });
+      continue;
+    }
     const totp = u.totp_secret && !found?.has_totp ? secrets.encrypt(u.totp_secret) : null;
     if (!found) {
       plan.creates.push({ row: newUserRow(u), roles: u.roles, totp });
@@ -181,6 +186,14 @@ async function planBatch(db: Db, batch: ImportedUser[], secrets: Secrets): Promi
   }
   return plan;
 }
+
+/**
+ * An account someone made here with an address they have not verified, and a password of their
+ * own: perhaps not the address's owner, so the import must not vouch for it (verify it, grant it
+ * roles) while leaving that password in place.
+ */
+const isUnprovenSignup = (found: ExistingUser) =>
+  !found.email_verified && found.password_hash !== null && found.password_imported_at === null;
 
 function newUserRow(u: ImportedUser): NewUser {
   const now = new Date();

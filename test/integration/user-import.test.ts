@@ -121,20 +121,29 @@ describe('importing JSON lines', () => {
 
 describe('refused lines', () => {
   it('are named by line number and not written at all, while the others are imported', async () => {
+    // Someone signed up here as mia@ with a password of their own and never verified the address.
+    const signup = { email: 'mia@example.test', password_hash: await hashPassword('not the owner of this address') };
+    await db
+      .insertInto('users')
+      .values({ id: 'u-mia', ...signup })
+      .execute();
     const report = await run(
-      lines(
-        { email: 'dot@example.test', username: 'dot', roles: ['ops'] },
-        '{"email": "broken@example.test", ',
-        { email: 'not an address' },
-        { email: 'eve@example.test', password_hash: '$1$saltsalt$qjXMvbEw8oaL.CzflDugX/', roles: ['ops-new'] },
-        '',
-        { email: 'fay@example.test', emailVerified: true },
-        { email: 'DOT@example.test' },
-        { email: 'gus@example.test', username: 'ann', roles: ['gus-only'] },
-        { email: 'hal@example.test', totp_secret: 'not base32!' },
-        '[1, 2]',
-        { email: 'ivy@example.test', username: 'ivy' },
-      ),
+      // A byte-order mark before the first line, as some editors write one.
+      '\uFEFF' +
+        lines(
+          { email: 'dot@example.test', username: 'dot', roles: ['ops'] },
+          '{"email": "broken@example.test", ',
+          { email: 'not an address' },
+          { email: 'eve@example.test', password_hash: '$1$saltsalt$qjXMvbEw8oaL.CzflDugX/', roles: ['ops-new'] },
+          '',
+          { email: 'fay@example.test', emailVerified: true },
+          { email: 'DOT@example.test' },
+          { email: 'gus@example.test', username: 'ann', roles: ['gus-only'] },
+          { email: 'hal@example.test', totp_secret: 'not base32!' },
+          '[1, 2]',
+          { email: 'ivy@example.test', username: 'ivy' },
+          { email: 'mia@example.test', email_verified: true, roles: ['ops'], password_hash: BCRYPT },
+        ),
       { batchSize: 2 },
     );
     expect(counts(report)).toEqual({ created: 2, updated: 0, unchanged: 0 });
@@ -151,6 +160,7 @@ describe('refused lines', () => {
       { line: 8, error: 'username ann belongs to another user' },
       { line: 9, error: 'totp_secret: must be base32 of at least 80 bits' },
       { line: 10, error: expect.stringContaining('expected object') },
+      { line: 12, error: 'an unverified sign-up holds this address: verify or delete it first' },
     ]);
     for (const email of ['broken', 'eve', 'fay', 'gus', 'hal'])
       expect(await userNamed(`${email}@example.test`)).toBeUndefined();
