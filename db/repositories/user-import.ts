@@ -9,11 +9,17 @@ import type { NewUser } from '../schema.ts';
  * transaction.
  */
 
-// Postgres takes at most 65,535 parameters a statement; rows are cut well below that.
-const ROWS_PER_STATEMENT = 2_000;
+/**
+ * How many rows one insert carries. Postgres takes at most 65,535 parameters a statement, so the
+ * default stays well below; `small` keeps each statement's message under ~32 KB, for the embedded
+ * database served on a socket, where a message split across reads can let the server's own
+ * queries run between its parts.
+ */
+export type StatementSize = 'large' | 'small';
+const ROWS = { large: 2_000, small: 100 } as const;
 
-function* chunks<T>(rows: T[]): Generator<T[]> {
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) yield rows.slice(i, i + ROWS_PER_STATEMENT);
+function* chunks<T>(rows: T[], size: StatementSize): Generator<T[]> {
+  for (let i = 0; i < rows.length; i += ROWS[size]) yield rows.slice(i, i + ROWS[size]);
 }
 
 export interface ExistingUser {
@@ -75,12 +81,16 @@ export async function ensureRoles(db: Db, names: string[]): Promise<{ ids: Map<s
   return { ids: new Map(rows.map((r) => [r.name, r.id])), created: created.map((r) => r.name) };
 }
 
-export async function insertUsers(db: Db, users: NewUser[]): Promise<void> {
-  for (const rows of chunks(users)) await db.insertInto('users').values(rows).execute();
+export async function insertUsers(db: Db, users: NewUser[], size: StatementSize): Promise<void> {
+  for (const rows of chunks(users, size)) await db.insertInto('users').values(rows).execute();
 }
 
-export async function grantRoles(db: Db, grants: { user_id: string; role_id: string }[]): Promise<void> {
-  for (const rows of chunks(grants)) {
+export async function grantRoles(
+  db: Db,
+  grants: { user_id: string; role_id: string }[],
+  size: StatementSize,
+): Promise<void> {
+  for (const rows of chunks(grants, size)) {
     await db
       .insertInto('user_roles')
       .values(rows)
@@ -90,9 +100,13 @@ export async function grantRoles(db: Db, grants: { user_id: string; role_id: str
 }
 
 /** Confirmed TOTP factors with these sealed secrets; a confirmed factor already there is kept. */
-export async function insertConfirmedTotp(db: Db, factors: { user_id: string; secret_encrypted: string }[]) {
+export async function insertConfirmedTotp(
+  db: Db,
+  factors: { user_id: string; secret_encrypted: string }[],
+  size: StatementSize,
+) {
   const now = new Date();
-  for (const rows of chunks(factors)) {
+  for (const rows of chunks(factors, size)) {
     await db
       .insertInto('totp_factors')
       .values(rows.map((f) => ({ ...f, confirmed_at: now, created_at: now })))

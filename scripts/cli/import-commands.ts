@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { AppError } from '../../server/errors.ts';
-import { type ImportReport, ImportStopped, importUsers } from '../../server/user-import/import-users.ts';
+import { BATCH_SIZE, type ImportReport, ImportStopped, importUsers } from '../../server/user-import/import-users.ts';
 import { describePosition, type ImportSource } from '../../server/user-import/imported-user.ts';
 import { readJsonLines } from '../../server/user-import/json-lines.ts';
 import { readKeycloakExport } from '../../server/user-import/keycloak-export.ts';
@@ -11,6 +11,8 @@ import { type Command, text } from './context.ts';
  * The report is JSON on stdout; refused users, a progress line on long files and a one-line
  * summary go to stderr. One audit event per run (with its counts), none for a dry run.
  */
+const SOCKET_BATCH_SIZE = 200;
+
 const READERS: Record<string, (text: string) => ImportSource> = {
   'json-lines': readJsonLines,
   keycloak: readKeycloakExport,
@@ -40,12 +42,16 @@ export const importCommands: Record<string, Command> = {
       'tessera users import FILE [--from keycloak] [--dry-run]   (JSON lines, one user a line, or a Keycloak realm export)',
     options: { from: { type: 'string' }, 'dry-run': { type: 'boolean' } },
     positionals: 1,
-    async run({ db, secrets, audit, values, positionals: [file = ''] }) {
+    async run({ db, secrets, audit, values, databaseMode, positionals: [file = ''] }) {
       const from = text(values.from) ?? 'json-lines';
       const dryRun = values['dry-run'] === true;
       const source = await readSource(file, from);
+      // Through a running server's socket, statements and batches stay small: see StatementSize.
+      const overSocket = databaseMode === 'socket';
       const onProgress = (done: number, total: number) => {
-        if (total > 1_000) process.stderr.write(`users import: ${done} of ${total} users\n`);
+        if (total > BATCH_SIZE && (done % BATCH_SIZE === 0 || done === total)) {
+          process.stderr.write(`users import: ${done} of ${total} users\n`);
+        }
       };
       const recorded = (report: ImportReport, stopped: boolean) =>
         dryRun
@@ -65,7 +71,11 @@ export const importCommands: Record<string, Command> = {
             });
       let report: ImportReport;
       try {
-        report = await importUsers(db, secrets, source, { dryRun, onProgress });
+        report = await importUsers(db, secrets, source, {
+          dryRun,
+          onProgress,
+          ...(overSocket ? { statementSize: 'small', batchSize: SOCKET_BATCH_SIZE } : {}),
+        });
       } catch (err) {
         if (err instanceof ImportStopped) await recorded(err.report, true);
         throw err;

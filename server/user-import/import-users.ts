@@ -10,6 +10,7 @@ import {
   insertConfirmedTotp,
   insertUsers,
   missingRoleNames,
+  type StatementSize,
   type UserChanges,
   updateImportedUser,
 } from '../../db/repositories/user-import.ts';
@@ -33,7 +34,9 @@ import { describePosition, type ImportedUser, type ImportSource, type InvalidUse
  *   race with a sign-up for the same address is planned again once.
  * - A dry run plans every batch the same way and writes nothing.
  */
-export const BATCH_SIZE = 1_000;
+// Large enough that a hundred thousand users take twenty transactions (round trips, not rows, are
+// what a busy database makes slow), small enough that a refused batch is quickly redone.
+export const BATCH_SIZE = 5_000;
 
 export interface ImportReport {
   dry_run: boolean;
@@ -49,6 +52,8 @@ export interface ImportOptions {
   batchSize?: number;
   /** Called after each batch with how many users of the file are done. */
   onProgress?: (done: number, total: number) => void;
+  /** `small` through a running server's socket (see db/repositories/user-import.ts). */
+  statementSize?: StatementSize;
 }
 
 /** The run stopped at a batch the database refused; what came before it is imported. */
@@ -82,7 +87,8 @@ export async function importUsers(
   for (let start = 0; start < users.length; start += size) {
     const batch = users.slice(start, start + size);
     try {
-      const plan = await batchWithOneRetry(db, batch, secrets, dryRun ? undefined : rolesMade);
+      const writes = dryRun ? undefined : { rolesMade, size: options.statementSize ?? 'large' };
+      const plan = await batchWithOneRetry(db, batch, secrets, writes);
       if (dryRun) for (const name of await missingRoleNames(db, rolesOf(plan))) rolesMade.add(name);
       report.created += plan.creates.length;
       report.updated += plan.updates.length;
@@ -129,15 +135,20 @@ function withoutRepeats(source: ImportSource): ImportSource {
   return { users, invalid };
 }
 
-/** Plans a batch and, unless this is a dry run (no `rolesMade`), writes it, in one transaction. */
-async function batchWithOneRetry(db: Db, batch: ImportedUser[], secrets: Secrets, rolesMade?: Set<string>) {
+/** Plans a batch and, unless this is a dry run (no `writes`), writes it, in one transaction. */
+async function batchWithOneRetry(
+  db: Db,
+  batch: ImportedUser[],
+  secrets: Secrets,
+  writes?: { rolesMade: Set<string>; size: StatementSize },
+) {
   const apply = () =>
     db.transaction().execute(async (trx) => {
       // Without fresh statistics (a table an import just filled) the planner prices the lookups
       // high enough to JIT-compile them, which costs far more than running them.
       await sql`set local jit = off`.execute(trx);
       const plan = await planBatch(trx, batch, secrets);
-      if (rolesMade) for (const name of await applyPlan(trx, plan)) rolesMade.add(name);
+      if (writes) for (const name of await applyPlan(trx, plan, writes.size)) writes.rolesMade.add(name);
       return plan;
     });
   try {
@@ -226,11 +237,12 @@ function changesFor(found: ExistingUser, u: ImportedUser): UserChanges {
 const rolesOf = (plan: Plan) => [...new Set([...plan.creates, ...plan.updates].flatMap((p) => p.roles))].sort();
 
 /** Writes a batch's plan; answers the names of the roles it had to create. */
-async function applyPlan(trx: Db, plan: Plan): Promise<string[]> {
+async function applyPlan(trx: Db, plan: Plan, size: StatementSize): Promise<string[]> {
   const roles = await ensureRoles(trx, rolesOf(plan));
   await insertUsers(
     trx,
     plan.creates.map((c) => c.row),
+    size,
   );
   for (const u of plan.updates) {
     if (Object.keys(u.changes).length > 0) await updateImportedUser(trx, u.id, u.changes);
@@ -239,10 +251,12 @@ async function applyPlan(trx: Db, plan: Plan): Promise<string[]> {
   await grantRoles(
     trx,
     writes.flatMap((w) => w.roles.map((name) => ({ user_id: w.id, role_id: roles.ids.get(name) as string }))),
+    size,
   );
   await insertConfirmedTotp(
     trx,
     writes.flatMap((w) => (w.totp ? [{ user_id: w.id, secret_encrypted: w.totp }] : [])),
+    size,
   );
   return roles.created;
 }

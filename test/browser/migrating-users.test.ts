@@ -124,11 +124,11 @@ describe('tessera users import', () => {
 
   it('prints a progress line on a long file', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'tessera-import-')), 'many.jsonl');
-    const users = Array.from({ length: 1_500 }, (_, i) => JSON.stringify({ email: `many${i}@shop.test` }));
+    const users = Array.from({ length: 5_500 }, (_, i) => JSON.stringify({ email: `many${i}@shop.test` }));
     await writeFile(file, users.join('\n'));
     const imported = await tessera.cli(['users', 'import', file]);
-    expect(imported.json()).toMatchObject({ created: 1_500 });
-    expect(imported.stderr).toContain('users import: 1000 of 1500 users\nusers import: 1500 of 1500 users\n');
+    expect(imported.json()).toMatchObject({ created: 5_500 });
+    expect(imported.stderr).toContain('users import: 5000 of 5500 users\nusers import: 5500 of 5500 users\n');
   });
 
   it('refuses a missing file, an unknown --from and a missing FILE on stderr with a non-zero exit', async () => {
@@ -152,7 +152,7 @@ describe('tessera users import', () => {
         expect.objectContaining({ from: 'json-lines', created: 0, unchanged: 2, invalid: 1 }),
         expect.objectContaining({ from: 'keycloak', created: 5, roles_created: ['editor', 'manager'] }),
         expect.objectContaining({ from: 'keycloak', created: 0, unchanged: 5 }),
-        expect.objectContaining({ from: 'json-lines', created: 1_500 }),
+        expect.objectContaining({ from: 'json-lines', created: 5_500 }),
       ]);
     } finally {
       await client.end();
