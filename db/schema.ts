@@ -20,6 +20,8 @@ export interface UsersTable {
   pending_username: string | null;
   /** When a self-service sign-up never verified is deleted; null once verified. */
   pending_until: Date | null;
+  /** Set while the password hash is one an import brought in (another system's format); see users import. */
+  password_imported_at: Date | null;
 }
 
 export interface RolesTable {

@@ -85,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
       positionals,
       readStdin,
       applied,
+      databaseMode: database.mode,
     });
     console.log(JSON.stringify(result, null, 2));
     return 0;

@@ -9,9 +9,10 @@ import * as clientApis from './20261130T1030-client-apis.ts';
 import * as mailOutbox from './20261130T1050-mail-outbox.ts';
 import * as auditChain from './20261130T1060-audit-chain.ts';
 import * as pendingSignups from './20261130T1061-pending-signups.ts';
-import * as flows from './20261130T1500-flows.ts';
-import * as connections from './20261130T2000-connections.ts';
 import * as refreshGrace from './20261130T1300-refresh-grace.ts';
+import * as flows from './20261130T1500-flows.ts';
+import * as importedPasswords from './20261130T1700-imported-passwords.ts';
+import * as connections from './20261130T2000-connections.ts';
 
 /**
  * Every migration, by name in the order they apply. Listed here rather than read from the folder
@@ -28,7 +29,8 @@ export const migrations: Record<string, Migration> = {
   '20261130T1050-mail-outbox': mailOutbox,
   '20261130T1060-audit-chain': auditChain,
   '20261130T1061-pending-signups': pendingSignups,
-  '20261130T1500-flows': flows,
-  '20261130T2000-connections': connections,
   '20261130T1300-refresh-grace': refreshGrace,
+  '20261130T1500-flows': flows,
+  '20261130T1700-imported-passwords': importedPasswords,
+  '20261130T2000-connections': connections,
 };

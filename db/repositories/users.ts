@@ -20,10 +20,11 @@ export async function findUserByLogin(db: Db, login: string): Promise<User | und
     .executeTakeFirst();
 }
 
+/** Stores a hash Tessera made; an imported hash it replaces is gone for good. */
 export async function updatePasswordHash(db: Db, id: string, passwordHash: string): Promise<void> {
   await db
     .updateTable('users')
-    .set({ password_hash: passwordHash, updated_at: new Date() })
+    .set({ password_hash: passwordHash, password_imported_at: null, updated_at: new Date() })
     .where('id', '=', id)
     .execute();
 }

@@ -18,6 +18,7 @@ import { backupCommands } from './backup-commands.ts';
 import { connectionCommands } from './connection-commands.ts';
 import { type Command, list, type StandaloneCommand, text } from './context.ts';
 import { registrationTokenCommands } from './registration-token-commands.ts';
+import { importCommands } from './import-commands.ts';
 
 const CLI = { actor: 'cli' };
 
@@ -51,6 +52,7 @@ export const commands: Record<string, Command | StandaloneCommand> = {
   ...backupCommands,
   ...registrationTokenCommands,
   ...connectionCommands,
+  ...importCommands,
   migrate: {
     usage: 'tessera migrate',
     // Pending migrations are applied before any command runs; this one reports them.

@@ -1,4 +1,4 @@
-import type { Db } from '../../db/database.ts';
+import type { Database, Db } from '../../db/database.ts';
 import type { Audit } from '../../server/audit/audit.ts';
 import type { Config } from '../../server/config.ts';
 import type { Secrets } from '../../server/secrets.ts';
@@ -15,6 +15,8 @@ export interface CommandContext {
   readStdin: () => Promise<string>;
   /** The migrations applied before this command ran. */
   applied: string[];
+  /** How the database is reached: through a running server's socket, it shares one session with the server. */
+  databaseMode: Database['mode'];
 }
 
 export interface Command {

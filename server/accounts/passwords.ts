@@ -1,18 +1,23 @@
 import argon2 from 'argon2';
+import { findHashFormat } from './hash-formats/index.ts';
 
 /**
  * argon2id with OWASP's recommended minimums (19 MiB, 2 passes). `needsRehash` tells a login to
- * store a fresh hash when these parameters change.
+ * store a fresh hash when these parameters change, or when the stored hash is another format
+ * (an imported bcrypt, PBKDF2, scrypt or other argon2 hash): the first sign-in with it rehashes.
  */
 const OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 export const hashPassword = (password: string) => argon2.hash(password, OPTIONS);
 
-export const needsRehash = (hash: string) => argon2.needsRehash(hash, OPTIONS);
+export const needsRehash = (hash: string) => !hash.startsWith('$argon2id$') || argon2.needsRehash(hash, OPTIONS);
 
+/** Whether `password` matches `hash`, in any format Tessera verifies (see hash-formats/). */
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
+  const format = findHashFormat(hash);
+  if (!format) return false;
   try {
-    return await argon2.verify(hash, password);
+    return await format.verify(hash, password);
   } catch {
     return false;
   }

@@ -108,7 +108,9 @@ export async function authenticate(db: Db, login: string, password: string): Pro
     throw new AppError('invalid_credentials', 'Incorrect email, username or password.');
   }
   if (user.disabled_at) throw new AppError('account_disabled', 'This account has been disabled.');
-  if (needsRehash(user.password_hash)) await updatePasswordHash(db, user.id, await hashPassword(password));
+  // An imported hash (another system's format or parameters) becomes Tessera's argon2id now.
+  if (user.password_imported_at || needsRehash(user.password_hash))
+    await updatePasswordHash(db, user.id, await hashPassword(password));
   return user;
 }
 
