@@ -17,8 +17,8 @@ import { createRole, listRoles } from '../../server/roles/roles.ts';
 import { backupCommands } from './backup-commands.ts';
 import { connectionCommands } from './connection-commands.ts';
 import { type Command, list, type StandaloneCommand, text } from './context.ts';
-import { registrationTokenCommands } from './registration-token-commands.ts';
 import { importCommands } from './import-commands.ts';
+import { registrationTokenCommands } from './registration-token-commands.ts';
 
 const CLI = { actor: 'cli' };
 
