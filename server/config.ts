@@ -37,6 +37,12 @@ const environment = z.object({
   GITHUB_BASE_URL: url(['http', 'https']).default('https://github.com'),
   GITHUB_API_URL: url(['http', 'https']).default('https://api.github.com'),
   TRUST_PROXY: boolean.default(false),
+  KEY_PUBLISH_DELAY: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int()
+    .min(0)
+    .max(7 * 86400)
+    .default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -60,6 +66,8 @@ export interface Config {
   readonly github: { clientId: string; clientSecret: string; baseUrl: string; apiUrl: string } | undefined;
   readonly trustProxy: boolean;
   readonly logLevel: Environment['LOG_LEVEL'];
+  /** How long `keys rotate` publishes a new key before it signs (KEY_PUBLISH_DELAY, in seconds). */
+  readonly keyPublishDelayMs: number;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    keyPublishDelayMs: e.KEY_PUBLISH_DELAY * 1000,
   });
 }
 

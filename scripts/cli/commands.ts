@@ -245,10 +245,13 @@ export const commands: Record<string, Command | StandaloneCommand> = {
   },
 
   'keys rotate': {
-    usage: 'tessera keys rotate',
-    async run({ db, secrets, audit }) {
-      const keys = await rotateSigningKeys(db, secrets);
-      await audit({ type: 'keys.rotated', ...CLI, details: { kids: keys.map((k) => k.kid) } });
+    usage:
+      'tessera keys rotate [--now]   (new keys sign after KEY_PUBLISH_DELAY, default 10 minutes; --now: at once, for emergencies)',
+    options: { now: { type: 'boolean' } },
+    async run({ db, config, secrets, audit, values }) {
+      const now = values.now === true;
+      const keys = await rotateSigningKeys(db, secrets, { publishDelayMs: now ? 0 : config.keyPublishDelayMs });
+      await audit({ type: 'keys.rotated', ...CLI, details: { kids: keys.map((k) => k.kid), now } });
       return { keys };
     },
   },
