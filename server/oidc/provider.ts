@@ -21,6 +21,8 @@ import { oidcConfiguration } from './configuration.ts';
 import { answerOutagesAs503, onServerError } from './dependency-outage.ts';
 import { accountFinder, rolesLoadedFor } from './find-account.ts';
 import { grantOfJwtAccessToken, JWT_ACCESS_TOKEN_MODEL, jwtIntrospection } from './jwt-introspection.ts';
+import { logProtocolErrors } from './protocol-errors.ts';
+import { revocationAsLibrariesExpect } from './revocation.ts';
 import { rfc6749ErrorCodes } from './rfc-errors.ts';
 
 interface HostDependencies {
@@ -119,19 +121,11 @@ function build(deps: HostDependencies, keySet: KeySet) {
       clientExists: async (clientId) => (await catalog.findClient(clientId)) !== undefined,
     }),
   );
+  provider.use(revocationAsLibrariesExpect({ issuer, publicKeys: () => keySet.publicKeys, records }));
   provider.use(rfc6749ErrorCodes);
   provider.use(apiKeyIntrospection(db, issuer));
   provider.on('server_error', onServerError(logger));
-  // Clients' protocol mistakes: worth a line for operators, never an error-level alarm.
-  const protocolError =
-    (event: string) => (ctx: KoaContextWithOIDC, err: { error?: string; error_description?: string }) =>
-      logger.info(
-        { reqId: ctx.state.requestId, route: ctx.oidc?.route, error: err.error, description: err.error_description },
-        event,
-      );
-  provider.on('grant.error', protocolError('grant.error'));
-  provider.on('introspection.error', protocolError('introspection.error'));
-  provider.on('revocation.error', protocolError('revocation.error'));
+  logProtocolErrors(provider, logger);
   provider.on('end_session.success', (ctx: KoaContextWithOIDC) =>
     audit({
       type: 'logout',

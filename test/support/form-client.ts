@@ -106,6 +106,8 @@ export interface FormSignIn {
   scope?: string;
   /** Sent as X-Forwarded-For (the server must run with TRUST_PROXY): one person's own address. */
   address?: string;
+  /** More authorization request parameters (`resource`, …). */
+  params?: Record<string, string>;
 }
 
 /** openid-client for `clientId`, each request sent to `node` (default: the issuer itself). */
@@ -143,6 +145,7 @@ export async function openLoginForm(config: oidc.Configuration, node: string, s:
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
+    ...s.params,
   });
   const jarRequest = cookieJar();
   const request = (node: string, url: URL, body?: URLSearchParams) =>
