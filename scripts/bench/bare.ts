@@ -75,6 +75,11 @@ function clientRow(
     require_mfa: false,
     created_at: new Date(),
     updated_at: new Date(),
+    token_endpoint_auth_method: null,
+    jwks_uri: null,
+    jwks: null,
+    require_dpop: false,
+    require_par: false,
   };
 }
 

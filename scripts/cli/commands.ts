@@ -15,6 +15,7 @@ import { AppError } from '../../server/errors.ts';
 import { rotateSigningKeys } from '../../server/keys/signing-keys.ts';
 import { createRole, listRoles } from '../../server/roles/roles.ts';
 import { backupCommands } from './backup-commands.ts';
+import { CLIENT_AUTH_FLAGS, CLIENT_AUTH_USAGE, clientAuthFields } from './client-auth-flags.ts';
 import { type Command, list, type StandaloneCommand, text } from './context.ts';
 
 const CLI = { actor: 'cli' };
@@ -28,6 +29,7 @@ const CLIENT_FLAGS = {
   role: { type: 'string', multiple: true },
   api: { type: 'string', multiple: true },
   'require-mfa': { type: 'boolean' },
+  ...CLIENT_AUTH_FLAGS,
 } as const;
 
 /** A repeatable flag's values; `--api ''` (an empty value) stands for an empty list. */
@@ -43,8 +45,7 @@ export const commands: Record<string, Command | StandaloneCommand> = {
   },
 
   'clients create': {
-    usage:
-      'tessera clients create --name N --type web|spa|machine [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa]',
+    usage: `tessera clients create --name N --type web|spa|machine [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa] ${CLIENT_AUTH_USAGE}`,
     options: { ...CLIENT_FLAGS, type: { type: 'string' } },
     async run({ db, secrets, audit, values }) {
       const created = await createClient(db, secrets, {
@@ -56,6 +57,7 @@ export const commands: Record<string, Command | StandaloneCommand> = {
         roles: list(values.role),
         apis: list(values.api),
         require_mfa: values['require-mfa'] === true,
+        ...(await clientAuthFields(values)),
       });
       await audit({
         type: 'client.created',
@@ -67,11 +69,10 @@ export const commands: Record<string, Command | StandaloneCommand> = {
     },
   },
   'clients update': {
-    usage:
-      "tessera clients update CLIENT_ID [--name N] [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa | --no-require-mfa]   (a list given replaces the stored one; --api '' empties it)",
+    usage: `tessera clients update CLIENT_ID [--name N] [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa | --no-require-mfa] ${CLIENT_AUTH_USAGE}   (a list given replaces the stored one; --api '' empties it)`,
     options: { ...CLIENT_FLAGS, 'no-require-mfa': { type: 'boolean' } },
     positionals: 1,
-    async run({ db, audit, values, positionals: [id = ''] }) {
+    async run({ db, secrets, audit, values, positionals: [id = ''] }) {
       if (values['require-mfa'] && values['no-require-mfa']) {
         throw new AppError('invalid_input', 'give --require-mfa or --no-require-mfa, not both');
       }
@@ -87,10 +88,11 @@ export const commands: Record<string, Command | StandaloneCommand> = {
         ...(given('api') ? { apis: listed(values.api) } : {}),
         ...(given('require-mfa') ? { require_mfa: true } : {}),
         ...(given('no-require-mfa') ? { require_mfa: false } : {}),
+        ...(await clientAuthFields(values)),
       };
       if (Object.keys(patch).length === 0)
         throw new AppError('invalid_input', 'nothing to change: give at least one flag');
-      const updated = await updateClient(db, id, patch);
+      const updated = await updateClient(db, secrets, id, patch);
       await audit({ type: 'client.updated', clientId: id, ...CLI, details: { fields: Object.keys(patch) } });
       return updated;
     },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  AUTH_METHODS,
   clientInput,
   clientPatch,
   createClient,
@@ -30,6 +31,14 @@ const client = z
     apis: z.array(z.string()),
     require_mfa: z.boolean(),
     created_at: z.string(),
+    token_endpoint_auth_method: z.enum(AUTH_METHODS),
+    /** A private_key_jwt client's keys: where it publishes them, or the JWK set itself. */
+    jwks_uri: z.string().nullable(),
+    jwks: z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }).nullable(),
+    /** Access tokens only DPoP-bound (RFC 9449). */
+    require_dpop: z.boolean(),
+    /** Authorization requests only pushed first (RFC 9126). */
+    require_par: z.boolean(),
   })
   .meta({ id: 'Client' });
 const secret = z.object({ client_id: z.string(), client_secret: z.string() });
@@ -76,13 +85,14 @@ export const clientEndpoints = [
     method: 'patch',
     path: '/clients/{id}',
     tag,
-    summary: 'Change a client’s name, redirect URIs, scopes, roles or APIs; a list given replaces the stored one',
+    summary:
+      'Change a client; a list given replaces the stored one. A client switched to a secret method that had none gets one, in this answer only',
     params: idParam,
     body: clientPatch,
-    response: client,
+    response: client.extend({ client_secret: z.string().optional() }),
     async handle({ params, body, deps, actor }) {
       const before = describeClient(await requireClient(deps.db, params.id));
-      const after = await updateClient(deps.db, params.id, body);
+      const after = await updateClient(deps.db, deps.secrets, params.id, body);
       const fields = Object.keys(body) as (keyof typeof body)[];
       await deps.audit({
         type: 'client.updated',
@@ -90,7 +100,7 @@ export const clientEndpoints = [
         clientId: params.id,
         details: {
           before: Object.fromEntries(fields.map((f) => [f, before[f]])),
-          after: Object.fromEntries(fields.map((f) => [f, after[f]])),
+          after: Object.fromEntries(fields.map((f) => [f, after[f as keyof typeof after]])),
         },
       });
       return after;

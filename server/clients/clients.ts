@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { JWK } from 'jose';
 import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import type { Db } from '../../db/database.ts';
@@ -13,7 +14,7 @@ import {
   updateClientRow,
   updateClientSecret,
 } from '../../db/repositories/clients.ts';
-import type { ClientType, ResourceServerRow } from '../../db/schema.ts';
+import type { ClientAuthMethod, ClientType, ResourceServerRow } from '../../db/schema.ts';
 import { existingApiIds } from '../apis/apis.ts';
 import { AppError } from '../errors.ts';
 import { OIDC_SCOPES } from '../oidc/scopes.ts';
@@ -27,6 +28,10 @@ import { parseInput } from '../validation.ts';
  * client_credentials only. Secrets are generated here, shown once, and kept encrypted.
  * A client gets access tokens only for the APIs it was granted: named with `apis`, or one of whose
  * scopes it holds in `scopes` (see apiGranted).
+ * How a client authenticates (authRule): spa clients with none; web and machine clients with
+ * their secret (client_secret_basic by default, or client_secret_post) or with a JWT signed by
+ * their own key (private_key_jwt, keys at a `jwks_uri` or inline in `jwks`; no secret is made).
+ * `require_dpop` and `require_par` make DPoP-bound tokens and pushed authorization requests a must.
  */
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -36,6 +41,15 @@ const redirectUri = z.url({ error: 'must be an absolute URL' }).refine((value) =
   const url = URL.parse(value);
   return !url || (!url.hash && (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))));
 }, 'must be https (or http on localhost) and have no #fragment');
+
+/** A public key as RFC 7517 writes it; a private member would hand the client's identity to us. */
+const publicJwk = z
+  .looseObject({ kty: z.string({ error: 'each key needs a kty' }) })
+  .refine((k) => !['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((m) => m in k), 'keys must be public keys only');
+const jwkSet = z.object({ keys: z.array(publicJwk).min(1, 'needs at least one key').max(20) });
+
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+const SECRET_METHODS: ReadonlySet<string> = new Set(['client_secret_basic', 'client_secret_post']);
 
 const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token without spaces');
 
@@ -51,7 +65,33 @@ const clientFields = {
   apis: z.array(z.url({ error: 'must be the audience URL of a registered API' })).max(100),
   /** Every sign-in to this client needs a second factor. */
   require_mfa: z.boolean(),
+  /** How the client authenticates: a secret (Basic or in the body), a signed JWT, or nothing (spa). */
+  token_endpoint_auth_method: z.enum(AUTH_METHODS, { error: `must be one of ${AUTH_METHODS.join(', ')}` }),
+  /** A private_key_jwt client's keys: where it publishes them, or the set itself. */
+  jwks_uri: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).nullable(),
+  jwks: jwkSet.nullable(),
+  /** Access tokens only DPoP-bound (RFC 9449). */
+  require_dpop: z.boolean(),
+  /** Authorization requests only pushed first (RFC 9126). */
+  require_par: z.boolean(),
 };
+
+type AuthShape = Pick<ClientView, 'type' | 'token_endpoint_auth_method' | 'jwks_uri' | 'jwks' | 'require_par'>;
+
+/** The rules for how a client authenticates, on create and after every update. */
+function authRule(c: AuthShape): string | undefined {
+  const method = c.token_endpoint_auth_method;
+  if (c.type === 'spa' && method !== 'none') return 'token_endpoint_auth_method: a spa client is public: none';
+  if (c.type !== 'spa' && method === 'none') return `token_endpoint_auth_method: a ${c.type} client must authenticate`;
+  if (method === 'private_key_jwt' && !c.jwks_uri === !c.jwks) {
+    return 'jwks_uri: a private_key_jwt client needs its keys, as jwks_uri or jwks (one of the two)';
+  }
+  if (method !== 'private_key_jwt' && (c.jwks_uri || c.jwks)) return 'jwks_uri: keys are for private_key_jwt clients';
+  if (c.type === 'machine' && c.require_par) return 'require_par: machine clients make no authorization requests';
+  return undefined;
+}
+
+const defaultAuthMethod = (type: ClientType) => (type === 'spa' ? 'none' : 'client_secret_basic');
 
 type RedirectShape = Pick<ClientView, 'type' | 'redirect_uris' | 'post_logout_redirect_uris'>;
 
@@ -73,10 +113,18 @@ export const clientInput = z
     roles: clientFields.roles.default([]),
     apis: clientFields.apis.default([]),
     require_mfa: clientFields.require_mfa.default(false),
+    token_endpoint_auth_method: clientFields.token_endpoint_auth_method.optional(),
+    jwks_uri: clientFields.jwks_uri.default(null),
+    jwks: clientFields.jwks.default(null),
+    require_dpop: clientFields.require_dpop.default(false),
+    require_par: clientFields.require_par.default(false),
   })
+  .transform((c) => ({ ...c, token_endpoint_auth_method: c.token_endpoint_auth_method ?? defaultAuthMethod(c.type) }))
   .superRefine((c, ctx) => {
     const broken = redirectRule(c);
     if (broken) ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: broken });
+    const auth = authRule(c);
+    if (auth) ctx.addIssue({ code: 'custom', path: [], message: auth });
   });
 
 /** What may change of a client; its type and id stay. */
@@ -88,6 +136,11 @@ export const clientPatch = z.object({
   roles: clientFields.roles.optional(),
   apis: clientFields.apis.optional(),
   require_mfa: clientFields.require_mfa.optional(),
+  token_endpoint_auth_method: clientFields.token_endpoint_auth_method.optional(),
+  jwks_uri: clientFields.jwks_uri.optional(),
+  jwks: clientFields.jwks.optional(),
+  require_dpop: clientFields.require_dpop.optional(),
+  require_par: clientFields.require_par.optional(),
 });
 
 export type ClientInput = z.input<typeof clientInput>;
@@ -106,6 +159,11 @@ export interface ClientView {
   apis: string[];
   require_mfa: boolean;
   created_at: string;
+  token_endpoint_auth_method: ClientAuthMethod;
+  jwks_uri: string | null;
+  jwks: { keys: JWK[] } | null;
+  require_dpop: boolean;
+  require_par: boolean;
 }
 
 export function describeClient(row: ClientWithRoles): ClientView {
@@ -120,7 +178,16 @@ export function describeClient(row: ClientWithRoles): ClientView {
     apis: row.apis,
     require_mfa: row.require_mfa,
     created_at: row.created_at.toISOString(),
+    token_endpoint_auth_method: authMethodOf(row),
+    jwks_uri: row.jwks_uri,
+    jwks: row.jwks,
+    require_dpop: row.require_dpop,
+    require_par: row.require_par,
   };
+}
+
+export function authMethodOf(row: Pick<ClientWithRoles, 'type' | 'token_endpoint_auth_method'>): ClientAuthMethod {
+  return row.token_endpoint_auth_method ?? defaultAuthMethod(row.type);
 }
 
 export function allowedScopes(row: Pick<ClientWithRoles, 'type' | 'scopes'>): string[] {
@@ -140,7 +207,7 @@ export async function createClient(
   const c = parseInput(clientInput, input);
   // Hex, so an id never starts with '-' and reads as a flag on a command line.
   const clientId = randomBytes(16).toString('hex');
-  const secret = c.type === 'spa' ? undefined : randomToken(32);
+  const secret = SECRET_METHODS.has(c.token_endpoint_auth_method) ? randomToken(32) : undefined;
   await db.transaction().execute(async (trx) => {
     const roleIds = await existingRoleIds(trx, c.roles);
     const apiIds = await existingApiIds(trx, c.apis);
@@ -153,6 +220,11 @@ export async function createClient(
       post_logout_redirect_uris: JSON.stringify(c.post_logout_redirect_uris),
       scopes: JSON.stringify(c.scopes ?? null),
       require_mfa: c.require_mfa,
+      token_endpoint_auth_method: c.token_endpoint_auth_method,
+      jwks_uri: c.jwks_uri,
+      jwks: c.jwks ? JSON.stringify(c.jwks) : null,
+      require_dpop: c.require_dpop,
+      require_par: c.require_par,
     });
     await setClientRoles(trx, clientId, roleIds);
     await setClientApis(trx, clientId, apiIds);
@@ -175,9 +247,19 @@ export async function deleteClient(db: Db, clientId: string): Promise<void> {
   if (!(await deleteClientRow(db, clientId))) throw new AppError('not_found', `client ${clientId} does not exist`);
 }
 
-/** Changes the given fields; the result must still satisfy the client type's redirect rule. */
-export async function updateClient(db: Db, clientId: string, input: z.input<typeof clientPatch>): Promise<ClientView> {
+/**
+ * Changes the given fields; the result must still satisfy the client type's rules. A client
+ * switched to a secret method that has no secret yet gets one, in this answer only. Keys left
+ * out are kept while the client stays private_key_jwt, and dropped when it leaves it.
+ */
+export async function updateClient(
+  db: Db,
+  secrets: Secrets,
+  clientId: string,
+  input: z.input<typeof clientPatch>,
+): Promise<ClientView & { client_secret?: string }> {
   const patch = parseInput(clientPatch, input);
+  let secret: string | undefined;
   await db.transaction().execute(async (trx) => {
     const row = await requireClient(trx, clientId);
     const broken = redirectRule({
@@ -186,10 +268,28 @@ export async function updateClient(db: Db, clientId: string, input: z.input<type
       post_logout_redirect_uris: patch.post_logout_redirect_uris ?? row.post_logout_redirect_uris,
     });
     if (broken) throw new AppError('invalid_input', `redirect_uris: ${broken}`);
+    const method = patch.token_endpoint_auth_method ?? authMethodOf(row);
+    const keeps = method === 'private_key_jwt';
+    const auth = {
+      type: row.type,
+      token_endpoint_auth_method: method,
+      jwks_uri: patch.jwks_uri !== undefined ? patch.jwks_uri : keeps ? row.jwks_uri : null,
+      jwks: patch.jwks !== undefined ? patch.jwks : keeps ? row.jwks : null,
+      require_par: patch.require_par ?? row.require_par,
+    };
+    // Keys given one way replace keys stored the other way.
+    if (patch.jwks_uri && patch.jwks === undefined) auth.jwks = null;
+    if (patch.jwks && patch.jwks_uri === undefined) auth.jwks_uri = null;
+    const authBroken = authRule(auth);
+    if (authBroken) throw new AppError('invalid_input', authBroken);
     if (patch.roles) {
       await setClientRoles(trx, clientId, await existingRoleIds(trx, patch.roles));
     }
     if (patch.apis) await setClientApis(trx, clientId, await existingApiIds(trx, patch.apis));
+    if (SECRET_METHODS.has(method) && !row.secret_encrypted) {
+      secret = randomToken(32);
+      await updateClientSecret(trx, clientId, secrets.encrypt(secret));
+    }
     await updateClientRow(trx, clientId, {
       ...(patch.name !== undefined ? { name: patch.name } : {}),
       ...(patch.redirect_uris ? { redirect_uris: JSON.stringify(patch.redirect_uris) } : {}),
@@ -198,14 +298,23 @@ export async function updateClient(db: Db, clientId: string, input: z.input<type
         : {}),
       ...(patch.scopes ? { scopes: JSON.stringify(patch.scopes) } : {}),
       ...(patch.require_mfa !== undefined ? { require_mfa: patch.require_mfa } : {}),
+      token_endpoint_auth_method: method,
+      jwks_uri: auth.jwks_uri,
+      jwks: auth.jwks ? JSON.stringify(auth.jwks) : null,
+      ...(patch.require_dpop !== undefined ? { require_dpop: patch.require_dpop } : {}),
+      ...(patch.require_par !== undefined ? { require_par: patch.require_par } : {}),
     });
   });
-  return describeClient(await requireClient(db, clientId));
+  const view = describeClient(await requireClient(db, clientId));
+  return secret ? { ...view, client_secret: secret } : view;
 }
 
 export async function rotateClientSecret(db: Db, secrets: Secrets, clientId: string) {
   const row = await requireClient(db, clientId);
   if (row.type === 'spa') throw new AppError('invalid_input', 'spa clients are public and have no secret');
+  if (!SECRET_METHODS.has(authMethodOf(row))) {
+    throw new AppError('invalid_input', 'this client authenticates with its keys (private_key_jwt), not a secret');
+  }
   const secret = randomToken(32);
   await updateClientSecret(db, clientId, secrets.encrypt(secret));
   return { client_id: clientId, client_secret: secret };
@@ -216,31 +325,27 @@ export function toClientMetadata(row: ClientWithRoles, secrets: Secrets): Client
   // No `scope`: with one, oidc-provider refuses a request naming any other OpenID scope, where
   // Tessera narrows (RFC 6749 §3.3): consent grants only allowedOidcScopes, and API scopes are
   // narrowed per API by apiScopesFor.
-  const common = { client_id: row.client_id, client_name: row.name };
+  const method = authMethodOf(row);
+  const common = {
+    client_id: row.client_id,
+    client_name: row.name,
+    token_endpoint_auth_method: method,
+    ...(SECRET_METHODS.has(method) ? { client_secret: secrets.decrypt(row.secret_encrypted ?? '') } : {}),
+    ...(row.jwks_uri ? { jwks_uri: row.jwks_uri } : {}),
+    ...(row.jwks ? { jwks: row.jwks as ClientMetadata['jwks'] } : {}),
+    dpop_bound_access_tokens: row.require_dpop,
+  };
   if (row.type === 'machine') {
-    return {
-      ...common,
-      client_secret: secrets.decrypt(row.secret_encrypted ?? ''),
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: 'client_secret_basic',
-    };
+    return { ...common, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
   }
-  const userFacing = {
+  return {
     ...common,
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code' as const],
     redirect_uris: row.redirect_uris,
     post_logout_redirect_uris: row.post_logout_redirect_uris,
+    require_pushed_authorization_requests: row.require_par,
   };
-  return row.type === 'spa'
-    ? { ...userFacing, token_endpoint_auth_method: 'none' }
-    : {
-        ...userFacing,
-        client_secret: secrets.decrypt(row.secret_encrypted ?? ''),
-        token_endpoint_auth_method: 'client_secret_basic',
-      };
 }
 
 /**

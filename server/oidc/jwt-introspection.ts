@@ -56,7 +56,7 @@ async function introspect(
     const grant = await grantOfJwtAccessToken(deps.records, provider, String(payload.jti));
     if (!grant || grant.clientId !== clientId) return inactive;
   }
-  return { ...payload, active: true, token_type: 'Bearer' };
+  return { ...payload, active: true, token_type: payload.cnf ? 'DPoP' : 'Bearer' };
 }
 
 /** Who a person's JWT access token was issued to, while it and its grant live (a revoked grant is deleted). */

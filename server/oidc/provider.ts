@@ -22,6 +22,7 @@ import { answerOutagesAs503, onServerError } from './dependency-outage.ts';
 import { accountFinder, rolesLoadedFor } from './find-account.ts';
 import { grantOfJwtAccessToken, JWT_ACCESS_TOKEN_MODEL, jwtIntrospection } from './jwt-introspection.ts';
 import { logProtocolErrors } from './protocol-errors.ts';
+import { replayChecksUnderConcurrency } from './replay-detection.ts';
 import { revocationAsLibrariesExpect } from './revocation.ts';
 import { rfc6749ErrorCodes } from './rfc-errors.ts';
 
@@ -109,6 +110,7 @@ function build(deps: HostDependencies, keySet: KeySet) {
       },
     }),
   );
+  replayChecksUnderConcurrency(provider);
   provider.use(answerOutagesAs503(page));
   // Writes a refresh token rotation at the end of its request; a database gone then throws past
   // the library to the error boundary, which answers 503.
