@@ -59,6 +59,11 @@ async function introspect(
   return { ...payload, active: true, token_type: payload.cnf ? 'DPoP' : 'Bearer' };
 }
 
+/** Whether a JWT access token (by `jti`) was revoked at the revocation endpoint. */
+export async function jwtAccessTokenRevoked(records: Adapter, jti: string): Promise<boolean> {
+  return Boolean((await records.find(jti))?.revoked);
+}
+
 /** Who a person's JWT access token was issued to, while it and its grant live (a revoked grant is deleted). */
 export async function grantOfJwtAccessToken(
   records: Adapter,

@@ -20,7 +20,12 @@ import { apiKeyIntrospection } from './api-key-introspection.ts';
 import { oidcConfiguration } from './configuration.ts';
 import { answerOutagesAs503, onServerError } from './dependency-outage.ts';
 import { accountFinder, rolesLoadedFor } from './find-account.ts';
-import { grantOfJwtAccessToken, JWT_ACCESS_TOKEN_MODEL, jwtIntrospection } from './jwt-introspection.ts';
+import {
+  grantOfJwtAccessToken,
+  JWT_ACCESS_TOKEN_MODEL,
+  jwtAccessTokenRevoked,
+  jwtIntrospection,
+} from './jwt-introspection.ts';
 import { logProtocolErrors } from './protocol-errors.ts';
 import { replayChecksUnderConcurrency } from './replay-detection.ts';
 import { revocationAsLibrariesExpect } from './revocation.ts';
@@ -42,6 +47,8 @@ export interface OidcHost {
   readonly middleware: Koa.Middleware;
   /** The account and client of the live grant a person's JWT access token (by `jti`) was issued under. */
   grantOfAccessToken(jti: string): Promise<{ accountId: string | undefined; clientId: string | undefined } | undefined>;
+  /** Whether a JWT access token (by `jti`) was revoked at the revocation endpoint. */
+  accessTokenRevoked(jti: string): Promise<boolean>;
 }
 
 export function createOidcHost(deps: HostDependencies): OidcHost {
@@ -56,6 +63,7 @@ export function createOidcHost(deps: HostDependencies): OidcHost {
     },
     middleware: (ctx, next) => current.mounted(ctx, next),
     grantOfAccessToken: (jti) => grantOfJwtAccessToken(current.records, current.provider, jti),
+    accessTokenRevoked: (jti) => jwtAccessTokenRevoked(current.records, jti),
   };
 }
 

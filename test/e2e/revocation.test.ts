@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import { createUser } from '../support/browser-suite.ts';
 import { signInWithForms } from '../support/form-client.ts';
 import { relyingParty } from '../support/oidc-flow.ts';
-import { type RunningTessera, startTessera } from '../support/tessera.ts';
+import { eventually, type RunningTessera, startTessera } from '../support/tessera.ts';
 
 /**
  * The revocation endpoint as client libraries expect it: a success is JSON (oidc-client-ts
@@ -90,5 +90,29 @@ describe('token revocation', () => {
     expect(answers.filter((a) => a.status === 'rejected')).toEqual([]);
     expect((await oidc.tokenIntrospection(machine, access_token)).active).toBe(false);
     expect((await oidc.tokenIntrospection(web, access_token)).active).toBe(false);
+  });
+
+  it('cuts a revoked machine token off the admin API within seconds', async () => {
+    const adminApi = `${tessera.issuer}/api/admin`;
+    const operator = (
+      await tessera.cli([
+        'clients',
+        'create',
+        '--name',
+        'Ops',
+        '--type',
+        'machine',
+        '--role',
+        'admin',
+        '--api',
+        adminApi,
+      ])
+    ).json<{ client_id: string; client_secret: string }>();
+    const config = await relyingParty(tessera.issuer, operator.client_id, operator.client_secret);
+    const { access_token } = await oidc.clientCredentialsGrant(config, { resource: adminApi });
+    const list = () => fetch(`${adminApi}/clients`, { headers: { authorization: `Bearer ${access_token}` } });
+    expect((await list()).status).toBe(200);
+    await oidc.tokenRevocation(config, access_token);
+    await eventually(async () => expect((await list()).status).toBe(401), 6_000);
   });
 });
