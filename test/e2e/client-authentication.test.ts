@@ -44,14 +44,14 @@ const tokenEndpoint = () => `${tessera.issuer}/token`;
 /** What a refused request answered, whichever of openid-client's errors carries it. */
 async function refusal(request: Promise<unknown>): Promise<{ status: number; error: string }> {
   const err = (await request.then(
-    () => ({}),
+    () => ({ error: 'the request succeeded' }),
     (e: unknown) => e,
   )) as { status?: number; error?: string; cause?: unknown; response?: Response };
   const challenge = Array.isArray(err.cause) ? (err.cause[0] as { parameters?: { error?: string } }) : undefined;
   const body = err.response?.bodyUsed === false ? ((await err.response.json()) as { error?: string }) : {};
   return {
     status: err.status ?? 0,
-    error: err.error ?? body.error ?? challenge?.parameters?.error ?? JSON.stringify(err),
+    error: err.error ?? body.error ?? challenge?.parameters?.error ?? String(err),
   };
 }
 
@@ -153,6 +153,26 @@ describe('private_key_jwt', () => {
     keysProxy.restore();
     expect((await oidc.clientCredentialsGrant(config, { resource: API })).access_token).toBeTruthy();
     expect(tessera.logs()).not.toContain('oidc-provider server error');
+  });
+
+  it('gives up on a jwks_uri that does not answer within the timeout: invalid_client, not a hung request', async () => {
+    const c = await client(
+      '--type',
+      'machine',
+      '--auth-method',
+      'private_key_jwt',
+      '--jwks-uri',
+      `http://127.0.0.1:${keysProxy.port}/slow.json`,
+    );
+    const config = await rp(c.client_id, oidc.PrivateKeyJwt(signingKey));
+    // Connections kept alive from earlier fetches would skip the delay: drop them first.
+    keysProxy.cut();
+    keysProxy.delay(15_000);
+    const started = Date.now();
+    const answer = await refusal(oidc.clientCredentialsGrant(config, { resource: API }));
+    keysProxy.delay(0);
+    expect(answer).toEqual({ status: 401, error: 'invalid_client' });
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('takes one client assertion once, of a hundred sent at once', async () => {
