@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { AUTH_METHODS } from '../../server/clients/clients.ts';
+import type { AUTH_METHODS } from '../../server/clients/client-authentication.ts';
 import { AppError } from '../../server/errors.ts';
 import { type CommandContext, text } from './context.ts';
 

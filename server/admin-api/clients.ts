@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { AUTH_METHODS } from '../clients/client-authentication.ts';
 import {
-  AUTH_METHODS,
   clientInput,
   clientPatch,
   createClient,

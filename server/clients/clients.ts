@@ -21,6 +21,14 @@ import { OIDC_SCOPES } from '../oidc/scopes.ts';
 import { existingRoleIds, roleName } from '../roles/roles.ts';
 import { randomToken, type Secrets } from '../secrets.ts';
 import { parseInput } from '../validation.ts';
+import {
+  AUTH_METHODS,
+  authMethodOf,
+  authRule,
+  defaultAuthMethod,
+  jwkSet,
+  SECRET_METHODS,
+} from './client-authentication.ts';
 
 /**
  * Clients as operators describe them (`web`, `spa`, `machine`) and as oidc-provider needs them.
@@ -28,10 +36,9 @@ import { parseInput } from '../validation.ts';
  * client_credentials only. Secrets are generated here, shown once, and kept encrypted.
  * A client gets access tokens only for the APIs it was granted: named with `apis`, or one of whose
  * scopes it holds in `scopes` (see apiGranted).
- * How a client authenticates (authRule): spa clients with none; web and machine clients with
- * their secret (client_secret_basic by default, or client_secret_post) or with a JWT signed by
- * their own key (private_key_jwt, keys at a `jwks_uri` or inline in `jwks`; no secret is made).
- * `require_dpop` and `require_par` make DPoP-bound tokens and pushed authorization requests a must.
+ * How a client authenticates follows client-authentication.ts; a private_key_jwt client gets no
+ * secret. `require_dpop` and `require_par` make DPoP-bound tokens and pushed authorization
+ * requests a must.
  */
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -41,15 +48,6 @@ const redirectUri = z.url({ error: 'must be an absolute URL' }).refine((value) =
   const url = URL.parse(value);
   return !url || (!url.hash && (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))));
 }, 'must be https (or http on localhost) and have no #fragment');
-
-/** A public key as RFC 7517 writes it; a private member would hand the client's identity to us. */
-const publicJwk = z
-  .looseObject({ kty: z.string({ error: 'each key needs a kty' }) })
-  .refine((k) => !['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((m) => m in k), 'keys must be public keys only');
-const jwkSet = z.object({ keys: z.array(publicJwk).min(1, 'needs at least one key').max(20) });
-
-export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
-const SECRET_METHODS: ReadonlySet<string> = new Set(['client_secret_basic', 'client_secret_post']);
 
 const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token without spaces');
 
@@ -75,23 +73,6 @@ const clientFields = {
   /** Authorization requests only pushed first (RFC 9126). */
   require_par: z.boolean(),
 };
-
-type AuthShape = Pick<ClientView, 'type' | 'token_endpoint_auth_method' | 'jwks_uri' | 'jwks' | 'require_par'>;
-
-/** The rules for how a client authenticates, on create and after every update. */
-function authRule(c: AuthShape): string | undefined {
-  const method = c.token_endpoint_auth_method;
-  if (c.type === 'spa' && method !== 'none') return 'token_endpoint_auth_method: a spa client is public: none';
-  if (c.type !== 'spa' && method === 'none') return `token_endpoint_auth_method: a ${c.type} client must authenticate`;
-  if (method === 'private_key_jwt' && !c.jwks_uri === !c.jwks) {
-    return 'jwks_uri: a private_key_jwt client needs its keys, as jwks_uri or jwks (one of the two)';
-  }
-  if (method !== 'private_key_jwt' && (c.jwks_uri || c.jwks)) return 'jwks_uri: keys are for private_key_jwt clients';
-  if (c.type === 'machine' && c.require_par) return 'require_par: machine clients make no authorization requests';
-  return undefined;
-}
-
-const defaultAuthMethod = (type: ClientType) => (type === 'spa' ? 'none' : 'client_secret_basic');
 
 type RedirectShape = Pick<ClientView, 'type' | 'redirect_uris' | 'post_logout_redirect_uris'>;
 
@@ -184,10 +165,6 @@ export function describeClient(row: ClientWithRoles): ClientView {
     require_dpop: row.require_dpop,
     require_par: row.require_par,
   };
-}
-
-export function authMethodOf(row: Pick<ClientWithRoles, 'type' | 'token_endpoint_auth_method'>): ClientAuthMethod {
-  return row.token_endpoint_auth_method ?? defaultAuthMethod(row.type);
 }
 
 export function allowedScopes(row: Pick<ClientWithRoles, 'type' | 'scopes'>): string[] {
