@@ -25,6 +25,9 @@ import { fromStored, type Sealer, toStored } from './stored-payload.ts';
  *   successor and access token, when the request has succeeded (refresh-rotation.ts): a request
  *   that fails half-way leaves the old token usable;
  * - a device-flow user code is confirmed once: marking it in flight is a conditional update;
+ * - a ReplayDetection row (a client assertion's or DPoP proof's jti) is only ever inserted: of
+ *   any number of concurrent uses of one such JWT, exactly one is stored, the others throw
+ *   AlreadySeen, which server/oidc/replay-detection.ts turns into the library's "replayed";
  * - uid and accountId are copied into columns so lookups by them use an index.
  * Clients are not stored here: they come from the `clients` table through `clientsFromCatalog` in server/oidc/provider.ts.
  */
@@ -34,6 +37,12 @@ type Lookup = 'id' | 'uid' | 'user_code';
 /** The models a token presented to introspection or revocation may be of; the library tries each. */
 const TOKEN_MODELS = ['AccessToken', 'ClientCredentials', 'RefreshToken'];
 const lookingUpAnyToken = () => ['introspection', 'revocation'].includes(Provider.ctx?.oidc?.route ?? '');
+const REPLAY_DETECTION = 'ReplayDetection';
+
+/** A ReplayDetection row that exists already: the JWT it stands for was used before. */
+export class AlreadySeen extends Error {
+  override name = 'AlreadySeen';
+}
 
 export function payloadAdapter(db: Db, sealer: Sealer) {
   return class PayloadAdapter implements Adapter {
@@ -58,6 +67,19 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
       const { type: _type, id: _id, ...columns } = row;
       if (this.type === 'DeviceCode' && payload.inFlight && !payload.accountId && !payload.error) {
         return this.claimUserCode(row.id, columns);
+      }
+      if (this.type === REPLAY_DETECTION) {
+        // Insert only: a live row with this key means the JWT was seen already (replay-detection.ts).
+        const inserted = await db
+          .insertInto('oidc_payloads')
+          .values(row)
+          .onConflict((oc) =>
+            oc.columns(['type', 'id']).doUpdateSet(columns).where('oidc_payloads.expires_at', '<=', new Date()),
+          )
+          .returning('id')
+          .executeTakeFirst();
+        if (!inserted) throw new AlreadySeen();
+        return;
       }
       await db
         .insertInto('oidc_payloads')

@@ -54,7 +54,18 @@ export interface ClientsTable {
   backchannel_logout_uri: string | null;
   /** How long a rotated refresh token presented again answers with its successor; 0 for never. */
   refresh_grace_seconds: Generated<number>;
+  /** Null: the type's default (client_secret_basic, or none for spa). */
+  token_endpoint_auth_method: ClientAuthMethod | null;
+  /** Where a private_key_jwt client publishes its keys, or its keys kept here (one of the two). */
+  jwks_uri: string | null;
+  jwks: ColumnType<{ keys: JWK[] } | null, string | null | undefined, string | null>;
+  /** Access tokens only DPoP-bound (RFC 9449). */
+  require_dpop: Generated<boolean>;
+  /** Authorization requests only pushed first (RFC 9126). */
+  require_par: Generated<boolean>;
 }
+
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
 export interface ClientRolesTable {
   client_id: string;

@@ -78,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
     const logger = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn', 2);
     const result = await command.run({
       db: database.db,
+      config,
       secrets,
       audit: createAudit(database.db, logger),
       issuer: config.issuer,

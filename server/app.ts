@@ -43,6 +43,7 @@ export function createApp(deps: Deps): Koa {
     issuer: deps.config.issuer,
     publicKeys: () => deps.catalog.keySet.publicKeys,
     grantOfAccessToken: (jti) => deps.oidc.grantOfAccessToken(jti),
+    accessTokenRevoked: (jti) => deps.oidc.accessTokenRevoked(jti),
   });
   app.use(requestContext(deps.logger, deps.page, deps.metrics));
   app.use(securityHeaders(secure));

@@ -40,6 +40,12 @@ const environment = z.object({
   GITHUB_BASE_URL: url(['http', 'https']).default('https://github.com'),
   GITHUB_API_URL: url(['http', 'https']).default('https://api.github.com'),
   TRUST_PROXY: boolean.default(false),
+  KEY_PUBLISH_DELAY: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int()
+    .min(0)
+    .max(7 * 86400)
+    .default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DYNAMIC_REGISTRATION: boolean.default(false),
   WORKERS: z
@@ -74,6 +80,8 @@ export interface Config {
   readonly dynamicRegistration: boolean;
   /** How many worker processes share the port (`auto`: one per CPU); above 1 only with DATABASE_URL. */
   readonly workers: number;
+  /** How long `keys rotate` publishes a new key before it signs (KEY_PUBLISH_DELAY, in seconds). */
+  readonly keyPublishDelayMs: number;
 }
 
 export class ConfigError extends Error {
@@ -126,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dynamicRegistration: e.DYNAMIC_REGISTRATION,
     // auto: one per CPU, where there is a database to share; the embedded one serves one process.
     workers: e.WORKERS === 'auto' ? (e.DATABASE_URL ? availableParallelism() : 1) : e.WORKERS,
+    keyPublishDelayMs: e.KEY_PUBLISH_DELAY * 1000,
   });
 }
 

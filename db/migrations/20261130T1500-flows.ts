@@ -11,9 +11,10 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`alter table clients drop constraint if exists clients_type_check`.execute(db);
   await sql`alter table clients add constraint clients_type_check
     check (type in ('web', 'spa', 'machine', 'device'))`.execute(db);
-  await sql`alter table clients drop constraint clients_secret_by_type`.execute(db);
-  await sql`alter table clients add constraint clients_secret_by_type
-    check ((type in ('spa', 'device')) = (secret_encrypted is null))`.execute(db);
+  await sql`alter table clients drop constraint clients_secret_by_auth`.execute(db);
+  await sql`alter table clients add constraint clients_secret_by_auth check (
+    case when type in ('spa', 'device') then secret_encrypted is null
+    else secret_encrypted is not null or token_endpoint_auth_method = 'private_key_jwt' end)`.execute(db);
   await db.schema.alterTable('clients').addColumn('backchannel_logout_uri', 'text').execute();
 
   await db.schema
@@ -39,9 +40,10 @@ export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('backchannel_logouts').execute();
   await db.schema.alterTable('clients').dropColumn('backchannel_logout_uri').execute();
   await sql`delete from clients where type = 'device'`.execute(db);
-  await sql`alter table clients drop constraint clients_secret_by_type`.execute(db);
-  await sql`alter table clients add constraint clients_secret_by_type
-    check ((type = 'spa') = (secret_encrypted is null))`.execute(db);
+  await sql`alter table clients drop constraint clients_secret_by_auth`.execute(db);
+  await sql`alter table clients add constraint clients_secret_by_auth check (
+    case when type = 'spa' then secret_encrypted is null
+    else secret_encrypted is not null or token_endpoint_auth_method = 'private_key_jwt' end)`.execute(db);
   await sql`alter table clients drop constraint clients_type_check`.execute(db);
   await sql`alter table clients add constraint clients_type_check
     check (type in ('web', 'spa', 'machine'))`.execute(db);

@@ -10,6 +10,7 @@ import * as mailOutbox from './20261130T1050-mail-outbox.ts';
 import * as auditChain from './20261130T1060-audit-chain.ts';
 import * as pendingSignups from './20261130T1061-pending-signups.ts';
 import * as refreshGrace from './20261130T1300-refresh-grace.ts';
+import * as clientAuthentication from './20261130T1400-client-authentication.ts';
 import * as flows from './20261130T1500-flows.ts';
 import * as importedPasswords from './20261130T1700-imported-passwords.ts';
 import * as connections from './20261130T2000-connections.ts';
@@ -30,6 +31,7 @@ export const migrations: Record<string, Migration> = {
   '20261130T1060-audit-chain': auditChain,
   '20261130T1061-pending-signups': pendingSignups,
   '20261130T1300-refresh-grace': refreshGrace,
+  '20261130T1400-client-authentication': clientAuthentication,
   '20261130T1500-flows': flows,
   '20261130T1700-imported-passwords': importedPasswords,
   '20261130T2000-connections': connections,

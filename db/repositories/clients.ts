@@ -110,11 +110,8 @@ export async function updateClientRow(
 }
 
 /** Every back-channel logout URI an operator registered. */
-export async function listBackchannelLogoutUris(db: Db): Promise<string[]> {
-  const rows = await db
-    .selectFrom('clients')
-    .select('backchannel_logout_uri')
-    .where('backchannel_logout_uri', 'is not', null)
-    .execute();
-  return rows.flatMap((r) => (r.backchannel_logout_uri ? [r.backchannel_logout_uri] : []));
+/** Every URL an operator registered for a client to be fetched or posted to: jwks_uri and back-channel logout. */
+export async function listOperatorDestinations(db: Db): Promise<string[]> {
+  const rows = await db.selectFrom('clients').select(['backchannel_logout_uri', 'jwks_uri']).execute();
+  return rows.flatMap((r) => [r.backchannel_logout_uri, r.jwks_uri].filter((uri): uri is string => uri !== null));
 }

@@ -10,13 +10,13 @@ export async function insertSigningKey(db: Db, row: Insertable<SigningKeysTable>
   await db.insertInto('signing_keys').values(row).execute();
 }
 
-/** Retires every key of `alg` that is not yet retired, from `at` on. */
+/** Retires every key of `alg` from `at` on, unless it retires sooner already. */
 export async function retireSigningKeys(db: Db, alg: SigningKeyRow['alg'], at: Date): Promise<void> {
   await db
     .updateTable('signing_keys')
     .set({ retired_at: at })
     .where('alg', '=', alg)
-    .where('retired_at', 'is', null)
+    .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', at)]))
     .execute();
 }
 

@@ -78,6 +78,11 @@ function clientRow(
     created_at: new Date(),
     updated_at: new Date(),
     backchannel_logout_uri: null,
+    token_endpoint_auth_method: null,
+    jwks_uri: null,
+    jwks: null,
+    require_dpop: false,
+    require_par: false,
   };
 }
 

@@ -15,6 +15,7 @@ import { AppError } from '../../server/errors.ts';
 import { rotateSigningKeys } from '../../server/keys/signing-keys.ts';
 import { createRole, listRoles } from '../../server/roles/roles.ts';
 import { backupCommands } from './backup-commands.ts';
+import { CLIENT_AUTH_FLAGS, CLIENT_AUTH_USAGE, clientAuthFields } from './client-auth-flags.ts';
 import { connectionCommands } from './connection-commands.ts';
 import { type Command, list, type StandaloneCommand, text } from './context.ts';
 import { importCommands } from './import-commands.ts';
@@ -33,6 +34,7 @@ const CLIENT_FLAGS = {
   'require-mfa': { type: 'boolean' },
   'backchannel-logout-uri': { type: 'string' },
   'refresh-grace': { type: 'string' },
+  ...CLIENT_AUTH_FLAGS,
 } as const;
 
 /** A repeatable flag's values; `--api ''` (an empty value) stands for an empty list. */
@@ -60,8 +62,7 @@ export const commands: Record<string, Command | StandaloneCommand> = {
   },
 
   'clients create': {
-    usage:
-      'tessera clients create --name N --type web|spa|machine|device [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa] [--backchannel-logout-uri U] [--refresh-grace SECONDS]',
+    usage: `tessera clients create --name N --type web|spa|machine|device [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa] [--backchannel-logout-uri U] [--refresh-grace SECONDS] ${CLIENT_AUTH_USAGE}`,
     options: { ...CLIENT_FLAGS, type: { type: 'string' } },
     async run({ db, secrets, audit, values }) {
       const created = await createClient(db, secrets, {
@@ -75,6 +76,7 @@ export const commands: Record<string, Command | StandaloneCommand> = {
         require_mfa: values['require-mfa'] === true,
         backchannel_logout_uri: text(values['backchannel-logout-uri']) ?? null,
         ...graceSeconds(values['refresh-grace']),
+        ...(await clientAuthFields(values)),
       });
       await audit({
         type: 'client.created',
@@ -86,11 +88,10 @@ export const commands: Record<string, Command | StandaloneCommand> = {
     },
   },
   'clients update': {
-    usage:
-      "tessera clients update CLIENT_ID [--name N] [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa | --no-require-mfa] [--backchannel-logout-uri U] [--refresh-grace SECONDS]   (a list given replaces the stored one; --api '' or --backchannel-logout-uri '' empties it)",
+    usage: `tessera clients update CLIENT_ID [--name N] [--redirect-uri U]… [--post-logout-redirect-uri U]… [--scope S]… [--role R]… [--api AUDIENCE]… [--require-mfa | --no-require-mfa] [--backchannel-logout-uri U] [--refresh-grace SECONDS] ${CLIENT_AUTH_USAGE}   (a list given replaces the stored one; --api '' or --backchannel-logout-uri '' empties it)`,
     options: { ...CLIENT_FLAGS, 'no-require-mfa': { type: 'boolean' } },
     positionals: 1,
-    async run({ db, audit, values, positionals: [id = ''] }) {
+    async run({ db, secrets, audit, values, positionals: [id = ''] }) {
       if (values['require-mfa'] && values['no-require-mfa']) {
         throw new AppError('invalid_input', 'give --require-mfa or --no-require-mfa, not both');
       }
@@ -110,10 +111,11 @@ export const commands: Record<string, Command | StandaloneCommand> = {
           ? { backchannel_logout_uri: text(values['backchannel-logout-uri']) || null }
           : {}),
         ...graceSeconds(values['refresh-grace']),
+        ...(await clientAuthFields(values)),
       };
       if (Object.keys(patch).length === 0)
         throw new AppError('invalid_input', 'nothing to change: give at least one flag');
-      const updated = await updateClient(db, id, patch);
+      const updated = await updateClient(db, secrets, id, patch);
       await audit({ type: 'client.updated', clientId: id, ...CLI, details: { fields: Object.keys(patch) } });
       return updated;
     },
@@ -268,10 +270,13 @@ export const commands: Record<string, Command | StandaloneCommand> = {
   },
 
   'keys rotate': {
-    usage: 'tessera keys rotate',
-    async run({ db, secrets, audit }) {
-      const keys = await rotateSigningKeys(db, secrets);
-      await audit({ type: 'keys.rotated', ...CLI, details: { kids: keys.map((k) => k.kid) } });
+    usage:
+      'tessera keys rotate [--now]   (new keys sign after KEY_PUBLISH_DELAY, default 10 minutes; --now: at once, for emergencies)',
+    options: { now: { type: 'boolean' } },
+    async run({ db, config, secrets, audit, values }) {
+      const now = values.now === true;
+      const keys = await rotateSigningKeys(db, secrets, { publishDelayMs: now ? 0 : config.keyPublishDelayMs });
+      await audit({ type: 'keys.rotated', ...CLI, details: { kids: keys.map((k) => k.kid), now } });
       return { keys };
     },
   },

@@ -6,6 +6,7 @@ import type { Secrets } from '../../server/secrets.ts';
 /** What a command gets: the database, the secrets, the audit trail, and its parsed arguments. */
 export interface CommandContext {
   db: Db;
+  config: Config;
   secrets: Secrets;
   audit: Audit;
   /** The server's ISSUER, for URLs a command prints (a connection's redirect_uri). */

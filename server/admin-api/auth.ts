@@ -22,6 +22,7 @@ interface AuthDeps {
   issuer: string;
   publicKeys: () => JWK[];
   grantOfAccessToken: StandingDeps['grantOfAccessToken'];
+  accessTokenRevoked: StandingDeps['accessTokenRevoked'];
 }
 
 function refuse(ctx: Parameters<Middleware>[0], status: 401 | 403, error: string, description: string): never {
@@ -37,6 +38,7 @@ export function adminAuthentication(deps: AuthDeps): Middleware {
     adminRole: ADMIN_ROLE,
     adminAudience: audience,
     grantOfAccessToken: deps.grantOfAccessToken,
+    accessTokenRevoked: deps.accessTokenRevoked,
   });
   return async (ctx, next) => {
     const presented = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];

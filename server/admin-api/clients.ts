@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUTH_METHODS } from '../clients/client-authentication.ts';
 import {
   clientInput,
   clientPatch,
@@ -35,6 +36,14 @@ const client = z
     backchannel_logout_uri: z.string().nullable(),
     /** Seconds a rotated refresh token presented again answers with its successor instead of revoking; 0: never. */
     refresh_grace_seconds: z.number().int(),
+    token_endpoint_auth_method: z.enum(AUTH_METHODS),
+    /** A private_key_jwt client's keys: where it publishes them, or the JWK set itself. */
+    jwks_uri: z.string().nullable(),
+    jwks: z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }).nullable(),
+    /** Access tokens only DPoP-bound (RFC 9449). */
+    require_dpop: z.boolean(),
+    /** Authorization requests only pushed first (RFC 9126). */
+    require_par: z.boolean(),
   })
   .meta({ id: 'Client' });
 const secret = z.object({ client_id: z.string(), client_secret: z.string() });
@@ -82,13 +91,13 @@ export const clientEndpoints = [
     path: '/clients/{id}',
     tag,
     summary:
-      'Change a client’s name, redirect URIs, scopes, roles, APIs or refresh grace; a list given replaces the stored one',
+      'Change a client; a list given replaces the stored one. A client switched to a secret method that had none gets one, in this answer only',
     params: idParam,
     body: clientPatch,
-    response: client,
+    response: client.extend({ client_secret: z.string().optional() }),
     async handle({ params, body, deps, actor }) {
       const before = describeClient(await requireClient(deps.db, params.id));
-      const after = await updateClient(deps.db, params.id, body);
+      const after = await updateClient(deps.db, deps.secrets, params.id, body);
       const fields = Object.keys(body) as (keyof typeof body)[];
       await deps.audit({
         type: 'client.updated',
@@ -96,7 +105,7 @@ export const clientEndpoints = [
         clientId: params.id,
         details: {
           before: Object.fromEntries(fields.map((f) => [f, before[f]])),
-          after: Object.fromEntries(fields.map((f) => [f, after[f]])),
+          after: Object.fromEntries(fields.map((f) => [f, after[f as keyof typeof after]])),
         },
       });
       return after;

@@ -18,7 +18,11 @@ import { openApiDocument } from './openapi.ts';
 const ADMIN_PREFIX = '/api/admin';
 
 export function adminApiRouter(
-  deps: AdminDeps & { publicKeys: () => JWK[]; grantOfAccessToken: OidcHost['grantOfAccessToken'] },
+  deps: AdminDeps & {
+    publicKeys: () => JWK[];
+    grantOfAccessToken: OidcHost['grantOfAccessToken'];
+    accessTokenRevoked: OidcHost['accessTokenRevoked'];
+  },
 ): Router {
   const router = new Router();
   router.use(rejectNulInUrl);

@@ -24,6 +24,8 @@ export interface StandingDeps {
   grantOfAccessToken: (
     jti: string,
   ) => Promise<{ accountId?: string | undefined; clientId?: string | undefined } | undefined>;
+  /** A machine token revoked at the revocation endpoint (a person's loses its grant link instead). */
+  accessTokenRevoked: (jti: string) => Promise<boolean>;
 }
 
 export function tokenStanding(deps: StandingDeps): (payload: JWTPayload) => Promise<Standing> {
@@ -43,6 +45,7 @@ export function tokenStanding(deps: StandingDeps): (payload: JWTPayload) => Prom
 async function standingOf(deps: StandingDeps, payload: JWTPayload): Promise<Standing> {
   const clientId = String(payload.client_id);
   if (payload.sub === clientId) {
+    if (await deps.accessTokenRevoked(String(payload.jti))) return 'revoked';
     const client = await findClient(deps.db, clientId);
     if (!client?.apis.includes(deps.adminAudience)) return 'revoked';
     return client.roles.includes(deps.adminRole) ? 'admin' : 'not_admin';

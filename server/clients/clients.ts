@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { JWK } from 'jose';
 import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import type { Db } from '../../db/database.ts';
@@ -7,20 +8,29 @@ import {
   deleteClient as deleteClientRow,
   findClient,
   insertClient,
-  listBackchannelLogoutUris,
   listClients,
+  listOperatorDestinations,
   setClientApis,
   setClientRoles,
   updateClientRow,
   updateClientSecret,
 } from '../../db/repositories/clients.ts';
-import type { ClientType, ResourceServerRow } from '../../db/schema.ts';
+import type { ClientAuthMethod, ClientType, ResourceServerRow } from '../../db/schema.ts';
 import { existingApiIds } from '../apis/apis.ts';
 import { AppError } from '../errors.ts';
 import { OIDC_SCOPES } from '../oidc/scopes.ts';
 import { existingRoleIds, roleName } from '../roles/roles.ts';
 import { randomToken, type Secrets } from '../secrets.ts';
 import { parseInput } from '../validation.ts';
+import {
+  AUTH_METHODS,
+  authMethodOf,
+  authRule,
+  defaultAuthMethod,
+  jwkSet,
+  PUBLIC_TYPES,
+  SECRET_METHODS,
+} from './client-authentication.ts';
 
 /**
  * Clients as operators describe them (`web`, `spa`, `machine`) and as oidc-provider needs them.
@@ -29,6 +39,9 @@ import { parseInput } from '../validation.ts';
  * and TVs, no redirect URIs. Secrets are generated here, shown once, and kept encrypted.
  * A client gets access tokens only for the APIs it was granted: named with `apis`, or one of whose
  * scopes it holds in `scopes` (see apiGranted).
+ * How a client authenticates follows client-authentication.ts; a private_key_jwt client gets no
+ * secret. `require_dpop` and `require_par` make DPoP-bound tokens and pushed authorization
+ * requests a must.
  */
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -74,6 +87,15 @@ const clientFields = {
     .int('must be a whole number of seconds')
     .min(0, 'must be 0 or more')
     .max(MAX_REFRESH_GRACE_SECONDS, `must be at most ${MAX_REFRESH_GRACE_SECONDS}`),
+  /** How the client authenticates: a secret (Basic or in the body), a signed JWT, or nothing (spa). */
+  token_endpoint_auth_method: z.enum(AUTH_METHODS, { error: `must be one of ${AUTH_METHODS.join(', ')}` }),
+  /** A private_key_jwt client's keys: where it publishes them, or the set itself. */
+  jwks_uri: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).nullable(),
+  jwks: jwkSet.nullable(),
+  /** Access tokens only DPoP-bound (RFC 9449). */
+  require_dpop: z.boolean(),
+  /** Authorization requests only pushed first (RFC 9126). */
+  require_par: z.boolean(),
 };
 
 type RedirectShape = Pick<ClientView, 'type' | 'redirect_uris' | 'post_logout_redirect_uris'>;
@@ -106,12 +128,20 @@ export const clientInput = z
     require_mfa: clientFields.require_mfa.default(false),
     backchannel_logout_uri: clientFields.backchannel_logout_uri.default(null),
     refresh_grace_seconds: clientFields.refresh_grace_seconds.default(DEFAULT_REFRESH_GRACE_SECONDS),
+    token_endpoint_auth_method: clientFields.token_endpoint_auth_method.optional(),
+    jwks_uri: clientFields.jwks_uri.default(null),
+    jwks: clientFields.jwks.default(null),
+    require_dpop: clientFields.require_dpop.default(false),
+    require_par: clientFields.require_par.default(false),
   })
+  .transform((c) => ({ ...c, token_endpoint_auth_method: c.token_endpoint_auth_method ?? defaultAuthMethod(c.type) }))
   .superRefine((c, ctx) => {
     const broken = redirectRule(c);
     if (broken) ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: broken });
     const noLogout = backchannelRule(c);
     if (noLogout) ctx.addIssue({ code: 'custom', path: ['backchannel_logout_uri'], message: noLogout });
+    const auth = authRule(c);
+    if (auth) ctx.addIssue({ code: 'custom', path: [], message: auth });
   });
 
 /** What may change of a client; its type and id stay. */
@@ -125,12 +155,16 @@ export const clientPatch = z.object({
   require_mfa: clientFields.require_mfa.optional(),
   backchannel_logout_uri: clientFields.backchannel_logout_uri.optional(),
   refresh_grace_seconds: clientFields.refresh_grace_seconds.optional(),
+  token_endpoint_auth_method: clientFields.token_endpoint_auth_method.optional(),
+  jwks_uri: clientFields.jwks_uri.optional(),
+  jwks: clientFields.jwks.optional(),
+  require_dpop: clientFields.require_dpop.optional(),
+  require_par: clientFields.require_par.optional(),
 });
 
 export type ClientInput = z.input<typeof clientInput>;
 
 /** Public clients: they cannot keep a secret, so they get none. */
-const PUBLIC_TYPES: ReadonlySet<ClientType> = new Set(['spa', 'device']);
 
 /** The scopes a web or spa client may ask for when it was created without a list. */
 const DEFAULT_USER_SCOPES = OIDC_SCOPES;
@@ -148,6 +182,11 @@ export interface ClientView {
   created_at: string;
   backchannel_logout_uri: string | null;
   refresh_grace_seconds: number;
+  token_endpoint_auth_method: ClientAuthMethod;
+  jwks_uri: string | null;
+  jwks: { keys: JWK[] } | null;
+  require_dpop: boolean;
+  require_par: boolean;
 }
 
 export function describeClient(row: ClientWithRoles): ClientView {
@@ -164,6 +203,11 @@ export function describeClient(row: ClientWithRoles): ClientView {
     created_at: row.created_at.toISOString(),
     backchannel_logout_uri: row.backchannel_logout_uri,
     refresh_grace_seconds: row.refresh_grace_seconds,
+    token_endpoint_auth_method: authMethodOf(row),
+    jwks_uri: row.jwks_uri,
+    jwks: row.jwks,
+    require_dpop: row.require_dpop,
+    require_par: row.require_par,
   };
 }
 
@@ -184,7 +228,7 @@ export async function createClient(
   const c = parseInput(clientInput, input);
   // Hex, so an id never starts with '-' and reads as a flag on a command line.
   const clientId = randomBytes(16).toString('hex');
-  const secret = PUBLIC_TYPES.has(c.type) ? undefined : randomToken(32);
+  const secret = SECRET_METHODS.has(c.token_endpoint_auth_method) ? randomToken(32) : undefined;
   await db.transaction().execute(async (trx) => {
     const roleIds = await existingRoleIds(trx, c.roles);
     const apiIds = await existingApiIds(trx, c.apis);
@@ -199,6 +243,11 @@ export async function createClient(
       require_mfa: c.require_mfa,
       backchannel_logout_uri: c.backchannel_logout_uri,
       refresh_grace_seconds: c.refresh_grace_seconds,
+      token_endpoint_auth_method: c.token_endpoint_auth_method,
+      jwks_uri: c.jwks_uri,
+      jwks: c.jwks ? JSON.stringify(c.jwks) : null,
+      require_dpop: c.require_dpop,
+      require_par: c.require_par,
     });
     await setClientRoles(trx, clientId, roleIds);
     await setClientApis(trx, clientId, apiIds);
@@ -221,9 +270,19 @@ export async function deleteClient(db: Db, clientId: string): Promise<void> {
   if (!(await deleteClientRow(db, clientId))) throw new AppError('not_found', `client ${clientId} does not exist`);
 }
 
-/** Changes the given fields; the result must still satisfy the client type's redirect rule. */
-export async function updateClient(db: Db, clientId: string, input: z.input<typeof clientPatch>): Promise<ClientView> {
+/**
+ * Changes the given fields; the result must still satisfy the client type's rules. A client
+ * switched to a secret method that has no secret yet gets one, in this answer only. Keys left
+ * out are kept while the client stays private_key_jwt, and dropped when it leaves it.
+ */
+export async function updateClient(
+  db: Db,
+  secrets: Secrets,
+  clientId: string,
+  input: z.input<typeof clientPatch>,
+): Promise<ClientView & { client_secret?: string }> {
   const patch = parseInput(clientPatch, input);
+  let secret: string | undefined;
   await db.transaction().execute(async (trx) => {
     const row = await requireClient(trx, clientId);
     const broken = redirectRule({
@@ -238,10 +297,28 @@ export async function updateClient(db: Db, clientId: string, input: z.input<type
         patch.backchannel_logout_uri === undefined ? row.backchannel_logout_uri : patch.backchannel_logout_uri,
     });
     if (noLogout) throw new AppError('invalid_input', `backchannel_logout_uri: ${noLogout}`);
+    const method = patch.token_endpoint_auth_method ?? authMethodOf(row);
+    const keeps = method === 'private_key_jwt';
+    const auth = {
+      type: row.type,
+      token_endpoint_auth_method: method,
+      jwks_uri: patch.jwks_uri !== undefined ? patch.jwks_uri : keeps ? row.jwks_uri : null,
+      jwks: patch.jwks !== undefined ? patch.jwks : keeps ? row.jwks : null,
+      require_par: patch.require_par ?? row.require_par,
+    };
+    // Keys given one way replace keys stored the other way.
+    if (patch.jwks_uri && patch.jwks === undefined) auth.jwks = null;
+    if (patch.jwks && patch.jwks_uri === undefined) auth.jwks_uri = null;
+    const authBroken = authRule(auth);
+    if (authBroken) throw new AppError('invalid_input', authBroken);
     if (patch.roles) {
       await setClientRoles(trx, clientId, await existingRoleIds(trx, patch.roles));
     }
     if (patch.apis) await setClientApis(trx, clientId, await existingApiIds(trx, patch.apis));
+    if (SECRET_METHODS.has(method) && !row.secret_encrypted) {
+      secret = randomToken(32);
+      await updateClientSecret(trx, clientId, secrets.encrypt(secret));
+    }
     await updateClientRow(trx, clientId, {
       ...(patch.name !== undefined ? { name: patch.name } : {}),
       ...(patch.redirect_uris ? { redirect_uris: JSON.stringify(patch.redirect_uris) } : {}),
@@ -252,15 +329,24 @@ export async function updateClient(db: Db, clientId: string, input: z.input<type
       ...(patch.require_mfa !== undefined ? { require_mfa: patch.require_mfa } : {}),
       ...(patch.backchannel_logout_uri !== undefined ? { backchannel_logout_uri: patch.backchannel_logout_uri } : {}),
       ...(patch.refresh_grace_seconds !== undefined ? { refresh_grace_seconds: patch.refresh_grace_seconds } : {}),
+      token_endpoint_auth_method: method,
+      jwks_uri: auth.jwks_uri,
+      jwks: auth.jwks ? JSON.stringify(auth.jwks) : null,
+      ...(patch.require_dpop !== undefined ? { require_dpop: patch.require_dpop } : {}),
+      ...(patch.require_par !== undefined ? { require_par: patch.require_par } : {}),
     });
   });
-  return describeClient(await requireClient(db, clientId));
+  const view = describeClient(await requireClient(db, clientId));
+  return secret ? { ...view, client_secret: secret } : view;
 }
 
 export async function rotateClientSecret(db: Db, secrets: Secrets, clientId: string) {
   const row = await requireClient(db, clientId);
   if (PUBLIC_TYPES.has(row.type))
     throw new AppError('invalid_input', `${row.type} clients are public and have no secret`);
+  if (!SECRET_METHODS.has(authMethodOf(row))) {
+    throw new AppError('invalid_input', 'this client authenticates with its keys (private_key_jwt), not a secret');
+  }
   const secret = randomToken(32);
   await updateClientSecret(db, clientId, secrets.encrypt(secret));
   return { client_id: clientId, client_secret: secret };
@@ -271,22 +357,21 @@ export function toClientMetadata(row: ClientWithRoles, secrets: Secrets): Client
   // No `scope`: with one, oidc-provider refuses a request naming any other OpenID scope, where
   // Tessera narrows (RFC 6749 §3.3): consent grants only allowedOidcScopes, and API scopes are
   // narrowed per API by apiScopesFor.
+  const method = authMethodOf(row);
   const common = {
     client_id: row.client_id,
     client_name: row.name,
+    token_endpoint_auth_method: method,
+    ...(SECRET_METHODS.has(method) ? { client_secret: secrets.decrypt(row.secret_encrypted ?? '') } : {}),
+    ...(row.jwks_uri ? { jwks_uri: row.jwks_uri } : {}),
+    ...(row.jwks ? { jwks: row.jwks as ClientMetadata['jwks'] } : {}),
+    dpop_bound_access_tokens: row.require_dpop,
     ...(row.backchannel_logout_uri
       ? { backchannel_logout_uri: row.backchannel_logout_uri, backchannel_logout_session_required: true }
       : {}),
   };
   if (row.type === 'machine') {
-    return {
-      ...common,
-      client_secret: secrets.decrypt(row.secret_encrypted ?? ''),
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: 'client_secret_basic',
-    };
+    return { ...common, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
   }
   if (row.type === 'device') {
     return {
@@ -294,23 +379,16 @@ export function toClientMetadata(row: ClientWithRoles, secrets: Secrets): Client
       grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
       response_types: [],
       redirect_uris: [],
-      token_endpoint_auth_method: 'none',
     };
   }
-  const userFacing = {
+  return {
     ...common,
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code' as const],
     redirect_uris: row.redirect_uris,
     post_logout_redirect_uris: row.post_logout_redirect_uris,
+    require_pushed_authorization_requests: row.require_par,
   };
-  return row.type === 'spa'
-    ? { ...userFacing, token_endpoint_auth_method: 'none' }
-    : {
-        ...userFacing,
-        client_secret: secrets.decrypt(row.secret_encrypted ?? ''),
-        token_endpoint_auth_method: 'client_secret_basic',
-      };
 }
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -348,5 +426,5 @@ export function apiScopesFor(
  * clients: such destinations may be on private networks (see oidc/outgoing-fetch.ts).
  */
 export async function isOperatorDestination(db: Db, href: string): Promise<boolean> {
-  return (await listBackchannelLogoutUris(db)).some((uri) => URL.parse(uri)?.href === href);
+  return (await listOperatorDestinations(db)).some((uri) => URL.parse(uri)?.href === href);
 }

@@ -20,8 +20,13 @@ import type { Secrets } from '../secrets.ts';
 export const ALGORITHMS = ['RS256', 'ES256'] as const;
 export type SigningAlg = (typeof ALGORITHMS)[number];
 
-/** Longer than every node's poll of `config_version`, so the key is in every /jwks before it signs. */
-export const PUBLISH_BEFORE_SIGNING_MS = 5_000;
+/**
+ * How long a new key is in /jwks before it signs, by default. Resource servers cache /jwks and
+ * refetch it at most every so often (jose and express-oauth2-jwt-bearer: 30 s after a miss;
+ * many cache for minutes), so a key that signed sooner would make them refuse good tokens.
+ * KEY_PUBLISH_DELAY changes it; `keys rotate --now` skips it.
+ */
+export const PUBLISH_BEFORE_SIGNING_MS = 10 * 60_000;
 /** Longer than the longest-lived token a key signs (ID tokens, 1 h; API access tokens, at most 1 h). */
 export const RETAIN_AFTER_RETIREMENT_MS = 2 * 3600_000;
 
@@ -56,9 +61,16 @@ export async function ensureSigningKeys(db: Db, secrets: Secrets): Promise<void>
   });
 }
 
-/** Adds a new key for each algorithm and retires the current ones when the new ones take over. */
-export async function rotateSigningKeys(db: Db, secrets: Secrets, now = new Date()) {
-  const activatesAt = new Date(now.getTime() + PUBLISH_BEFORE_SIGNING_MS);
+/**
+ * Adds a new key for each algorithm and retires the current ones when the new ones take over,
+ * `publishDelayMs` from now (0: at once, for an emergency such as a leaked key).
+ */
+export async function rotateSigningKeys(
+  db: Db,
+  secrets: Secrets,
+  { publishDelayMs = PUBLISH_BEFORE_SIGNING_MS, now = new Date() }: { publishDelayMs?: number; now?: Date } = {},
+) {
+  const activatesAt = new Date(now.getTime() + publishDelayMs);
   return db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${KEYS_LOCK})`.execute(trx);
     await deleteSigningKeysRetiredBefore(trx, new Date(now.getTime() - RETAIN_AFTER_RETIREMENT_MS));

@@ -65,10 +65,18 @@ export interface OidcDependencies {
 const DAY = 24 * 3600;
 
 /**
- * How clients authenticate, as discovery advertises it: web and machine clients with HTTP Basic,
+ * How clients authenticate, as discovery advertises it: web and machine clients with their secret
+ * (HTTP Basic by default, or in the body) or a JWT signed with their own key (private_key_jwt),
  * spa clients (public) with none. Only methods a registered client can actually use are listed.
  */
-const CLIENT_AUTH_METHODS: ClientAuthMethod[] = ['client_secret_basic', 'none'];
+const CLIENT_AUTH_METHODS: ClientAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+];
+/** The algorithms a private_key_jwt client may sign with: no HMAC, as no client signs with its secret. */
+const CLIENT_AUTH_SIGNING_ALGS = ['ES256', 'PS256', 'RS256', 'Ed25519', 'EdDSA'] as const;
 
 /**
  * The library's prompts, with `create` first: a client sending prompt=create (OpenID Connect
@@ -106,6 +114,7 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
     scopes: OIDC_SCOPES,
     claims: SCOPE_CLAIMS,
     clientAuthMethods: CLIENT_AUTH_METHODS,
+    enabledJWA: { clientAuthSigningAlgValues: CLIENT_AUTH_SIGNING_ALGS },
     discovery: {
       claim_types_supported: ['normal'],
       introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
@@ -160,6 +169,10 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
           client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client?.clientId,
       },
       revocation: { enabled: true },
+      // Sender-constrained tokens (RFC 9449) and pushed authorization requests (RFC 9126), for
+      // every client; a client registered with require_dpop / require_par must use them.
+      dPoP: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,

@@ -8,7 +8,8 @@ import { verifyAccessToken } from '../keys/access-tokens.ts';
  * with `provider.use`) takes over after the library has authenticated the calling client, and
  * answers from the token itself: signature by one of our keys, issuer, `typ`, expiry, and, for
  * tokens issued to a user, whether their grant still exists (a revoked grant is deleted).
- * `recordJwtAccessToken` keeps the jti → grant link that last check needs.
+ * `recordJwtAccessToken` keeps the jti → grant link that last check needs; a token revoked at
+ * the revocation endpoint is marked there too (see revocation.ts).
  */
 export const JWT_ACCESS_TOKEN_MODEL = 'JwtAccessToken';
 
@@ -46,6 +47,7 @@ async function introspect(
     return inactive;
   }
   const clientId = String(payload.client_id);
+  if ((await deps.records.find(String(payload.jti)))?.revoked) return inactive;
   // Same rule as the library's default policy: a public client may only look at its own tokens.
   if (callerIsPublic && clientId !== callerId) return inactive;
   if (payload.sub === clientId) {
@@ -54,16 +56,22 @@ async function introspect(
     const grant = await grantOfJwtAccessToken(deps.records, provider, String(payload.jti));
     if (!grant || grant.clientId !== clientId) return inactive;
   }
-  return { ...payload, active: true, token_type: 'Bearer' };
+  return { ...payload, active: true, token_type: payload.cnf ? 'DPoP' : 'Bearer' };
 }
 
-/** Who a person's JWT access token was issued to, while its grant lives (a revoked grant is deleted). */
+/** Whether a JWT access token (by `jti`) was revoked at the revocation endpoint. */
+export async function jwtAccessTokenRevoked(records: Adapter, jti: string): Promise<boolean> {
+  return Boolean((await records.find(jti))?.revoked);
+}
+
+/** Who a person's JWT access token was issued to, while it and its grant live (a revoked grant is deleted). */
 export async function grantOfJwtAccessToken(
   records: Adapter,
   provider: Provider,
   jti: string,
 ): Promise<{ accountId: string | undefined; clientId: string | undefined } | undefined> {
   const record = await records.find(jti);
+  if (record?.revoked) return undefined;
   const grant = record?.grantId ? await provider.Grant.find(String(record.grantId)) : undefined;
   return grant ? { accountId: grant.accountId, clientId: grant.clientId } : undefined;
 }

@@ -19,6 +19,8 @@ export function outgoingFetch(operatorDestination: OperatorDestination) {
     const options: RequestInit & { dispatcher?: unknown } = {
       ...init,
       signal: AbortSignal.timeout(OUTGOING_TIMEOUT_MS),
+      // The URL is the one registered: an answer never comes from anywhere else.
+      redirect: 'error',
     };
     if (await operatorDestination(href)) delete options.dispatcher;
     return fetch(input, options);

@@ -32,8 +32,16 @@ import { answerOutagesAs503, onServerError } from './dependency-outage.ts';
 import { deviceGuard } from './device-guard.ts';
 import { devicePages } from './device-pages.ts';
 import { accountFinder, rolesLoadedFor } from './find-account.ts';
-import { grantOfJwtAccessToken, JWT_ACCESS_TOKEN_MODEL, jwtIntrospection } from './jwt-introspection.ts';
+import {
+  grantOfJwtAccessToken,
+  JWT_ACCESS_TOKEN_MODEL,
+  jwtAccessTokenRevoked,
+  jwtIntrospection,
+} from './jwt-introspection.ts';
 import { outgoingFetch } from './outgoing-fetch.ts';
+import { logProtocolErrors } from './protocol-errors.ts';
+import { replayChecksUnderConcurrency } from './replay-detection.ts';
+import { revocationAsLibrariesExpect } from './revocation.ts';
 import { rfc6749ErrorCodes } from './rfc-errors.ts';
 
 interface HostDependencies {
@@ -57,6 +65,8 @@ export interface OidcHost {
   grantOfAccessToken(jti: string): Promise<{ accountId: string | undefined; clientId: string | undefined } | undefined>;
   /** Posts one queued logout token (server/logout/); 'skipped' when the client takes none. */
   postLogout: PostLogout;
+  /** Whether a JWT access token (by `jti`) was revoked at the revocation endpoint. */
+  accessTokenRevoked(jti: string): Promise<boolean>;
 }
 
 export function createOidcHost(deps: HostDependencies): OidcHost {
@@ -72,6 +82,7 @@ export function createOidcHost(deps: HostDependencies): OidcHost {
     middleware: (ctx, next) => current.mounted(ctx, next),
     grantOfAccessToken: (jti) => grantOfJwtAccessToken(current.records, current.provider, jti),
     postLogout: (target) => current.postLogout(target),
+    accessTokenRevoked: (jti) => jwtAccessTokenRevoked(current.records, jti),
   };
 }
 
@@ -133,6 +144,7 @@ function build(deps: HostDependencies, keySet: KeySet) {
     }),
   );
   const postLogout = queueBackchannelLogouts(provider, db);
+  replayChecksUnderConcurrency(provider);
   provider.use(answerOutagesAs503(page));
   // Writes a refresh token rotation at the end of its request; a database gone then throws past
   // the library to the error boundary, which answers 503.
@@ -150,20 +162,12 @@ function build(deps: HostDependencies, keySet: KeySet) {
       clientExists: async (clientId) => (await catalog.findClient(clientId)) !== undefined,
     }),
   );
+  provider.use(revocationAsLibrariesExpect({ issuer, publicKeys: () => keySet.publicKeys, records }));
   provider.use(rfc6749ErrorCodes);
   provider.use(deviceGuard(deps.rateLimiter, page));
   provider.use(apiKeyIntrospection(db, issuer));
   provider.on('server_error', onServerError(logger));
-  // Clients' protocol mistakes: worth a line for operators, never an error-level alarm.
-  const protocolError =
-    (event: string) => (ctx: KoaContextWithOIDC, err: { error?: string; error_description?: string }) =>
-      logger.info(
-        { reqId: ctx.state.requestId, route: ctx.oidc?.route, error: err.error, description: err.error_description },
-        event,
-      );
-  provider.on('grant.error', protocolError('grant.error'));
-  provider.on('introspection.error', protocolError('introspection.error'));
-  provider.on('revocation.error', protocolError('revocation.error'));
+  logProtocolErrors(provider, logger);
   provider.on('end_session.success', (ctx: KoaContextWithOIDC) =>
     audit({
       type: 'logout',

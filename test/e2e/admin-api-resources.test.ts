@@ -100,6 +100,88 @@ describe('clients', () => {
   });
 });
 
+describe('clients: authentication', () => {
+  const publicKey = {
+    kty: 'EC',
+    crv: 'P-256',
+    x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+    y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+  };
+
+  it('takes a private_key_jwt client with inline keys, and switching to a secret hands one out once', async () => {
+    const created = await api.call('post', '/api/admin/clients', {
+      body: {
+        name: 'Signer',
+        type: 'machine',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [publicKey] },
+        require_dpop: true,
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [publicKey] },
+      jwks_uri: null,
+      require_dpop: true,
+      require_par: false,
+    });
+    expect(created.body).not.toHaveProperty('client_secret');
+    const id = created.body.client_id as string;
+    const rotate = await api.call('post', `/api/admin/clients/${id}/rotate-secret`);
+    expect(rotate).toMatchObject({ status: 400, body: { error: 'invalid_input' } });
+    const switched = await api.call('patch', `/api/admin/clients/${id}`, {
+      body: { token_endpoint_auth_method: 'client_secret_post' },
+    });
+    expect(switched.status).toBe(200);
+    expect(switched.body).toMatchObject({
+      token_endpoint_auth_method: 'client_secret_post',
+      jwks: null,
+      client_secret: expect.any(String),
+    });
+  });
+
+  it('refuses private keys, keys without a method for them, and a public web client, with 400 and no row', async () => {
+    const before = (await api.call('get', '/api/admin/clients')).body.length;
+    const bodies = [
+      {
+        name: 'X',
+        type: 'machine',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [{ ...publicKey, d: 'secret' }] },
+      },
+      { name: 'X', type: 'machine', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [] } },
+      {
+        name: 'X',
+        type: 'machine',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks_uri: 'https://k.example.test/j',
+        jwks: { keys: [publicKey] },
+      },
+      { name: 'X', type: 'machine', jwks_uri: 'https://k.example.test/j' },
+      { name: 'X', type: 'web', redirect_uris: ['https://x.example.test/cb'], token_endpoint_auth_method: 'none' },
+      { name: 'X', type: 'machine', require_dpop: 'yes' },
+    ];
+    for (const body of bodies) {
+      const answer = await api.call('post', '/api/admin/clients', { body });
+      expect({ body, status: answer.status, error: answer.body.error }).toEqual({
+        body,
+        status: 400,
+        error: 'invalid_input',
+      });
+    }
+    expect((await api.call('get', '/api/admin/clients')).body).toHaveLength(before);
+  });
+
+  it('documents the fields in the OpenAPI document', async () => {
+    const doc = (await api.call('get', '/api/openapi.json', { as: null })).body;
+    const fields = Object.keys(doc.components.schemas.Client.properties);
+    expect(fields).toEqual(
+      expect.arrayContaining(['token_endpoint_auth_method', 'jwks_uri', 'jwks', 'require_dpop', 'require_par']),
+    );
+  });
+});
+
 describe('apis', () => {
   it('creates, changes, refuses duplicates and the admin API itself, and deletes', async () => {
     const body = { audience: 'https://reports.example.test', scopes: ['reports:read'] };

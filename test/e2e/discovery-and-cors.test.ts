@@ -74,6 +74,7 @@ describe('discovery', () => {
     expect(d.id_token_signing_alg_values_supported).toEqual(expect.arrayContaining(['RS256', 'ES256']));
   });
 
+  // Each secret method and private_key_jwt is driven in client-authentication.test.ts.
   it('advertises only the client authentication methods a client can use, and each one works', async () => {
     const d = (await (await fetch(new URL('/.well-known/openid-configuration', tessera.issuer))).json()) as Record<
       string,
@@ -82,10 +83,12 @@ describe('discovery', () => {
     for (const endpoint of ['token', 'introspection', 'revocation']) {
       expect({ endpoint, methods: d[`${endpoint}_endpoint_auth_methods_supported`] }).toEqual({
         endpoint,
-        methods: ['client_secret_basic', 'none'],
+        methods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
       });
     }
-    expect(d).not.toHaveProperty('token_endpoint_auth_signing_alg_values_supported');
+    // private_key_jwt with asymmetric keys only: no client signs with its secret (client_secret_jwt).
+    expect(d.token_endpoint_auth_signing_alg_values_supported).toEqual(expect.arrayContaining(['ES256', 'RS256']));
+    expect(String(d.token_endpoint_auth_signing_alg_values_supported)).not.toMatch(/HS/);
     const webClient = await relyingParty(tessera.issuer, web.client_id, web.client_secret);
     const spaClient = await relyingParty(tessera.issuer, spa.client_id);
     await expect(oidc.tokenRevocation(webClient, 'no-such-token')).resolves.toBeUndefined();

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateKeyPair, SignJWT } from 'jose';
+import { base64url, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { createProtectedApi } from '../../examples/protected-api.ts';
 import { relyingParty } from '../support/oidc-flow.ts';
@@ -22,6 +23,7 @@ let api: Server;
 let apiUrl: string;
 let reader: MachineClient;
 let stranger: MachineClient;
+let bound: MachineClient;
 
 async function tokenFor(client: MachineClient, resource?: string): Promise<string> {
   const config = await relyingParty(tessera.issuer, client.client_id, client.client_secret);
@@ -44,6 +46,7 @@ beforeAll(async () => {
     ).json<MachineClient>();
   reader = await machine('Nightly report', '--role', ROLE, '--api', BILLING);
   stranger = await machine('Unprivileged job');
+  bound = await machine('Sender-constrained job', '--role', ROLE, '--require-dpop');
 
   api = createProtectedApi({ issuer: tessera.issuer, audience: REPORTS, requiredRole: ROLE }).listen(0, '127.0.0.1');
   await new Promise((resolve) => api.once('listening', resolve));
@@ -123,5 +126,51 @@ describe('the protected API example', () => {
     const res = await getReports(`Bearer ${opaque}`);
     expect(res.status).toBe(401);
     expect(res.challenge).toContain('error="invalid_token"');
+  });
+});
+
+describe('the protected API example with DPoP-bound tokens', () => {
+  async function dpopToken() {
+    const config = await relyingParty(tessera.issuer, bound.client_id, bound.client_secret);
+    const keys = await oidc.randomDPoPKeyPair('ES256');
+    const DPoP = oidc.getDPoPHandle(config, keys);
+    const { access_token } = await oidc.clientCredentialsGrant(config, { resource: REPORTS }, { DPoP });
+    return { config, keys, DPoP, token: access_token };
+  }
+  const proofFor = async (token: string, privateKey: CryptoKey, publicKey: CryptoKey) =>
+    new SignJWT({
+      htm: 'GET',
+      htu: `${apiUrl}/reports`,
+      ath: base64url.encode(createHash('sha256').update(token).digest()),
+    })
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(publicKey) })
+      .setJti(crypto.randomUUID())
+      .setIssuedAt()
+      .sign(privateKey);
+  const getWithProof = async (token: string, proof: string) =>
+    (await fetch(`${apiUrl}/reports`, { headers: { authorization: `DPoP ${token}`, dpop: proof } })).status;
+
+  it('answers a bound token sent with its proof, as openid-client sends it', async () => {
+    const { config, DPoP, token } = await dpopToken();
+    const res = await oidc.fetchProtectedResource(config, token, new URL(`${apiUrl}/reports`), 'GET', null, undefined, {
+      DPoP,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ caller: bound.client_id });
+  });
+
+  it('refuses the bound token as Bearer, or with a proof by another key', async () => {
+    const { token } = await dpopToken();
+    expect((await getReports(`Bearer ${token}`)).status).toBe(401);
+    const thief = await generateKeyPair('ES256');
+    expect(await getWithProof(token, await proofFor(token, thief.privateKey, thief.publicKey))).toBe(401);
+  });
+
+  it('takes one proof once, of a hundred sent at once', async () => {
+    const { keys, token } = await dpopToken();
+    const proof = await proofFor(token, keys.privateKey, keys.publicKey);
+    const statuses = await Promise.all(Array.from({ length: 100 }, () => getWithProof(token, proof)));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(new Set(statuses.filter((s) => s !== 200))).toEqual(new Set([401]));
   });
 });

@@ -35,7 +35,7 @@ describe('signing keys', () => {
   it('rotate in two phases: the old keys retire when the new ones start signing', async () => {
     const before = await listSigningKeys(db);
     const now = new Date();
-    const created = await rotateSigningKeys(db, secrets, now);
+    const created = await rotateSigningKeys(db, secrets, { now });
     const rows = await listSigningKeys(db);
     expect(rows).toHaveLength(4);
     for (const old of before) {

@@ -106,6 +106,10 @@ export interface FormSignIn {
   scope?: string;
   /** Sent as X-Forwarded-For (the server must run with TRUST_PROXY): one person's own address. */
   address?: string;
+  /** More authorization request parameters (`resource`, …). */
+  params?: Record<string, string>;
+  /** Push the authorization request first (PAR, RFC 9126) and send only its request_uri. */
+  par?: boolean;
 }
 
 /** openid-client for `clientId`, each request sent to `node` (default: the issuer itself). */
@@ -137,13 +141,17 @@ export async function openLoginForm(config: oidc.Configuration, node: string, s:
   const issuer = config.serverMetadata().issuer;
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
-  const authorization = oidc.buildAuthorizationUrl(config, {
+  const parameters = {
     redirect_uri: s.redirectUri,
     scope: s.scope ?? 'openid profile email',
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
-  });
+    ...s.params,
+  };
+  const authorization = s.par
+    ? await oidc.buildAuthorizationUrlWithPAR(config, parameters)
+    : oidc.buildAuthorizationUrl(config, parameters);
   const jarRequest = cookieJar();
   const request = (node: string, url: URL, body?: URLSearchParams) =>
     jarRequest(onNode(url, issuer, node), {

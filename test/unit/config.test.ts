@@ -11,7 +11,9 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
       trustProxy: false,
       dynamicRegistration: false,
+      keyPublishDelayMs: 600_000,
     });
+    expect(loadConfig({ KEY_PUBLISH_DELAY: '0' }).keyPublishDelayMs).toBe(0);
     expect(config.dataDir).toMatch(/\/data$/);
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -67,6 +69,8 @@ describe('loadConfig', () => {
     [{ DYNAMIC_REGISTRATION: 'on' }, 'DYNAMIC_REGISTRATION must be true or false'],
     [{ GITHUB_CLIENT_ID: 'only-one' }, 'GITHUB_CLIENT_SECRET is required when the other GitHub setting is set'],
     [{ SMTP_URL: 'http://mail' }, 'SMTP_URL must be a URL (smtp or smtps)'],
+    [{ KEY_PUBLISH_DELAY: '10m' }, 'KEY_PUBLISH_DELAY must be a number of seconds'],
+    [{ KEY_PUBLISH_DELAY: '-5' }, 'KEY_PUBLISH_DELAY'],
   ])('refuses %j, naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

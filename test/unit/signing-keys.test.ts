@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { SigningKeyRow } from '../../db/schema.ts';
-import { keySetAt, PUBLISH_BEFORE_SIGNING_MS, RETAIN_AFTER_RETIREMENT_MS } from '../../server/keys/signing-keys.ts';
+import { keySetAt, RETAIN_AFTER_RETIREMENT_MS } from '../../server/keys/signing-keys.ts';
 import { createSecrets } from '../../server/secrets.ts';
 
 /** Which keys oidc-provider holds, and which one signs, at each moment of a rotation. */
@@ -26,7 +26,7 @@ describe('keySetAt', () => {
   const rows = [key('old', T0, switchAt), key('new', switchAt, null)];
 
   it('publishes a pending key last, so the current key keeps signing', () => {
-    expect(kids(switchAt - PUBLISH_BEFORE_SIGNING_MS, rows)).toEqual(['old', 'new']);
+    expect(kids(switchAt - 1, rows)).toEqual(['old', 'new']);
   });
 
   it('puts the new key first from its activation on, keeping the old one published', () => {
