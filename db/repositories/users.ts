@@ -66,7 +66,7 @@ export async function findUserWithRoles(db: Db, id: string): Promise<UserWithRol
 
 /**
  * A page of users, oldest first, and how many match in all. `q` matches a case-insensitive
- * substring of the email or username (strpos, so `%` and `_` in it are plain characters).
+ * substring of the email, username or name (strpos, so `%` and `_` in it are plain characters).
  */
 export async function listUsersPage(
   db: Db,
@@ -78,6 +78,7 @@ export async function listUsersPage(
       ? eb.or([
           eb(sql`strpos(lower(users.email), ${q})`, '>', 0),
           eb(sql`strpos(lower(coalesce(users.username, '')), ${q})`, '>', 0),
+          eb(sql`strpos(lower(coalesce(users.name, '')), ${q})`, '>', 0),
         ])
       : eb.lit(true);
   const rows = selectUsersWithRoles(db).where(matches);

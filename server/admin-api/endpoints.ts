@@ -4,6 +4,7 @@ import { auditEventEndpoints } from './audit-events.ts';
 import { clientEndpoints } from './clients.ts';
 import type { Endpoint } from './endpoint.ts';
 import { roleEndpoints } from './roles.ts';
+import { signingKeyEndpoints } from './signing-keys.ts';
 import { userEndpoints } from './users.ts';
 
 /** The whole admin API, group by group. */
@@ -14,4 +15,5 @@ export const ADMIN_ENDPOINTS: Endpoint[] = [
   ...apiEndpoints,
   ...apiKeyEndpoints,
   ...auditEventEndpoints,
+  ...signingKeyEndpoints,
 ];
