@@ -15,6 +15,7 @@ import { createPages, type Page } from './http/pages.ts';
 import { ensureSigningKeys } from './keys/signing-keys.ts';
 import type { Logger } from './logger.ts';
 import { createOidcHost, type OidcHost } from './oidc/provider.ts';
+import { countIssuedTokens } from './oidc/token-counter.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit/rate-limits.ts';
 import { createSecrets, resolveSecretKey, type Secrets } from './secrets.ts';
 import { startSweeper } from './sweeper.ts';
@@ -57,6 +58,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const metrics = createMetrics();
   const audit = createAudit(db, logger, metrics.countEvent);
   const oidc = createOidcHost({ issuer: config.issuer, db, secrets, catalog, logger, page, audit });
+  const tokenCounter = countIssuedTokens(oidc.provider, db, logger);
   const stopSweeper = startSweeper(db, logger);
   const mailer = createMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom, toLog: config.mailToLog }, logger);
   const compose = composeAccountMail({ db, issuer: config.issuer });
@@ -81,6 +83,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     async close() {
       stopSweeper();
       catalog.stop();
+      await tokenCounter.stop();
       // A send in progress finishes before its connection and the database close.
       await mailOutbox.stop();
       mailer.close();
