@@ -1,5 +1,6 @@
 import Koa from 'koa';
 import { adminApiRouter } from './admin-api/router.ts';
+import { consoleRouter } from './console/router.ts';
 import type { Deps } from './deps.ts';
 import { createGitHub } from './federation/github.ts';
 import { GITHUB_CALLBACK_PATH } from './federation/github-flow.ts';
@@ -33,6 +34,18 @@ export function createApp(deps: Deps): Koa {
   };
   const interactions = interactionRouter(pageDeps, secure);
   const selfService = selfServiceRouter(pageDeps, secure);
+  const adminConsole = consoleRouter(
+    {
+      ...pageDeps,
+      setup: {
+        mailToLog: deps.config.mailToLog,
+        smtp: Boolean(deps.config.smtpUrl),
+        redis: Boolean(deps.config.redisUrl),
+        postgres: Boolean(deps.config.databaseUrl),
+      },
+    },
+    secure,
+  );
   const adminApi = adminApiRouter({
     db: deps.db,
     secrets: deps.secrets,
@@ -49,6 +62,7 @@ export function createApp(deps: Deps): Koa {
   app.use(selfService.routes());
   app.use(gitHubCallbackRouter(deps).routes());
   app.use(adminApi.routes());
+  app.use(adminConsole.routes());
   app.use(deps.oidc.middleware);
   app.use(notFound(deps.page));
   // Errors are answered by requestContext; this only keeps Koa from printing them a second time.
