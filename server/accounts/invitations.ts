@@ -13,7 +13,8 @@ import { describeUser, insertAccount, type UserView, userInput } from './users.t
  * no password and an invitation mail is queued in the same transaction (both or neither). The
  * mailed link is single use and expires (email-tokens.ts); with it the person chooses a password
  * under the sign-up policy, which also verifies their address. Spending the link and setting the
- * password are one statement's worth of race: only the request that consumed the link sets it.
+ * password are one transaction, and only the request whose conditional UPDATE spent the link
+ * sets it: however many arrive at once, one wins and the others are told the link is used.
  */
 export const invitationInput = userInput.omit({ password: true });
 
@@ -41,11 +42,11 @@ export async function acceptInvitation(db: Db, token: string, password: string):
   if (!user) return { ok: false };
   const problem = passwordProblemFor(password, user);
   if (problem) return { ok: false, problem };
-  const hash = await hashPassword(password);
   return db.transaction().execute(async (trx) => {
     const spent = await consumeEmailToken(trx, token, 'invitation');
     if (!spent) return { ok: false } as const;
-    await updatePasswordHash(trx, spent.user_id, hash);
+    // Hashed only by the request that spent the link: a burst of others stops at the line above.
+    await updatePasswordHash(trx, spent.user_id, await hashPassword(password));
     await markEmailVerified(trx, spent.user_id, spent.email);
     return { ok: true, userId: spent.user_id } as const;
   });
