@@ -2,6 +2,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -91,7 +92,8 @@ function overPg(pool: pg.Pool, mode: 'postgres' | 'socket', onConnectionError: (
 }
 
 async function embedded(dataDir: string, serve: boolean, unlock: () => Promise<void>): Promise<Database> {
-  const pglite = await PGlite.create(join(dataDir, 'pgdata'));
+  // pg_trgm: the index behind searching users by part of a name (migration 20261130T1810).
+  const pglite = await PGlite.create(join(dataDir, 'pgdata'), { extensions: { pg_trgm } });
   const db = new Kysely<Schema>({ dialect: new PGliteDialect({ pglite }) });
   let server: PGLiteSocketServer | undefined;
   if (serve) {

@@ -10,6 +10,7 @@ import * as mailOutbox from './20261130T1050-mail-outbox.ts';
 import * as auditChain from './20261130T1060-audit-chain.ts';
 import * as pendingSignups from './20261130T1061-pending-signups.ts';
 import * as adminConsole from './20261130T1800-console.ts';
+import * as userSearch from './20261130T1810-user-search.ts';
 
 /**
  * Every migration, by name in the order they apply. Listed here rather than read from the folder
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '20261130T1060-audit-chain': auditChain,
   '20261130T1061-pending-signups': pendingSignups,
   '20261130T1800-console': adminConsole,
+  '20261130T1810-user-search': userSearch,
 };
