@@ -4,8 +4,9 @@ import { type Kysely, sql } from 'kysely';
  * What the admin console needs from the database:
  * - invitations: a mailed single-use link with which a person an operator invited sets their
  *   first password (a third purpose of email tokens);
- * - counts per day of what the audit log does not hold (tokens issued), for the overview's chart:
- *   one row per day and kind, added to by each node every few seconds, not per token;
+ * - counts per day for the overview's chart, one row per day and kind: audit events by type
+ *   (added to with each append) and tokens issued (which the log does not hold; added to by each
+ *   node every few seconds, not per token);
  * - paged lists that stay fast with many rows: users in creation order, audit events by type or
  *   client and time (the user filter already has its index), and sessions counted by expiry.
  */
@@ -21,6 +22,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('n', 'bigint', (c) => c.notNull().defaultTo(0))
     .addPrimaryKeyConstraint('daily_counts_pk', ['day', 'kind'])
     .execute();
+  // The chart's first month, from the log as it stands; appends keep the counts from now on.
+  await sql`
+    insert into daily_counts (day, kind, n)
+    select (at at time zone 'UTC')::date, 'event:' || type, count(*)
+    from audit_events where at > now() - interval '31 days'
+    group by 1, 2`.execute(db);
   await sql`create index users_created on users (created_at, id)`.execute(db);
   await sql`create index audit_events_type on audit_events (type, at)`.execute(db);
   await sql`create index audit_events_client on audit_events (client_id, at) where client_id is not null`.execute(db);

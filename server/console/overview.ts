@@ -1,7 +1,9 @@
 import type { Context } from 'koa';
 import { listAuditEvents } from '../../db/repositories/audit-events.ts';
-import { activityByDay, countActiveSessions } from '../../db/repositories/console-stats.ts';
+import { countActiveSessions } from '../../db/repositories/console-stats.ts';
+import { dailyCounts } from '../../db/repositories/daily-counts.ts';
 import { listSigningKeys } from '../../db/repositories/signing-keys.ts';
+import { eventCountKind } from '../audit/chain.ts';
 import { TOKENS_ISSUED } from '../oidc/token-counter.ts';
 import { barWidth, CHART, dailySeries, lastDays } from './chart.ts';
 import type { ConsoleDeps } from './deps.ts';
@@ -14,16 +16,19 @@ import { view } from './view.ts';
 const DAYS = 30;
 const KEY_ROTATION_DAYS = 90;
 const SERIES = [
-  { kind: 'login.succeeded', label: 'Sign-ins' },
-  { kind: 'login.failed', label: 'Failed sign-ins' },
-  { kind: 'signup', label: 'Sign-ups' },
+  { kind: eventCountKind('login.succeeded'), label: 'Sign-ins' },
+  { kind: eventCountKind('login.failed'), label: 'Failed sign-ins' },
+  { kind: eventCountKind('signup'), label: 'Sign-ups' },
   { kind: TOKENS_ISSUED, label: 'Tokens issued' },
 ];
 
 export async function showOverview(ctx: Context, deps: ConsoleDeps) {
-  const auditKinds = SERIES.map((s) => s.kind).filter((k) => k !== TOKENS_ISSUED);
   const [activity, sessions, latest, keys] = await Promise.all([
-    activityByDay(deps.db, auditKinds, DAYS),
+    dailyCounts(
+      deps.db,
+      SERIES.map((s) => s.kind),
+      DAYS,
+    ),
     countActiveSessions(deps.db),
     listAuditEvents(deps.db, { limit: 10, offset: 0 }),
     listSigningKeys(deps.db),

@@ -1,12 +1,13 @@
 import type { EventEmitter } from 'node:events';
 import type { Provider } from 'oidc-provider';
 import type { Db } from '../../db/database.ts';
-import { addToDailyCount, deleteDailyCountsOlderThan } from '../../db/repositories/daily-counts.ts';
+import { addToDailyCounts, deleteDailyCountsOlderThan } from '../../db/repositories/daily-counts.ts';
 import type { Logger } from '../logger.ts';
 
 /**
  * Counts the access tokens this node issues (for people and for machine clients, JWT or opaque)
- * for the console's chart of tokens per day. Tokens are counted in memory and added to the day's
+ * for the console's chart of tokens per day (audit events are counted as they are appended, see
+ * audit/chain.ts). Tokens are counted in memory and added to the day's
  * row every few seconds, so issuing a token costs no write; a count the database refused is kept
  * for the next try, and what is still held is written on stop. Counts older than a year go.
  */
@@ -28,7 +29,7 @@ export function countIssuedTokens(provider: Provider, db: Db, logger: Logger): {
     if (n === 0) return;
     pending = 0;
     try {
-      await addToDailyCount(db, TOKENS_ISSUED, n);
+      await addToDailyCounts(db, new Map([[TOKENS_ISSUED, n]]));
       await deleteDailyCountsOlderThan(db, KEEP_DAYS);
     } catch (err) {
       pending += n;

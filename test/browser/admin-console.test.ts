@@ -6,7 +6,7 @@ import { checkPage, type SecondFactor, signInToConsole } from '../support/consol
 import { postForm } from '../support/form-posts.ts';
 import { type ClientApp, relyingParty, signInThroughPages } from '../support/oidc-flow.ts';
 import { startTestSmtp, type TestSmtp } from '../support/smtp.ts';
-import type { RunningTessera } from '../support/tessera.ts';
+import { eventually, type RunningTessera } from '../support/tessera.ts';
 
 /**
  * The admin console in Chromium, as an operator uses it: signing in with a second factor, a
@@ -94,8 +94,15 @@ describe('signing in to the console', () => {
     expect(Number(await page.textContent('#active-sessions'))).toBeGreaterThanOrEqual(2);
     // One chart per series, each an image with its numbers in words; the table holds them all.
     expect(await page.getByRole('img', { name: /^Sign-ins per day/ }).count()).toBe(1);
-    expect(await page.locator('.chart-total[data-kind="login.succeeded"]').textContent()).not.toBe('0');
+    expect(await page.locator('.chart-total[data-kind="event:login.succeeded"]').textContent()).not.toBe('0');
     await checkPage(page, 'overview');
+    // Tokens are counted as they are issued and written every few seconds.
+    await createUser(tessera, { username: 'counted', password: PASSWORD });
+    await signInToShop('counted');
+    await eventually(async () => {
+      await page.reload();
+      expect(Number(await page.locator('.chart-total[data-kind="tokens_issued"]').textContent())).toBeGreaterThan(0);
+    });
     await page.context().close();
   });
 
