@@ -1,5 +1,7 @@
 import type { Context } from 'koa';
 import { PAGE_CSP } from '../http/pages.ts';
+import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
+import { CONSOLE_CLIENT_ID } from '../oidc/console-client.ts';
 import type { ConsoleDeps } from './deps.ts';
 import { adminOf } from './session.ts';
 
@@ -19,6 +21,9 @@ export const SECTIONS = [
 ] as const;
 
 export type Section = (typeof SECTIONS)[number]['label'];
+
+// Tessera's own clients: named in events, but not stored, so they have no page.
+const BUILT_IN_CLIENTS = [ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID];
 
 // What an action did, named in the redirect by key only: the page never shows text from the URL.
 const NOTES = {
@@ -55,7 +60,7 @@ export function view(
   deps.page(
     ctx,
     `console/${template}`,
-    { sections: SECTIONS, section, admin: adminOf(ctx).user, done, ...data },
+    { sections: SECTIONS, section, admin: adminOf(ctx).user, done, builtInClients: BUILT_IN_CLIENTS, ...data },
     status,
   );
 }

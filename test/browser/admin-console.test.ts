@@ -95,6 +95,9 @@ describe('signing in to the console', () => {
     // One chart per series, each an image with its numbers in words; the table holds them all.
     expect(await page.getByRole('img', { name: /^Sign-ins per day/ }).count()).toBe(1);
     expect(await page.locator('.chart-total[data-kind="event:login.succeeded"]').textContent()).not.toBe('0');
+    // The latest events name the console's own client, which has no page to link to.
+    expect(await page.textContent('table.events')).toContain('tessera-console');
+    expect(await page.getByRole('link', { name: 'tessera-console' }).count()).toBe(0);
     await checkPage(page, 'overview');
     // Tokens are counted as they are issued and written every few seconds.
     await createUser(tessera, { username: 'counted', password: PASSWORD });
