@@ -95,10 +95,13 @@ async function embedded(dataDir: string, serve: boolean, unlock: () => Promise<v
   // Imported here: a node on PostgreSQL never loads PGlite.
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  // pg_trgm: the index behind searching users by part of a name (migration 20261130T1810).
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
   // PostgreSQL's default 128 MB of shared buffers lives in the process's WebAssembly memory, which
   // never shrinks; a small deployment's working set fits in far less.
   const pglite = await PGlite.create(join(dataDir, 'pgdata'), {
     startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
+    extensions: { pg_trgm },
   });
   const db = new Kysely<Schema>({ dialect: new PGliteDialect({ pglite }) });
   let server: PGLiteSocketServer | undefined;

@@ -115,11 +115,18 @@ export interface OidcPayloadsTable {
 export interface EmailTokensTable {
   token_hash: string;
   user_id: string;
-  purpose: 'verify_email' | 'reset_password';
+  purpose: 'verify_email' | 'reset_password' | 'invitation';
   email: string;
   created_at: CreatedAt;
   expires_at: Date;
   consumed_at: Date | null;
+}
+
+/** Counts per day of events the audit log does not keep one row each for (tokens issued). */
+export interface DailyCountsTable {
+  day: ColumnType<string, string, never>;
+  kind: string;
+  n: ColumnType<string, number, number>;
 }
 
 export interface RateLimitsTable {
@@ -267,6 +274,7 @@ export interface Schema {
   audit_chain: AuditChainTable;
   email_tokens: EmailTokensTable;
   rate_limits: RateLimitsTable;
+  daily_counts: DailyCountsTable;
   api_keys: ApiKeysTable;
   api_key_roles: ApiKeyRolesTable;
   totp_factors: TotpFactorsTable;

@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import { adminApiRouter } from './admin-api/router.ts';
 import { createUpstreams } from './connections/upstreams.ts';
+import { consoleRouter } from './console/router.ts';
 import type { Deps } from './deps.ts';
 import { connectionCallbackRouter } from './federation/connection-router.ts';
 import { createGitHub } from './federation/github.ts';
@@ -36,6 +37,18 @@ export function createApp(deps: Deps): Koa {
   };
   const interactions = interactionRouter(pageDeps, secure);
   const selfService = selfServiceRouter(pageDeps, secure);
+  const adminConsole = consoleRouter(
+    {
+      ...pageDeps,
+      setup: {
+        mailToLog: deps.config.mailToLog,
+        smtp: Boolean(deps.config.smtpUrl),
+        redis: Boolean(deps.config.redisUrl),
+        postgres: Boolean(deps.config.databaseUrl),
+      },
+    },
+    secure,
+  );
   const adminApi = adminApiRouter({
     db: deps.db,
     secrets: deps.secrets,
@@ -54,6 +67,7 @@ export function createApp(deps: Deps): Koa {
   app.use(gitHubCallbackRouter(deps).routes());
   app.use(connectionCallbackRouter(deps).routes());
   app.use(adminApi.routes());
+  app.use(adminConsole.routes());
   app.use(deps.oidc.middleware);
   app.use(notFound(deps.page));
   // Errors are answered by requestContext; this only keeps Koa from printing them a second time.

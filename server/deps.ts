@@ -17,6 +17,7 @@ import { ensureSigningKeys } from './keys/signing-keys.ts';
 import type { Logger } from './logger.ts';
 import { startLogoutSender } from './logout/logout-sender.ts';
 import { createOidcHost, type OidcHost } from './oidc/provider.ts';
+import { countIssuedTokens } from './oidc/token-counter.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit/rate-limits.ts';
 import { createSecrets, resolveSecretKey, type Secrets } from './secrets.ts';
 import { startSweeper } from './sweeper.ts';
@@ -72,6 +73,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     dynamicRegistration: config.dynamicRegistration,
   });
   const logoutSender = startLogoutSender({ db, logger, audit, post: oidc.postLogout });
+  const tokenCounter = countIssuedTokens(oidc.provider, db, logger);
   const stopSweeper = startSweeper(db, logger);
   const mailer = createMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom, toLog: config.mailToLog }, logger);
   const compose = composeAccountMail({ db, issuer: config.issuer });
@@ -95,6 +97,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     async close() {
       stopSweeper();
       catalog.stop();
+      await tokenCounter.stop();
       // A send in progress finishes before its connection and the database close.
       await mailOutbox.stop();
       await logoutSender.stop();

@@ -13,6 +13,8 @@ import * as refreshGrace from './20261130T1300-refresh-grace.ts';
 import * as clientAuthentication from './20261130T1400-client-authentication.ts';
 import * as flows from './20261130T1500-flows.ts';
 import * as importedPasswords from './20261130T1700-imported-passwords.ts';
+import * as adminConsole from './20261130T1800-console.ts';
+import * as userSearch from './20261130T1810-user-search.ts';
 import * as connections from './20261130T2000-connections.ts';
 
 /**
@@ -34,5 +36,7 @@ export const migrations: Record<string, Migration> = {
   '20261130T1400-client-authentication': clientAuthentication,
   '20261130T1500-flows': flows,
   '20261130T1700-imported-passwords': importedPasswords,
+  '20261130T1800-console': adminConsole,
+  '20261130T1810-user-search': userSearch,
   '20261130T2000-connections': connections,
 };

@@ -79,6 +79,7 @@ export async function listChainedAuditEvents(db: Db, afterId: string | null, thr
 
 export interface AuditEventFilter {
   userId?: string | undefined;
+  clientId?: string | undefined;
   type?: string | undefined;
   from?: Date | undefined;
   to?: Date | undefined;
@@ -91,6 +92,7 @@ export async function listAuditEvents(db: Db, filter: AuditEventFilter) {
   const matches = (eb: ExpressionBuilder<Schema, 'audit_events'>) =>
     eb.and([
       ...(filter.userId ? [eb('user_id', '=', filter.userId)] : []),
+      ...(filter.clientId ? [eb('client_id', '=', filter.clientId)] : []),
       ...(filter.type ? [eb('type', '=', filter.type)] : []),
       ...(filter.from ? [eb('at', '>=', filter.from)] : []),
       ...(filter.to ? [eb('at', '<=', filter.to)] : []),

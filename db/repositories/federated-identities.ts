@@ -62,3 +62,8 @@ export async function deleteIdentity(db: Db, userId: string, provider: Provider)
     .executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
+
+/** Every identity linked to the user, whatever its provider, oldest first. */
+export async function identitiesOfUser(db: Db, userId: string): Promise<FederatedIdentity[]> {
+  return db.selectFrom('federated_identities').selectAll().where('user_id', '=', userId).orderBy('linked_at').execute();
+}

@@ -67,27 +67,39 @@ export async function findUserWithRoles(db: Db, id: string): Promise<UserWithRol
 
 /**
  * A page of users, oldest first, and how many match in all. `q` matches a case-insensitive
- * substring of the email or username (strpos, so `%` and `_` in it are plain characters).
+ * substring of the email, username or name (`%`, `_` and `\` in it are plain characters), on
+ * the expression the trigram index `users_search` holds.
  */
 export async function listUsersPage(
   db: Db,
   page: { q?: string | undefined; limit: number; offset: number },
 ): Promise<{ rows: UserWithRoles[]; total: number }> {
-  const q = page.q?.toLowerCase();
+  const q = page.q?.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
   const matches = (eb: ExpressionBuilder<Schema, 'users'>) =>
     q
-      ? eb.or([
-          eb(sql`strpos(lower(users.email), ${q})`, '>', 0),
-          eb(sql`strpos(lower(coalesce(users.username, '')), ${q})`, '>', 0),
-        ])
+      ? eb(
+          sql`lower(users.email || chr(10) || coalesce(users.username, '') || chr(10) || coalesce(users.name, ''))`,
+          'like',
+          `%${q}%`,
+        )
       : eb.lit(true);
-  const rows = selectUsersWithRoles(db).where(matches);
+  // The page's ids first (an index scan over users_created), then their roles: the roles of the
+  // rows an offset skips are never looked up.
+  const ids = db
+    .selectFrom('users')
+    .select('id')
+    .where(matches)
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(page.limit)
+    .offset(page.offset);
+  const rows = selectUsersWithRoles(db).where('users.id', 'in', ids);
   const count = db
     .selectFrom('users')
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .where(matches);
   const [found, total] = await Promise.all([
-    rows.orderBy('users.created_at').orderBy('users.id').limit(page.limit).offset(page.offset).execute(),
+    rows.orderBy('users.created_at').orderBy('users.id').execute(),
     count.executeTakeFirstOrThrow(),
   ]);
   return { rows: found as UserWithRoles[], total: Number(total.n) };

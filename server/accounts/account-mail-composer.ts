@@ -14,9 +14,11 @@ import { EMAIL_TOKEN_TTL_SECONDS, type EmailTokenPurpose, issueEmailToken } from
  * - a mail whose reason has gone (the account is gone, disabled, verified already, or uses another
  *   address now; no account uses the address a reset was asked for) is skipped, not sent;
  * - a mail to an address nobody has verified carries no text the requester chose: the greeting
- *   uses the account's name only once its address is verified.
+ *   uses the account's name only once its address is verified (or an operator typed it, in an
+ *   invitation).
  */
-const HOURS = (seconds: number) => (seconds === 3600 ? '1 hour' : `${seconds / 3600} hours`);
+const HOURS = (seconds: number) =>
+  seconds === 3600 ? '1 hour' : seconds % 86_400 === 0 ? `${seconds / 86_400} days` : `${seconds / 3600} hours`;
 const sameAddress = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 export function composeAccountMail(deps: { db: Db; issuer: string }): ComposeMail {
@@ -53,6 +55,14 @@ export function composeAccountMail(deps: { db: Db; issuer: string }): ComposeMai
         const link = await mintLink(user, 'reset_password', '/reset-password', {});
         const name = user.email_verified ? user.name : null;
         return render(user.email, 'reset-password', link, name, EMAIL_TOKEN_TTL_SECONDS.reset_password);
+      }
+      case 'invitation': {
+        // Spent once the person has a password: a mail still queued then has no reason to go.
+        const user = mail.data.userId ? await findUserById(deps.db, mail.data.userId) : undefined;
+        if (!user || user.disabled_at || user.password_hash || !sameAddress(user.email, mail.recipient)) return null;
+        const link = await mintLink(user, 'invitation', '/invitation', {});
+        // The operator typed the name, not a stranger: it may greet the person.
+        return render(user.email, 'invitation', link, user.name, EMAIL_TOKEN_TTL_SECONDS.invitation);
       }
       case 'signup-attempt':
         return render(mail.recipient, 'signup-attempt', new URL('/forgot-password', deps.issuer).href, null, 0);

@@ -11,7 +11,7 @@ import type { Logger } from '../logger.ts';
  *   is sent (account-mail-composer.ts), and the link is minted then;
  * - queueing costs the same whatever the address, so no answer's timing tells who is registered.
  */
-export type AccountMailKind = 'verify-email' | 'reset-password' | 'signup-attempt';
+export type AccountMailKind = 'verify-email' | 'reset-password' | 'signup-attempt' | 'invitation';
 
 /** What the pages that queue mail are given. */
 export interface MailDeps {
@@ -32,6 +32,11 @@ export function queueVerificationMail(db: Db, user: { id: string; email: string 
 /** A reset link for whichever account uses `address` when the mail is sent; none if no account does. */
 export function queueResetMail(db: Db, address: string) {
   return queue(db, 'reset-password', address);
+}
+
+/** An operator invited this account: a link to choose its first password. */
+export function queueInvitationMail(db: Db, user: { id: string; email: string }) {
+  return queue(db, 'invitation', user.email, { userId: user.id });
 }
 
 /** Sign-up with an address that has an account: tell its owner, and offer a reset. */

@@ -17,6 +17,8 @@ export type EmailTokenPurpose = EmailTokensTable['purpose'];
 export const EMAIL_TOKEN_TTL_SECONDS: Record<EmailTokenPurpose, number> = {
   verify_email: 24 * 3600,
   reset_password: 3600,
+  // An invited person may not read their mail the same day.
+  invitation: 7 * 24 * 3600,
 };
 
 export async function issueEmailToken(db: Db, userId: string, email: string, purpose: EmailTokenPurpose) {

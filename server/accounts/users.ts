@@ -63,24 +63,35 @@ export async function createUser(db: Db, input: z.input<typeof userInput>): Prom
   });
   if (problem) throw new AppError('invalid_input', `password: ${problem}`);
   const passwordHash = await hashPassword(u.password);
-  const user = await db.transaction().execute(async (trx) => {
-    const roleIds = await existingRoleIds(trx, u.roles);
-    if (await findUserByLogin(trx, u.email)) throw new AppError('conflict', 'a user with that email already exists');
-    if (u.username && (await findUserByLogin(trx, u.username))) {
-      throw new AppError('conflict', 'a user with that username already exists');
-    }
-    const created = await insertUser(trx, {
-      id: randomUUID(),
-      email: u.email,
-      username: u.username ?? null,
-      name: u.name ?? null,
-      password_hash: passwordHash,
-      email_verified: true,
-    });
-    await setUserRoles(trx, created.id, roleIds);
-    return created;
-  });
+  const user = await db.transaction().execute((trx) => insertAccount(trx, u, passwordHash));
   return describeUser(user, u.roles.toSorted());
+}
+
+/**
+ * Inserts an operator-made account with its roles, inside the caller's transaction; refuses a
+ * taken email or username and unknown roles. With a password hash the address counts as verified;
+ * without one (an invitation) it is verified when the person uses the mailed link.
+ */
+export async function insertAccount(
+  trx: Db,
+  u: { email: string; username?: string | undefined; name?: string | undefined; roles: string[] },
+  passwordHash: string | null,
+): Promise<User> {
+  const roleIds = await existingRoleIds(trx, u.roles);
+  if (await findUserByLogin(trx, u.email)) throw new AppError('conflict', 'a user with that email already exists');
+  if (u.username && (await findUserByLogin(trx, u.username))) {
+    throw new AppError('conflict', 'a user with that username already exists');
+  }
+  const created = await insertUser(trx, {
+    id: randomUUID(),
+    email: u.email,
+    username: u.username ?? null,
+    name: u.name ?? null,
+    password_hash: passwordHash,
+    email_verified: passwordHash !== null,
+  });
+  await setUserRoles(trx, created.id, roleIds);
+  return created;
 }
 
 export async function setRolesOfUser(db: Db, userId: string, names: string[]): Promise<UserView> {

@@ -3,7 +3,7 @@ import { listAuditEvents } from '../../db/repositories/audit-events.ts';
 import { endpoint } from './endpoint.ts';
 import { paged, pageQuery } from './shapes.ts';
 
-/** The audit trail, newest first, filtered by user, type and time. Read only. */
+/** The audit trail, newest first, filtered by user, client, type and time. Read only. */
 const auditEvent = z
   .object({
     id: z.string(),
@@ -30,6 +30,7 @@ export const auditEventEndpoints = [
     summary: 'List audit events, newest first',
     query: pageQuery.extend({
       user_id: z.string().min(1).max(200).optional(),
+      client_id: z.string().min(1).max(200).optional(),
       type: z.string().min(1).max(100).optional(),
       from: dateTime.optional(),
       to: dateTime.optional(),
@@ -38,6 +39,7 @@ export const auditEventEndpoints = [
     async handle({ query, deps }) {
       const { rows, total } = await listAuditEvents(deps.db, {
         userId: query.user_id,
+        clientId: query.client_id,
         type: query.type,
         from: query.from ? new Date(query.from) : undefined,
         to: query.to ? new Date(query.to) : undefined,

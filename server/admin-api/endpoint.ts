@@ -8,7 +8,11 @@ import type { Secrets } from '../secrets.ts';
  * One admin API operation: its path, its zod schemas and its handler. The router validates with
  * the same schemas the OpenAPI document is generated from, so the two cannot drift apart.
  */
-export type Caller = { kind: 'token'; subject: string } | { kind: 'api_key'; id: string };
+export type Caller =
+  | { kind: 'token'; subject: string }
+  | { kind: 'api_key'; id: string }
+  /** An admin signed in to the console, which runs the same endpoints (server/console/operations.ts). */
+  | { kind: 'console'; subject: string };
 
 export interface AdminDeps {
   db: Db;
@@ -23,7 +27,7 @@ export interface EndpointInput<P, Q, B> {
   query: Q;
   body: B;
   caller: Caller;
-  /** For audit rows: `user:<sub>` or `api_key:<id>`. */
+  /** For audit rows: `user:<sub>` (a person, by token or in the console) or `api_key:<id>`. */
   actor: string;
   ctx: Context;
   deps: AdminDeps;
@@ -39,7 +43,7 @@ export interface Endpoint<P = unknown, Q = unknown, B = unknown> {
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
   /** 200 unless said; 204 answers no body. */
-  status?: 200 | 201 | 204;
+  status?: 200 | 201 | 202 | 204;
   response?: z.ZodType;
   handle(input: EndpointInput<P, Q, B>): Promise<unknown>;
 }

@@ -5,6 +5,7 @@ import { clientEndpoints } from './clients.ts';
 import { connectionEndpoints } from './connections.ts';
 import type { Endpoint } from './endpoint.ts';
 import { roleEndpoints } from './roles.ts';
+import { signingKeyEndpoints } from './signing-keys.ts';
 import { userEndpoints } from './users.ts';
 
 /** The whole admin API, group by group. */
@@ -16,4 +17,5 @@ export const ADMIN_ENDPOINTS: Endpoint[] = [
   ...apiEndpoints,
   ...apiKeyEndpoints,
   ...auditEventEndpoints,
+  ...signingKeyEndpoints,
 ];

@@ -42,7 +42,7 @@ export function adminApiRouter(
         query: e.query ? parseInput(e.query, ctx.query) : undefined,
         body: e.body ? parseInput(e.body, ctx.request.body ?? {}) : undefined,
         caller,
-        actor: caller.kind === 'token' ? `user:${caller.subject}` : `api_key:${caller.id}`,
+        actor: caller.kind === 'api_key' ? `api_key:${caller.id}` : `user:${caller.subject}`,
         ctx,
         deps,
       });

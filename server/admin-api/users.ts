@@ -9,6 +9,8 @@ import {
   setUserDisabled,
   updateUser,
 } from '../../db/repositories/users.ts';
+import { queueResetMail } from '../accounts/account-mail.ts';
+import { invitationInput, inviteUser } from '../accounts/invitations.ts';
 import { createUser, describeUser, disableUser, setRolesOfUser, userInput } from '../accounts/users.ts';
 import { AppError, conflictOnDuplicate } from '../errors.ts';
 import { hasTotp, removeMfa } from '../mfa/factors.ts';
@@ -52,7 +54,7 @@ export const userEndpoints = [
     method: 'get',
     path: '/users',
     tag,
-    summary: 'List users; `q` matches part of an email or username',
+    summary: 'List users; `q` matches part of an email, username or name',
     query: pageQuery.extend({ q: z.string().trim().max(254).optional() }),
     response: paged(user),
     async handle({ query, deps }) {
@@ -73,6 +75,22 @@ export const userEndpoints = [
         conflictOnDuplicate('a user with that email or username already exists'),
       );
       await deps.audit({ type: 'user.created', actor, userId: created.id, details: { roles: created.roles } });
+      return created;
+    },
+  }),
+  endpoint({
+    method: 'post',
+    path: '/users/invitations',
+    tag,
+    summary: 'Invite a user: an account without a password, and a mail with a single-use link to choose one',
+    body: invitationInput,
+    status: 201,
+    response: user,
+    async handle({ body, deps, actor }) {
+      const created = await inviteUser(deps.db, body).catch(
+        conflictOnDuplicate('a user with that email or username already exists'),
+      );
+      await deps.audit({ type: 'user.invited', actor, userId: created.id, details: { roles: created.roles } });
       return created;
     },
   }),
@@ -187,6 +205,21 @@ export const userEndpoints = [
       const revoked = await revokeEverythingOf(deps.db, params.id);
       await deps.audit({ type: 'user.sessions_revoked', actor, userId: params.id, details: { revoked } });
       return { revoked };
+    },
+  }),
+  endpoint({
+    method: 'post',
+    path: '/users/{id}/reset-password-mail',
+    tag,
+    summary: 'Mail the user a link to choose a new password (nothing is sent to a disabled user)',
+    params: idParam,
+    status: 202,
+    response: z.object({ queued: z.literal(true) }),
+    async handle({ params, deps, actor }) {
+      const found = await requireUser(deps.db, params.id);
+      await queueResetMail(deps.db, found.email);
+      await deps.audit({ type: 'password.reset_mailed', actor, userId: params.id, details: {} });
+      return { queued: true };
     },
   }),
   endpoint({

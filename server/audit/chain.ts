@@ -8,13 +8,15 @@ import {
   lockAuditChain,
   nextAuditEventSlots,
 } from '../../db/repositories/audit-events.ts';
+import { addToDailyCounts } from '../../db/repositories/daily-counts.ts';
 import { hashAuditEvent } from './chain-hash.ts';
 
 /**
  * Appends to and trims the audit chain. Every append locks the chain's head row (one row, FOR
  * UPDATE, in the insert's transaction), so writers on any number of nodes take turns and build
  * one chain. To keep that fast, each process appends the events that arrive while it waits for
- * the lock together, in one transaction. The retention sweep cuts only a prefix and records the
+ * the lock together, in one transaction, which also adds them to the day's count per type (what
+ * the console's chart reads, instead of counting the log). The retention sweep cuts only a prefix and records the
  * last removed event's hash, so verification still starts from a known hash.
  */
 export type AppendAuditEvent = (event: AuditEventInput) => Promise<void>;
@@ -44,6 +46,7 @@ export async function appendAuditEvents(db: Db, events: AuditEventInput[]): Prom
       return row;
     });
     await insertAuditEvents(trx, rows);
+    await addToDailyCounts(trx, countByType(contents));
     const last = rows[rows.length - 1];
     if (last) await advanceAuditChain(trx, last.id, last.hash);
   });
@@ -95,4 +98,13 @@ export async function sweepAuditEventsBefore(db: Db, before: Date): Promise<numb
     const last = await lastAuditEventBefore(trx, before);
     return last ? deleteAuditEventsThrough(trx, last.id, last.hash) : 0;
   });
+}
+
+/** The daily count kind of an audit event type. */
+export const eventCountKind = (type: string) => `event:${type}`;
+
+function countByType(events: { type: string }[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { type } of events) counts.set(eventCountKind(type), (counts.get(eventCountKind(type)) ?? 0) + 1);
+  return counts;
 }

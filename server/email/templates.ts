@@ -10,7 +10,7 @@ import { Eta } from 'eta';
  */
 const EMAIL_VIEWS = join(import.meta.dirname, '..', '..', 'views', 'email');
 
-export type EmailName = 'verify-email' | 'reset-password' | 'signup-attempt';
+export type EmailName = 'verify-email' | 'reset-password' | 'signup-attempt' | 'invitation';
 
 export interface EmailData {
   productName: string;
@@ -32,6 +32,7 @@ const SUBJECTS: Record<EmailName, string> = {
   'verify-email': 'Verify your email address',
   'reset-password': 'Reset your password',
   'signup-attempt': 'Someone tried to sign up with your email',
+  invitation: 'You are invited to Tessera',
 };
 
 /** Renders the subject, HTML body and text body of one email. */

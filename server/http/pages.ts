@@ -10,7 +10,8 @@ import type { Context } from 'koa';
  */
 const VIEWS = join(import.meta.dirname, '..', '..', 'views');
 
-const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+export const PAGE_CSP =
+  "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
 export type Page = (ctx: Context, name: string, data: Record<string, unknown>, status?: number) => void;
 

@@ -1,4 +1,5 @@
 import type { ClientMetadata, KoaContextWithOIDC } from 'oidc-provider';
+import { CONSOLE_CLIENT_ID } from './console-client.ts';
 
 /**
  * Tessera's own account page signs people in like any app would, through a built-in public client.
@@ -19,13 +20,16 @@ export function accountClient(issuer: string): ClientMetadata {
   };
 }
 
-/** The library's default, plus an automatic `openid` grant for the account client. */
+// Tessera's own clients: they sign people in to Tessera itself, so there is nothing to consent to.
+const FIRST_PARTY = new Set([ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID]);
+
+/** The library's default, plus an automatic `openid` grant for the account and console clients. */
 export async function loadExistingGrant(ctx: KoaContextWithOIDC) {
   const { oidc } = ctx;
   const clientId = oidc.client?.clientId ?? '';
   const grantId = oidc.result?.consent?.grantId ?? oidc.session?.grantIdFor(clientId);
   if (grantId) return oidc.provider.Grant.find(grantId);
-  if (clientId !== ACCOUNT_CLIENT_ID || !oidc.session?.accountId) return undefined;
+  if (!FIRST_PARTY.has(clientId) || !oidc.session?.accountId) return undefined;
   const grant = new oidc.provider.Grant({ clientId, accountId: oidc.session.accountId });
   grant.addOIDCScope('openid');
   await grant.save();

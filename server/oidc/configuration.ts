@@ -15,6 +15,7 @@ import { accountClient, loadExistingGrant } from './account-client.ts';
 import { ACR_MFA, ACR_PASSWORD, hasSecondFactor } from './acr.ts';
 import { apiNotConsented } from './api-consent.ts';
 import { settleClientCredentialsScope } from './client-credentials-scope.ts';
+import { consoleClient } from './console-client.ts';
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
 
 /**
@@ -105,7 +106,7 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
   return {
     adapter: d.adapter,
     findAccount: d.findAccount,
-    clients: [accountClient(d.issuer)],
+    clients: [accountClient(d.issuer), consoleClient(d.issuer)],
     acrValues: [ACR_PASSWORD, ACR_MFA],
     loadExistingGrant,
     jwks: { keys: d.jwks as Configuration['jwks'] extends { keys: infer K } | undefined ? K : never },

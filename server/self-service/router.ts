@@ -14,6 +14,7 @@ import {
 import { finishGitHubLink, startGitHubLink, unlinkGitHub } from './account-github.ts';
 import { confirmMfa, disableMfa, newRecoveryCodes, showMfaSetup, startMfa } from './account-mfa.ts';
 import { revokeGrant, revokeSession, signOutEverywhere } from './account-sessions.ts';
+import { showInvitation, submitInvitation } from './invitation.ts';
 import { showForgotPassword, showResetPassword, submitForgotPassword, submitResetPassword } from './password-reset.ts';
 import { showVerifyEmail } from './verify-email.ts';
 
@@ -31,6 +32,8 @@ export function selfServiceRouter(deps: AccountDeps, secure: boolean): Router {
   router.post('/forgot-password', ...form.post, page(submitForgotPassword));
   router.get('/reset-password', form.token, page(showResetPassword));
   router.post('/reset-password', ...form.post, page(submitResetPassword));
+  router.get('/invitation', form.token, page(showInvitation));
+  router.post('/invitation', ...form.post, page(submitInvitation));
 
   router.get('/account', form.token, page(showAccount));
   router.get('/account/sign-in', page(startAccountSignIn));

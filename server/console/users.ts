@@ -1,0 +1,165 @@
+import type { Context } from 'koa';
+import { listArtifactsOf } from '../../adapters/account-artifacts.ts';
+import { identitiesOfUser } from '../../db/repositories/federated-identities.ts';
+import { findUserById } from '../../db/repositories/users.ts';
+import type { UserView } from '../accounts/users.ts';
+import { hasTotp, recoveryCodesLeft } from '../mfa/factors.ts';
+import type { ConsoleDeps } from './deps.ts';
+import { orShowAgain, pageNumber, text, values } from './form.ts';
+import { adminOperation } from './operations.ts';
+import { paging } from './paging.ts';
+import { adminOf } from './session.ts';
+import { doneTo, view } from './view.ts';
+
+/**
+ * /admin/users: search and page through users, invite one (an account without a password and a
+ * mail to choose it), and on a user's page everything an operator does to an account. Every
+ * change is the admin API's own endpoint (operations.ts); this file only reads forms and renders.
+ */
+const PAGE_SIZE = 50;
+
+export function userPages(deps: ConsoleDeps) {
+  const op = (method: Parameters<typeof adminOperation>[1], path: string) => adminOperation(deps, method, path);
+  const list = op('get', '/users');
+  const get = op('get', '/users/{id}');
+  const invite = op('post', '/users/invitations');
+  const setRoles = op('put', '/users/{id}/roles');
+  const roles = op('get', '/roles');
+  const events = op('get', '/audit-events');
+  const actions = {
+    disable: [op('post', '/users/{id}/disable'), 'user-disabled'],
+    enable: [op('post', '/users/{id}/enable'), 'user-enabled'],
+    'mfa-reset': [op('post', '/users/{id}/mfa/reset'), 'mfa-reset'],
+    'end-sessions': [op('post', '/users/{id}/revoke-sessions'), 'sessions-ended'],
+    'reset-mail': [op('post', '/users/{id}/reset-password-mail'), 'reset-mailed'],
+  } as const;
+  const remove = op('delete', '/users/{id}');
+  const roleNames = async (ctx: Context) => ((await roles(ctx, adminOf(ctx))) as { name: string }[]).map((r) => r.name);
+
+  const showNew = async (ctx: Context, typed: Record<string, unknown> = {}, error?: string, status = 200) =>
+    view(ctx, deps, 'user-new', 'Users', { title: 'Invite a user', roles: await roleNames(ctx), typed, error }, status);
+
+  return {
+    async list(ctx: Context) {
+      const q = typeof ctx.query.q === 'string' ? ctx.query.q.trim() : '';
+      const page = pageNumber(ctx);
+      const found = (await list(ctx, adminOf(ctx), {
+        query: { ...(q ? { q } : {}), limit: String(PAGE_SIZE), offset: String((page - 1) * PAGE_SIZE) },
+      })) as { items: UserView[]; total: number };
+      view(ctx, deps, 'users', 'Users', {
+        title: 'Users',
+        q,
+        users: found.items,
+        paging: paging(page, found.total, PAGE_SIZE, { q }),
+      });
+    },
+
+    showNew: (ctx: Context) => showNew(ctx),
+
+    async invite(ctx: Context) {
+      const typed = {
+        email: text(ctx, 'email').trim(),
+        username: text(ctx, 'username').trim(),
+        name: text(ctx, 'full_name').trim(),
+        roles: values(ctx, 'roles'),
+      };
+      await orShowAgain(
+        async () => {
+          const input = {
+            email: typed.email,
+            ...(typed.username ? { username: typed.username } : {}),
+            ...(typed.name ? { name: typed.name } : {}),
+            roles: typed.roles,
+          };
+          const created = (await invite(ctx, adminOf(ctx), { body: input })) as UserView;
+          doneTo(ctx, `/admin/users/${encodeURIComponent(created.id)}`, 'user-invited');
+        },
+        (error, status) => showNew(ctx, typed, error, status),
+      );
+    },
+
+    async show(ctx: Context) {
+      await showUser(ctx);
+    },
+
+    async setRoles(ctx: Context) {
+      const id = String(ctx.params.id);
+      await orShowAgain(
+        async () => {
+          await setRoles(ctx, adminOf(ctx), { params: { id }, body: { roles: values(ctx, 'roles') } });
+          doneTo(ctx, `/admin/users/${encodeURIComponent(id)}`, 'roles-saved');
+        },
+        (error, status) => showUser(ctx, error, status),
+      );
+    },
+
+    action(name: keyof typeof actions) {
+      const [run, note] = actions[name];
+      return async (ctx: Context) => {
+        const id = String(ctx.params.id);
+        await run(ctx, adminOf(ctx), { params: { id } });
+        doneTo(ctx, `/admin/users/${encodeURIComponent(id)}`, note);
+      };
+    },
+
+    async confirmDelete(ctx: Context) {
+      const user = (await get(ctx, adminOf(ctx), { params: { id: String(ctx.params.id) } })) as UserView;
+      view(ctx, deps, 'confirm-delete', 'Users', {
+        title: `Delete ${user.email}`,
+        what: user.email,
+        consequence: 'The account, its roles, factors and linked identities are deleted, and every session ends.',
+        action: `/admin/users/${encodeURIComponent(user.id)}/delete`,
+        back: `/admin/users/${encodeURIComponent(user.id)}`,
+      });
+    },
+
+    async remove(ctx: Context) {
+      await remove(ctx, adminOf(ctx), { params: { id: String(ctx.params.id) } });
+      doneTo(ctx, '/admin/users', 'user-deleted');
+    },
+  };
+
+  async function showUser(ctx: Context, error?: string, status = 200) {
+    const admin = adminOf(ctx);
+    const id = String(ctx.params.id);
+    const user = (await get(ctx, admin, { params: { id } })) as UserView;
+    const [allRoles, totp, sessions, grants, identities, recent, row] = await Promise.all([
+      roleNames(ctx),
+      hasTotp(deps.db, id),
+      listArtifactsOf(deps.db, id, 'Session'),
+      listArtifactsOf(deps.db, id, 'Grant'),
+      identitiesOfUser(deps.db, id),
+      events(ctx, admin, { query: { user_id: id, limit: '10' } }) as Promise<{ items: unknown[] }>,
+      findUserById(deps.db, id),
+    ]);
+    const provider = deps.provider();
+    const clientName = async (clientId: string) =>
+      ((await provider.Client.find(clientId)) as { clientName?: string } | undefined)?.clientName ?? clientId;
+    const at = (seconds: unknown) => new Date(Number(seconds) * 1000).toISOString().replace('T', ' ').slice(0, 19);
+    view(
+      ctx,
+      deps,
+      'user',
+      'Users',
+      {
+        title: user.email,
+        user,
+        hasPassword: Boolean(row?.password_hash),
+        allRoles,
+        mfa: { totp, codesLeft: totp ? await recoveryCodesLeft(deps.db, id) : 0 },
+        identities: identities.map((i) => ({ provider: i.provider, name: i.display_name, since: i.linked_at })),
+        sessions: sessions.map((s) => ({ since: at(s.payload.loginTs), amr: (s.payload.amr as string[]) ?? [] })),
+        apps: await Promise.all(
+          grants.map(async (g) => ({
+            name: await clientName(String(g.payload.clientId)),
+            scopes: String((g.payload.openid as { scope?: string } | undefined)?.scope ?? ''),
+            since: at(g.payload.iat),
+          })),
+        ),
+        events: recent.items.map((e) => ({ ...(e as object), at: new Date((e as { at: string }).at) })),
+        error,
+      },
+      status,
+    );
+  }
+}
