@@ -53,7 +53,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   await ensureApi(db, adminAudience(config.issuer), 'Tessera admin API');
   const catalog = new Catalog(db, secrets, logger);
   await catalog.load();
-  const { page, stylesheet } = createPages();
+  const { page, stylesheet } = createPages(config.issuer);
   const metrics = createMetrics();
   const audit = createAudit(db, logger, metrics.countEvent);
   const oidc = createOidcHost({ issuer: config.issuer, db, secrets, catalog, logger, page, audit });

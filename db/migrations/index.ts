@@ -9,6 +9,7 @@ import * as clientApis from './20261130T1030-client-apis.ts';
 import * as mailOutbox from './20261130T1050-mail-outbox.ts';
 import * as auditChain from './20261130T1060-audit-chain.ts';
 import * as pendingSignups from './20261130T1061-pending-signups.ts';
+import * as passkeys from './20261130T1900-passkeys.ts';
 
 /**
  * Every migration, by name in the order they apply. Listed here rather than read from the folder
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '20261130T1050-mail-outbox': mailOutbox,
   '20261130T1060-audit-chain': auditChain,
   '20261130T1061-pending-signups': pendingSignups,
+  '20261130T1900-passkeys': passkeys,
 };

@@ -62,3 +62,7 @@ export async function deleteIdentity(db: Db, userId: string, provider: Provider)
     .executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
+
+export async function listIdentitiesOfUser(db: Db, userId: string): Promise<FederatedIdentity[]> {
+  return db.selectFrom('federated_identities').selectAll().where('user_id', '=', userId).orderBy('linked_at').execute();
+}

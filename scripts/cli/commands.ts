@@ -16,6 +16,7 @@ import { rotateSigningKeys } from '../../server/keys/signing-keys.ts';
 import { createRole, listRoles } from '../../server/roles/roles.ts';
 import { backupCommands } from './backup-commands.ts';
 import { type Command, list, type StandaloneCommand, text } from './context.ts';
+import { userFactorCommands } from './user-factor-commands.ts';
 
 const CLI = { actor: 'cli' };
 
@@ -36,6 +37,7 @@ const listed = (value: unknown): string[] => list(value).filter((v) => v !== '')
 /** Every `tessera` command: the words that name it, its flags, and what it does. */
 export const commands: Record<string, Command | StandaloneCommand> = {
   ...backupCommands,
+  ...userFactorCommands,
   migrate: {
     usage: 'tessera migrate',
     // Pending migrations are applied before any command runs; this one reports them.

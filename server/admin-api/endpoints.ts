@@ -4,11 +4,13 @@ import { auditEventEndpoints } from './audit-events.ts';
 import { clientEndpoints } from './clients.ts';
 import type { Endpoint } from './endpoint.ts';
 import { roleEndpoints } from './roles.ts';
+import { userFactorEndpoints } from './user-factors.ts';
 import { userEndpoints } from './users.ts';
 
 /** The whole admin API, group by group. */
 export const ADMIN_ENDPOINTS: Endpoint[] = [
   ...userEndpoints,
+  ...userFactorEndpoints,
   ...roleEndpoints,
   ...clientEndpoints,
   ...apiEndpoints,

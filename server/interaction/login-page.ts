@@ -11,7 +11,7 @@ import { signInStateOf } from './sign-in-state.ts';
 
 /**
  * The login page, where every first factor starts: the password form, "Continue with GitHub",
- * and the notices the steps leave (a wrong password, an unverified address, a GitHub identity
+ * "Sign in with a passkey" (shown by its script only), and the notices the steps leave (a wrong password, an unverified address, a GitHub identity
  * waiting to be linked to the account that holds its address).
  */
 
@@ -40,6 +40,7 @@ export async function showLogin(
       clientName: await clientNameOf(deps, interaction),
       login: formField(ctx, 'login') || notice.login || linking?.email || interaction.params.login_hint,
       github: !!deps.github,
+      passkeyScripts: true,
       ...notice,
       linking,
     },

@@ -8,6 +8,8 @@ import { gitHubCallbackStep, startGitHubStep } from './github.ts';
 import { finishInteraction, type InteractionDeps, loadInteraction } from './interaction.ts';
 import { showLogin, showLoginStep } from './login-page.ts';
 import { showMfaStep } from './mfa-page.ts';
+import { passkeySignInOptions, submitPasskeySignIn } from './passkey.ts';
+import { passkeySecondFactorOptions, submitPasskeySecondFactor } from './passkey-second-factor.ts';
 import { resendVerification, submitLogin } from './password.ts';
 import { submitCode } from './second-factor.ts';
 import { PROVE_BEFORE_ENROLMENT, showStepUp } from './sign-in.ts';
@@ -34,9 +36,13 @@ export function interactionRouter(deps: InteractionDeps, secure: boolean): Route
   router.post('/resend-verification', ...form.post, step(resendVerification));
   router.post('/github', ...form.post, step(startGitHubStep));
   router.get('/github/callback', form.token, step(gitHubCallbackStep));
+  router.post('/passkey/options', ...form.post, step(passkeySignInOptions));
+  router.post('/passkey', ...form.post, step(submitPasskeySignIn));
   // Second factors, and enrolment when one is demanded.
   router.get('/mfa', form.token, step(showMfaStep));
   router.post('/mfa', ...form.post, step(submitCode));
+  router.post('/mfa/passkey/options', ...form.post, step(passkeySecondFactorOptions));
+  router.post('/mfa/passkey', ...form.post, step(submitPasskeySecondFactor));
   router.post('/mfa/enrol', ...form.post, step(submitEnrolment));
   router.post('/mfa/continue', ...form.post, step(continueAfterEnrolment));
   router.post('/consent', ...form.post, step(submitConsent));

@@ -7,7 +7,7 @@ import type { Interaction } from './interaction.ts';
  * does not know reads as "nothing remembered", and the person starts the step again.
  */
 
-const firstFactor = z.enum(['pwd', 'fed']);
+const firstFactor = z.enum(['pwd', 'fed', 'hwk', 'swk', 'user']);
 
 const gitHubProfile = z.object({ id: z.string(), login: z.string(), name: z.string().nullable(), email: z.string() });
 
@@ -18,6 +18,8 @@ const firstStep = z.object({
   link: gitHubProfile.optional(),
   /** When the first factor was proved in this interaction (seconds); absent when only the session's earlier login stands for it. */
   provedAt: z.number().optional(),
+  /** The first factor was a complete multi-factor proof on its own (a passkey with user verification). */
+  multiFactor: z.boolean().optional(),
 });
 
 const signInState = z.object({

@@ -68,7 +68,7 @@ function tesseraPrompts(mfaWanted: OidcDependencies['mfaWanted']) {
   policy.get('login')?.checks.add(
     new interactionPolicy.Check('mfa_required', 'a second factor is required', async (ctx) => {
       const accountId = ctx.oidc.session?.accountId;
-      if (!accountId || ctx.oidc.amr?.includes('otp')) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      if (!accountId || ctx.oidc.acr === ACR_MFA) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       return (await mfaWanted(ctx, accountId))
         ? interactionPolicy.Check.REQUEST_PROMPT
         : interactionPolicy.Check.NO_NEED_TO_PROMPT;

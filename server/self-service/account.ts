@@ -3,6 +3,7 @@ import { listArtifactsOf } from '../../adapters/account-artifacts.ts';
 import { artifactKey } from '../../adapters/artifact-key.ts';
 import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
 import { identityOfUser } from '../../db/repositories/federated-identities.ts';
+import { listPasskeysOf } from '../../db/repositories/passkeys.ts';
 import {
   deleteUser,
   findUserById,
@@ -25,6 +26,7 @@ import { randomToken, sha256 } from '../secrets.ts';
 
 /**
  * /account: the signed-in person's profile, password, two-step verification (account-mfa.ts),
+ * passkeys (account-passkeys.ts),
  * sessions and app grants (account-sessions.ts), and deleting the account. Who is signed in comes
  * from oidc-provider's own session cookie; signing in goes through the built-in account client
  * like any app. Each form posts, then redirects back with a note of what was done
@@ -58,6 +60,8 @@ const DONE: Record<string, string> = {
   'mfa-off': 'Two-step verification was turned off. Every other session was signed out.',
   'github-linked': 'Your GitHub account is linked. You can now sign in with it.',
   'github-unlinked': 'GitHub is no longer linked to your account. Every other session was signed out.',
+  'passkey-added': 'Your passkey was added. Every other session was signed out.',
+  'passkey-removed': 'The passkey was removed. Every other session was signed out.',
 };
 
 async function signedIn(ctx: Context, deps: AccountDeps): Promise<SignedIn | undefined> {
@@ -134,11 +138,12 @@ export async function render(
     names.set(clientId, name);
     return name;
   };
-  const [sessions, allGrants, github, mfaOn] = await Promise.all([
+  const [sessions, allGrants, github, mfaOn, passkeys] = await Promise.all([
     listArtifactsOf(deps.db, who.user.id, 'Session'),
     listArtifactsOf(deps.db, who.user.id, 'Grant'),
     identityOfUser(deps.db, who.user.id, 'github'),
     hasTotp(deps.db, who.user.id),
+    listPasskeysOf(deps.db, who.user.id),
   ]);
   const grants = allGrants.filter((g) => g.payload.clientId !== ACCOUNT_CLIENT_ID);
   const at = (seconds: unknown) => new Date(Number(seconds) * 1000).toUTCString();
@@ -151,6 +156,13 @@ export async function render(
       done: DONE[String(ctx.query.done)] ?? undefined,
       mfa: mfaOn ? { on: true, codesLeft: await recoveryCodesLeft(deps.db, who.user.id) } : { on: false },
       hasPassword: !!who.user.password_hash,
+      passkeys: passkeys.map((p) => ({
+        id: p.id,
+        name: p.name,
+        created: p.created_at.toUTCString(),
+        lastUsed: p.last_used_at?.toUTCString(),
+      })),
+      passkeyScripts: true,
       github: {
         offered: !!deps.github,
         linked: github && { login: github.display_name, since: github.linked_at.toUTCString() },
