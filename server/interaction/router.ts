@@ -10,6 +10,7 @@ import { showLogin, showLoginStep } from './login-page.ts';
 import { showMfaStep } from './mfa-page.ts';
 import { passkeySignInOptions, submitPasskeySignIn } from './passkey.ts';
 import { passkeySecondFactorOptions, submitPasskeySecondFactor } from './passkey-second-factor.ts';
+import { passkeySignupOptions, submitPasskeySignup } from './passkey-signup.ts';
 import { resendVerification, submitLogin } from './password.ts';
 import { submitCode } from './second-factor.ts';
 import { PROVE_BEFORE_ENROLMENT, showStepUp } from './sign-in.ts';
@@ -31,6 +32,8 @@ export function interactionRouter(deps: InteractionDeps, secure: boolean): Route
   router.get('/login', form.token, step(showLoginStep));
   router.get('/signup', form.token, step(showSignupStep));
   router.post('/signup', ...form.post, step(submitSignup));
+  router.post('/signup/passkey/options', ...form.post, step(passkeySignupOptions));
+  router.post('/signup/passkey', ...form.post, step(submitPasskeySignup));
   // First factors.
   router.post('/login', ...form.post, step(submitLogin));
   router.post('/resend-verification', ...form.post, step(resendVerification));

@@ -27,6 +27,8 @@ const signInState = z.object({
   mfa: firstStep.extend({ enrolled: z.boolean().optional() }).optional(),
   /** An upstream identity waiting for the password of the account that holds its address. */
   githubLink: z.object({ profile: gitHubProfile, userId: z.string() }).optional(),
+  /** The id a sign-up with a passkey gives the account it creates (the passkey's user handle). */
+  passkeySignup: z.object({ userId: z.string() }).optional(),
   /** The account whose password was right but whose email is not verified yet. */
   unverified: z.string().optional(),
 });

@@ -9,6 +9,7 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
+import type { Insertable } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../../db/database.ts';
 import {
@@ -17,7 +18,7 @@ import {
   listPasskeysOf,
   recordPasskeyUse,
 } from '../../db/repositories/passkeys.ts';
-import type { PasskeyRow, WebAuthnPurpose } from '../../db/schema.ts';
+import type { PasskeyRow, PasskeysTable, WebAuthnPurpose } from '../../db/schema.ts';
 import { newChallenge, spendAnswerChallenge } from './challenges.ts';
 import { PasskeyError } from './passkey-error.ts';
 import type { RelyingParty } from './relying-party.ts';
@@ -88,35 +89,45 @@ const userHandleOf = (userId: string) => new TextEncoder().encode(userId);
 /** The library base64url-encodes the bytes it is given: handing it the bytes keeps the stored challenge the one the browser signs. */
 const challengeBytes = (challenge: string) => new Uint8Array(Buffer.from(challenge, 'base64url'));
 
+/**
+ * Options to create a passkey for `user`; `isNew` when the account does not exist yet (a sign-up
+ * with a passkey), whose challenge then names no account.
+ */
 export async function registrationOptions(
   db: Db,
   rp: RelyingParty,
   user: { id: string; email: string; name: string | null; username: string | null },
   boundTo: string,
+  isNew = false,
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
-  const existing = await listPasskeysOf(db, user.id);
+  const existing = isNew ? [] : await listPasskeysOf(db, user.id);
   return generateRegistrationOptions({
     rpName: rp.name,
     rpID: rp.id,
     userName: user.username ?? user.email,
     userDisplayName: user.name ?? user.email,
     userID: userHandleOf(user.id),
-    challenge: challengeBytes(await newChallenge(db, 'register', boundTo, user.id)),
+    challenge: challengeBytes(await newChallenge(db, 'register', boundTo, isNew ? null : user.id)),
     attestationType: 'none',
     excludeCredentials: existing.map((p) => ({ id: p.credential_id, transports: p.transports })),
     authenticatorSelection: { residentKey: 'required', userVerification: 'preferred' },
   });
 }
 
-/** Checks the browser's answer to registrationOptions and keeps the new passkey under `name`. */
-export async function registerPasskey(
+export type NewPasskey = Omit<Insertable<PasskeysTable>, 'user_id'>;
+
+/**
+ * Checks the browser's answer to registrationOptions: the passkey to store, for `userId`'s
+ * account (null: one a passkey sign-up is about to create).
+ */
+export async function verifyRegistration(
   db: Db,
   rp: RelyingParty,
-  userId: string,
+  userId: string | null,
   boundTo: string,
   posted: string,
   name: string,
-): Promise<PasskeyRow> {
+): Promise<NewPasskey> {
   const answer = parseAnswer(registrationAnswer, posted) as RegistrationResponseJSON;
   const spent = await spendAnswerChallenge(db, answer.response.clientDataJSON, 'register', boundTo);
   if (spent.userId !== userId) throw new PasskeyError('challenge');
@@ -131,9 +142,8 @@ export async function registerPasskey(
   });
   if (!verified.verified) throw new PasskeyError('rejected');
   const { credential, aaguid, credentialDeviceType, credentialBackedUp } = verified.registrationInfo;
-  const row = {
+  return {
     id: randomUUID(),
-    user_id: userId,
     credential_id: credential.id,
     public_key: Buffer.from(credential.publicKey).toString('base64url'),
     sign_count: credential.counter,
@@ -143,8 +153,20 @@ export async function registerPasskey(
     backed_up: credentialBackedUp,
     name,
   };
-  if (!(await insertPasskey(db, row))) throw new PasskeyError('taken');
-  const saved = await findPasskeyByCredentialId(db, credential.id);
+}
+
+/** Checks the browser's answer to registrationOptions and keeps the new passkey of `userId` under `name`. */
+export async function registerPasskey(
+  db: Db,
+  rp: RelyingParty,
+  userId: string,
+  boundTo: string,
+  posted: string,
+  name: string,
+): Promise<PasskeyRow> {
+  const row = await verifyRegistration(db, rp, userId, boundTo, posted, name);
+  if (!(await insertPasskey(db, { ...row, user_id: userId }))) throw new PasskeyError('taken');
+  const saved = await findPasskeyByCredentialId(db, row.credential_id);
   if (!saved) throw new PasskeyError('taken');
   return saved;
 }

@@ -200,13 +200,13 @@ export const done = (ctx: Context, what: keyof typeof DONE) => {
 
 /**
  * The fresh first-factor proof a change of second factor needs: the password typed in the form,
- * or, for an account without one (GitHub only), a sign-in from the last few minutes. Undefined
+ * or, for an account without one (GitHub or a passkey only), a sign-in from the last few minutes. Undefined
  * when proved, else what to show.
  */
 export async function proveFirstFactor(ctx: Context, deps: AccountDeps, who: SignedIn, password: string) {
   if (who.user.password_hash) return checkPassword(ctx, deps, who, password);
   if (isFresh(who.loginTs)) return undefined;
-  return { status: 403, error: 'This change needs a recent sign-in. Sign in again with GitHub, then make it.' };
+  return { status: 403, error: 'This change needs a recent sign-in. Sign in again, then make it.' };
 }
 
 /** A wrong current password counts like a failed login, so the account page is no side door. */

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import type * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
@@ -13,6 +13,7 @@ import {
   startAuthorization,
 } from '../support/oidc-flow.ts';
 import { type VirtualAuthenticator, virtualAuthenticator } from '../support/passkeys.ts';
+import { startTestSmtp, type TestSmtp } from '../support/smtp.ts';
 
 type Passkeys = Awaited<ReturnType<VirtualAuthenticator['credentials']>>;
 
@@ -33,9 +34,19 @@ let app: ClientApp;
 let notes: oidc.Configuration;
 let vault: oidc.Configuration;
 
-browserSuitePerFile((suite) => {
-  ({ tessera, browser, app } = suite);
+let smtp: TestSmtp;
+
+beforeAll(async () => {
+  smtp = await startTestSmtp();
 });
+afterAll(() => smtp?.close());
+
+browserSuitePerFile(
+  (suite) => {
+    ({ tessera, browser, app } = suite);
+  },
+  () => ({ SMTP_URL: smtp.url, MAIL_FROM: 'Tessera <auth@tessera.test>' }),
+);
 
 beforeAll(async () => {
   notes = (await createClient({ tessera, app }, 'Notes', 'spa')).config;
@@ -208,6 +219,19 @@ describe('a passkey answer', () => {
     expect(answers.find((a) => a.status === 400)?.html).toContain(
       'That passkey request has expired or was already used.',
     );
+    // An answer that is not one at all gets the same plain 400, never a 500.
+    for (const response of ['', 'not json', '{"id":"x","type":"public-key"}', '[]']) {
+      const fields = new URLSearchParams(body);
+      fields.set('response', response);
+      const res = await fetch(url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+        body: fields,
+      });
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('Your browser sent an answer Tessera cannot read.');
+    }
     await page.context().close();
   });
 
@@ -240,6 +264,46 @@ describe('a passkey answer', () => {
     expect(page.url()).not.toContain(app.redirectUri);
     await page.context().close();
     await other.context().close();
+  });
+});
+
+describe('sign-up with a passkey', () => {
+  it('makes an account with no password, which the passkey signs in once the address is verified', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.addInitScript(() => {
+      PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+    });
+    await virtualAuthenticator(page);
+    const started = await startAuthorization(page, notes, app, { scope: 'openid', prompt: 'create' });
+    const uid = new URL(page.url()).pathname.split('/')[2];
+    await page.fill('#email', 'emmy@example.test');
+    await page.fill('#username', 'emmy');
+    await page.fill('#full_name', 'Emmy Noether');
+    await screenshot(page, 'passkeys-signup');
+    await page.getByRole('button', { name: 'Sign up with a passkey' }).click();
+    await page.waitForURL((u) => u.pathname.endsWith('/signup/passkey'));
+    expect(await page.textContent('h1')).toBe('Check your email');
+
+    // Not before the address is verified.
+    await page.goto(new URL(`/interaction/${uid}/login`, tessera.issuer).href);
+    await usePasskey(page, 'Sign in with a passkey');
+    expect(await page.getByRole('alert').first().textContent()).toContain('Verify your email address');
+
+    const mail = await smtp.waitForMail('emmy@example.test', 'Verify your email address');
+    await page.goto(smtp.linkIn(mail, '/verify-email'));
+    await page.getByRole('link', { name: 'Continue signing in' }).click();
+    await usePasskey(page, 'Sign in with a passkey');
+    await consentIfAsked(page);
+    const tokens = await finishAtClient(page, notes, app, started);
+    const claims = claimsOf(tokens);
+    expect(claims).toMatchObject({ amr: ['hwk', 'user'], acr: ACR_MFA });
+    const shown = (await tessera.cli(['users', 'show', String(claims.sub)])).json<Record<string, unknown>>();
+    expect(shown).toMatchObject({
+      username: 'emmy',
+      email_verified: true,
+      factors: { password: false, passkeys: [{ name: 'Passkey' }] },
+    });
+    await page.context().close();
   });
 });
 

@@ -25,7 +25,18 @@
     return json;
   }
 
+  // A form that borrows fields from another (sign-up: the same email, username and name).
+  function copyFields(form) {
+    const source = form.dataset.fieldsFrom && document.getElementById(form.dataset.fieldsFrom);
+    if (!source) return;
+    for (const input of form.querySelectorAll('input[type="hidden"]')) {
+      const from = source.elements[input.name];
+      if (from && input.name !== 'csrf') input.value = from.value;
+    }
+  }
+
   async function ceremony(form, useBrowserAutofill) {
+    copyFields(form);
     const optionsJSON = await fetchOptions(form);
     const answer =
       form.dataset.passkey === 'register'
