@@ -235,6 +235,24 @@ describe('a passkey answer', () => {
     await page.context().close();
   });
 
+  it('from a copy of the passkey whose sign count fell behind is refused', async () => {
+    const { account, passkeys } = await personWithPasskey('curie');
+    await account.context().close();
+    const first = await windowWith(passkeys);
+    await startAuthorization(first, notes, app, { scope: 'openid' });
+    await usePasskey(first, 'Sign in with a passkey');
+    expect(first.url()).not.toMatch(/\/passkey$/);
+    // A second copy made before that use counts from where the first one started.
+    const clone = await windowWith(passkeys);
+    await startAuthorization(clone, notes, app, { scope: 'openid' });
+    await usePasskey(clone, 'Sign in with a passkey');
+    expect(await clone.getByRole('alert').first().textContent()).toContain('the passkey may have been copied');
+    const failed = auditEvents(tessera.logs()).filter((e) => e.type === 'passkey.failed');
+    expect(failed.at(-1)?.details).toMatchObject({ reason: 'sign_count' });
+    await first.context().close();
+    await clone.context().close();
+  });
+
   it('made for another sign-in is refused', async () => {
     const { account, passkeys } = await personWithPasskey('noether');
     await account.context().close();
