@@ -227,6 +227,37 @@ export interface ConnectionDomainsTable {
   connection_id: string;
 }
 
+/** A WebAuthn credential of an account, as its authenticator registered it. */
+export interface PasskeysTable {
+  id: string;
+  user_id: string;
+  /** base64url, as the browser names it. */
+  credential_id: string;
+  /** The COSE public key, base64url. */
+  public_key: string;
+  /** bigint: read back as a string or number depending on the driver. */
+  sign_count: ColumnType<string | number, number | undefined, number>;
+  transports: Json<string[]>;
+  aaguid: string;
+  device_type: 'singleDevice' | 'multiDevice';
+  backed_up: boolean;
+  name: string;
+  created_at: CreatedAt;
+  last_used_at: Date | null;
+}
+
+export type WebAuthnPurpose = 'register' | 'sign_in' | 'second_factor';
+
+export interface WebAuthnChallengesTable {
+  challenge_hash: string;
+  purpose: WebAuthnPurpose;
+  /** `interaction:UID` or `session:UID`: where the challenge may be answered. */
+  bound_to: string;
+  /** The account the challenge is for; null for a passkey sign-in, where the passkey names it. */
+  user_id: string | null;
+  expires_at: Date;
+}
+
 export interface MailOutboxTable {
   id: string;
   kind: string;
@@ -285,12 +316,15 @@ export interface Schema {
   config_version: ConfigVersionTable;
   mail_outbox: MailOutboxTable;
   backchannel_logouts: BackchannelLogoutsTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebAuthnChallengesTable;
 }
 
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type FederatedIdentity = Selectable<FederatedIdentitiesTable>;
 export type ConnectionRow = Selectable<ConnectionsTable>;
+export type PasskeyRow = Selectable<PasskeysTable>;
 export type ClientRow = Selectable<ClientsTable>;
 export type ResourceServerRow = Selectable<ResourceServersTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;

@@ -8,6 +8,7 @@ import { createGitHub } from './federation/github.ts';
 import { GITHUB_CALLBACK_PATH } from './federation/github-flow.ts';
 import { gitHubCallbackRouter } from './federation/router.ts';
 import { healthRouter } from './http/health.ts';
+import { pageScriptsRouter } from './http/page-scripts.ts';
 import { notFound, requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { interactionRouter } from './interaction/router.ts';
@@ -61,6 +62,7 @@ export function createApp(deps: Deps): Koa {
   app.use(requestContext(deps.logger, deps.page, deps.metrics));
   app.use(securityHeaders(secure));
   app.use(health.routes());
+  app.use(pageScriptsRouter().routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
   app.use(selfService.routes());

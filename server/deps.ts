@@ -57,7 +57,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   await syncEnvironmentGitHub(db, secrets, config.github);
   const catalog = new Catalog(db, secrets, logger);
   await catalog.load();
-  const { page, stylesheet } = createPages();
+  const { page, stylesheet } = createPages(config.issuer);
   const metrics = createMetrics();
   const audit = createAudit(db, logger, metrics.countEvent);
   const rateLimiter = createRateLimiter({ db, redisUrl: config.redisUrl, logger });

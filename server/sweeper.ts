@@ -3,6 +3,7 @@ import type { Db } from '../db/database.ts';
 import { deleteExpiredEmailTokens } from '../db/repositories/email-tokens.ts';
 import { deleteFinishedMail } from '../db/repositories/mail-outbox.ts';
 import { deleteSigningKeysRetiredBefore } from '../db/repositories/signing-keys.ts';
+import { deleteExpiredChallenges } from '../db/repositories/webauthn-challenges.ts';
 import { deleteExpiredSignups } from './accounts/pending-signups.ts';
 import { AUDIT_RETENTION_DAYS } from './audit/audit.ts';
 import { sweepAuditEventsBefore } from './audit/chain.ts';
@@ -12,7 +13,7 @@ import { sweepExpiredRateLimits } from './rate-limit/rate-limits.ts';
 
 /**
  * Deletes what has expired (oidc-provider artifacts, retired keys, mailed links, rate-limit
- * counters, audit events past their retention, sign-ups never verified, outbox rows a day after
+ * counters, WebAuthn challenges, audit events past their retention, sign-ups never verified, outbox rows a day after
  * they were sent or skipped and a week after they failed) every few minutes, so nothing grows
  * without bound. Several nodes may sweep at once; the deletes do not mind (the audit sweep takes
  * the chain's lock and cuts only its oldest events, recording where, so the chain still verifies).
@@ -31,9 +32,10 @@ export function startSweeper(db: Db, logger: Logger, everyMs = 5 * 60_000): () =
       const auditEvents = await sweepAuditEventsBefore(db, ago(AUDIT_RETENTION_DAYS * 86_400_000));
       const unverifiedSignups = await deleteExpiredSignups(db);
       const mails = await deleteFinishedMail(db, ago(SENT_MAIL_KEPT_MS), ago(FAILED_MAIL_KEPT_MS));
-      if (payloads || keys || emailTokens || rateLimits || auditEvents || unverifiedSignups || mails) {
+      const challenges = await deleteExpiredChallenges(db);
+      if (payloads || keys || emailTokens || rateLimits || auditEvents || unverifiedSignups || mails || challenges) {
         logger.info(
-          { payloads, keys, emailTokens, rateLimits, auditEvents, unverifiedSignups, mails },
+          { payloads, keys, emailTokens, rateLimits, auditEvents, unverifiedSignups, mails, challenges },
           'swept expired rows',
         );
       }

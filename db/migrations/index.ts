@@ -15,6 +15,7 @@ import * as flows from './20261130T1500-flows.ts';
 import * as importedPasswords from './20261130T1700-imported-passwords.ts';
 import * as adminConsole from './20261130T1800-console.ts';
 import * as userSearch from './20261130T1810-user-search.ts';
+import * as passkeys from './20261130T1900-passkeys.ts';
 import * as connections from './20261130T2000-connections.ts';
 
 /**
@@ -38,5 +39,6 @@ export const migrations: Record<string, Migration> = {
   '20261130T1700-imported-passwords': importedPasswords,
   '20261130T1800-console': adminConsole,
   '20261130T1810-user-search': userSearch,
+  '20261130T1900-passkeys': passkeys,
   '20261130T2000-connections': connections,
 };

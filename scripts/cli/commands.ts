@@ -20,6 +20,7 @@ import { connectionCommands } from './connection-commands.ts';
 import { type Command, list, type StandaloneCommand, text } from './context.ts';
 import { importCommands } from './import-commands.ts';
 import { registrationTokenCommands } from './registration-token-commands.ts';
+import { userFactorCommands } from './user-factor-commands.ts';
 
 const CLI = { actor: 'cli' };
 
@@ -55,6 +56,7 @@ export const commands: Record<string, Command | StandaloneCommand> = {
   ...registrationTokenCommands,
   ...connectionCommands,
   ...importCommands,
+  ...userFactorCommands,
   migrate: {
     usage: 'tessera migrate',
     // Pending migrations are applied before any command runs; this one reports them.

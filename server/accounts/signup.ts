@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import type { Db } from '../../db/database.ts';
 import { findUserByLogin, insertUser } from '../../db/repositories/users.ts';
 import type { Audit } from '../audit/audit.ts';
 import { type MailDeps, queueSignupAttemptMail, queueVerificationMail } from './account-mail.ts';
@@ -14,7 +15,9 @@ import { pendingSignupDeadline } from './pending-signups.ts';
  * - every other valid form ends on "check your email": a new address gets a verification link,
  *   a registered one's owner gets a mail saying someone tried, and nothing else changes;
  * - a new account is pending: it claims its username only when the address is verified (so an
- *   earlier sign-up's username tells nothing about its address) and expires if never verified.
+ *   earlier sign-up's username tells nothing about its address) and expires if never verified;
+ * - an account may start with a passkey instead of a password: the passkey is stored with the
+ *   account, in the same transaction, and only when the account is new.
  */
 /** What a username may be, wherever one is made: sign-up, the CLI and admin API, GitHub. */
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$/;
@@ -23,13 +26,13 @@ export const usernameField = z
   .string()
   .regex(USERNAME_PATTERN, 'Use 2–39 letters, digits, dots, dashes or underscores.');
 export const fullNameField = z.string().trim().min(1, 'Enter your name.').max(200, 'Use at most 200 characters.');
-
-const fields = z.object({
+/** The fields a passkey sign-up checks before it asks the browser for a passkey. */
+export const signupIdentity = z.object({
   email: z.email({ error: 'Enter a valid email address.' }).max(254, 'Use at most 254 characters.'),
   username: usernameField,
   full_name: fullNameField,
-  password: z.string(),
 });
+const fields = signupIdentity.extend({ password: z.string() });
 
 const USERNAME_TAKEN = 'That username is taken. Try another.';
 
@@ -41,10 +44,17 @@ export interface SignupDeps extends MailDeps {
   audit: Audit;
 }
 
+/** A sign-up with a passkey and no password: the account's id (the passkey's user handle) and what stores the passkey. */
+export interface PasskeySignup {
+  userId: string;
+  attach(trx: Db, userId: string): Promise<void>;
+}
+
 export async function signUp(
   deps: SignupDeps,
   form: Record<SignupField, string>,
   seen: { ip: string; userAgent: string; interaction?: string },
+  passkey?: PasskeySignup,
 ): Promise<SignupResult> {
   const errors: SignupErrors = {};
   const parsed = fields.safeParse(form);
@@ -52,12 +62,14 @@ export async function signUp(
     const field = issue.path[0] as SignupField;
     errors[field] ??= issue.message;
   }
-  const weak = passwordProblemFor(form.password, { email: form.email, username: form.username, name: form.full_name });
+  const weak = passkey
+    ? undefined
+    : passwordProblemFor(form.password, { email: form.email, username: form.username, name: form.full_name });
   if (weak) errors.password = weak;
   if (!parsed.success || weak) return { ok: false, errors };
 
   const { email, username, full_name } = parsed.data;
-  const passwordHash = await hashPassword(parsed.data.password);
+  const passwordHash = passkey ? null : await hashPassword(parsed.data.password);
   // The username first, and only against claimed usernames: the answer must not depend on
   // whether the address is registered, nor on any earlier sign-up's address.
   if (await findUserByLogin(deps.db, username)) {
@@ -74,7 +86,7 @@ export async function signUp(
     // The verification mail commits with the account, or neither does.
     user = await deps.db.transaction().execute(async (trx) => {
       const inserted = await insertUser(trx, {
-        id: randomUUID(),
+        id: passkey?.userId ?? randomUUID(),
         email,
         username: null,
         pending_username: username,
@@ -83,6 +95,7 @@ export async function signUp(
         password_hash: passwordHash,
         email_verified: false,
       });
+      await passkey?.attach(trx, inserted.id);
       await queueVerificationMail(trx, inserted, seen.interaction);
       return inserted;
     });
@@ -91,6 +104,11 @@ export async function signUp(
     if ((err as { code?: string }).code !== '23505') throw err;
     return { ok: true, email };
   }
-  await deps.audit({ type: 'signup', userId: user.id, ...audited });
+  await deps.audit({
+    type: 'signup',
+    userId: user.id,
+    ...audited,
+    ...(passkey ? { details: { via: 'passkey' } } : {}),
+  });
   return { ok: true, email };
 }

@@ -11,7 +11,7 @@ import { signInStateOf } from './sign-in-state.ts';
 
 /**
  * The login page, where every first factor starts: the password form, "Continue with GitHub",
- * "Continue with NAME" for each enabled connection, and the notices the steps leave (a wrong password, an unverified address, a GitHub identity
+ * "Continue with NAME" for each enabled connection, "Sign in with a passkey" (shown by its script only), and the notices the steps leave (a wrong password, an unverified address, a GitHub identity
  * waiting to be linked to the account that holds its address).
  */
 
@@ -48,6 +48,7 @@ export async function showLogin(
         interaction.params.login_hint,
       github: !!deps.github,
       connections: await deps.upstreams.buttons(),
+      passkeyScripts: true,
       ...notice,
       linking,
       connectionLink,

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { countPasskeysOf } from '../../db/repositories/passkeys.ts';
 import { findUserById } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
 import { type Enrolment, hasTotp, pendingEnrolment } from '../mfa/factors.ts';
@@ -8,7 +9,8 @@ import { type Interaction, type InteractionDeps, loadInteraction, SIGN_IN_PROMPT
 import { signInStateOf } from './sign-in-state.ts';
 
 /**
- * The page of the second-factor stage (GET /mfa): the factors the account has, or enrolment when
+ * The page of the second-factor stage (GET /mfa): the factors the account has (a code from an
+ * authenticator app or a recovery code; a passkey), or enrolment when
  * MFA is demanded and it has none. It is part of the same interaction, not a page of its own: the
  * login is only handed to oidc-provider once this stage passes, so no URL skips it. Which account
  * the stage is for is kept on the interaction (sign-in-state.ts), never taken from the form.
@@ -29,8 +31,27 @@ export async function enrolmentOf(deps: InteractionDeps, interaction: Interactio
   return pendingEnrolment(deps.db, deps.secrets, user);
 }
 
-export function showCode(ctx: Context, deps: InteractionDeps, interaction: Interaction, status = 200, error?: string) {
-  deps.page(ctx, 'mfa', { title: 'Two-step verification', uid: interaction.uid, error }, status);
+/** The second factors of the account this stage is for; a code form when it is not known yet. */
+async function factorsOf(deps: InteractionDeps, user: User | undefined) {
+  if (!user) return { totp: true, passkeys: false };
+  const [totp, passkeys] = await Promise.all([hasTotp(deps.db, user.id), countPasskeysOf(deps.db, user.id)]);
+  return { totp, passkeys: passkeys > 0 };
+}
+
+export async function showCode(
+  ctx: Context,
+  deps: InteractionDeps,
+  interaction: Interaction,
+  status = 200,
+  error?: string,
+) {
+  const factors = await factorsOf(deps, await stageUser(deps, interaction));
+  deps.page(
+    ctx,
+    'mfa',
+    { title: 'Two-step verification', uid: interaction.uid, error, ...factors, passkeyScripts: factors.passkeys },
+    status,
+  );
 }
 
 export const showEnrolment = (
@@ -58,7 +79,8 @@ export async function showMfaStep(ctx: Context, deps: InteractionDeps) {
   const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   const user = await stageUser(deps, interaction);
   if (!user) return showCode(ctx, deps, interaction, 400, FIRST_FACTOR_FIRST);
-  if (await hasTotp(deps.db, user.id)) return showCode(ctx, deps, interaction);
+  const { totp, passkeys } = await factorsOf(deps, user);
+  if (totp || passkeys) return showCode(ctx, deps, interaction);
   const enrolment = await enrolmentOf(deps, interaction, user);
   if (!enrolment) return showCode(ctx, deps, interaction, 400, START_AGAIN);
   showEnrolment(ctx, deps, interaction, enrolment);

@@ -9,6 +9,9 @@ import { gitHubCallbackStep, startGitHubStep } from './github.ts';
 import { finishInteraction, type InteractionDeps, loadInteraction } from './interaction.ts';
 import { showLogin, showLoginStep } from './login-page.ts';
 import { showMfaStep } from './mfa-page.ts';
+import { passkeySignInOptions, submitPasskeySignIn } from './passkey.ts';
+import { passkeySecondFactorOptions, submitPasskeySecondFactor } from './passkey-second-factor.ts';
+import { passkeySignupOptions, submitPasskeySignup } from './passkey-signup.ts';
 import { resendVerification, submitLogin } from './password.ts';
 import { submitCode } from './second-factor.ts';
 import { PROVE_BEFORE_ENROLMENT, showStepUp } from './sign-in.ts';
@@ -30,6 +33,8 @@ export function interactionRouter(deps: InteractionDeps, secure: boolean): Route
   router.get('/login', form.token, step(showLoginStep));
   router.get('/signup', form.token, step(showSignupStep));
   router.post('/signup', ...form.post, step(submitSignup));
+  router.post('/signup/passkey/options', ...form.post, step(passkeySignupOptions));
+  router.post('/signup/passkey', ...form.post, step(submitPasskeySignup));
   // First factors.
   router.post('/login', ...form.post, step(submitLogin));
   router.post('/resend-verification', ...form.post, step(resendVerification));
@@ -37,9 +42,13 @@ export function interactionRouter(deps: InteractionDeps, secure: boolean): Route
   router.get('/github/callback', form.token, step(gitHubCallbackStep));
   router.post('/connections/:id', ...form.post, step(startConnectionStep));
   router.get('/connections/:id/callback', form.token, step(connectionCallbackStep));
+  router.post('/passkey/options', ...form.post, step(passkeySignInOptions));
+  router.post('/passkey', ...form.post, step(submitPasskeySignIn));
   // Second factors, and enrolment when one is demanded.
   router.get('/mfa', form.token, step(showMfaStep));
   router.post('/mfa', ...form.post, step(submitCode));
+  router.post('/mfa/passkey/options', ...form.post, step(passkeySecondFactorOptions));
+  router.post('/mfa/passkey', ...form.post, step(submitPasskeySecondFactor));
   router.post('/mfa/enrol', ...form.post, step(submitEnrolment));
   router.post('/mfa/continue', ...form.post, step(continueAfterEnrolment));
   router.post('/consent', ...form.post, step(submitConsent));

@@ -7,7 +7,7 @@ import type { Interaction } from './interaction.ts';
  * does not know reads as "nothing remembered", and the person starts the step again.
  */
 
-const firstFactor = z.enum(['pwd', 'fed']);
+const firstFactor = z.enum(['pwd', 'fed', 'hwk', 'swk', 'user']);
 
 const gitHubProfile = z.object({ id: z.string(), login: z.string(), name: z.string().nullable(), email: z.string() });
 
@@ -24,6 +24,8 @@ const firstStep = z.object({
   upstreamMfa: z.boolean().optional(),
   /** When the first factor was proved in this interaction (seconds); absent when only the session's earlier login stands for it. */
   provedAt: z.number().optional(),
+  /** The first factor was a complete multi-factor proof on its own (a passkey with user verification). */
+  multiFactor: z.boolean().optional(),
 });
 
 const signInState = z.object({
@@ -33,6 +35,8 @@ const signInState = z.object({
   githubLink: z.object({ profile: gitHubProfile, userId: z.string() }).optional(),
   /** The same for an upstream connection's identity, with the address the page shows. */
   connectionLink: upstreamLink.extend({ userId: z.string(), email: z.string(), connectionName: z.string() }).optional(),
+  /** The id a sign-up with a passkey gives the account it creates (the passkey's user handle). */
+  passkeySignup: z.object({ userId: z.string() }).optional(),
   /** The account whose password was right but whose email is not verified yet. */
   unverified: z.string().optional(),
 });

@@ -18,8 +18,11 @@ import type { FirstStep } from './sign-in-state.ts';
  * which one comes next:
  *
  *   1. first factor    password.ts (password), github.ts (GitHub), connection.ts (an upstream
- *                      connection): proves who the person is, then calls continueSignIn
- *   2. second factor   second-factor.ts (TOTP or recovery code), when secondFactorWanted says so
+ *                      connection), passkey.ts (a passkey): proves who the person is, then
+ *                      calls continueSignIn; a passkey with user verification is multi-factor on
+ *                      its own and goes straight to finish
+ *   2. second factor   second-factor.ts (TOTP or recovery code), passkey-second-factor.ts (a
+ *                      passkey), when secondFactorWanted says so
  *   3. enrolment       enrolment.ts, when MFA is demanded and the account has no factor yet
  *   4. finish          finishSignIn: link a pending identity, record amr/acr, audit, and hand the
  *                      login to oidc-provider
@@ -54,6 +57,10 @@ export async function continueSignIn(
   how: Omit<FirstStep, 'userId'>,
 ): Promise<boolean> {
   const first: FirstStep = { userId: user.id, ...how };
+  if (first.multiFactor) {
+    await finishSignIn(ctx, deps, interaction, first, []);
+    return true;
+  }
   const wanted = await secondFactorWanted(
     deps.db,
     user.id,
@@ -99,7 +106,7 @@ export async function finishSignIn(
     if (!linked) return showGitHubFailure(ctx, deps.page, 'already_linked', backToLogin(interaction.uid));
   }
   if (first.upstreamLink && !(await linkUpstreamAtSignIn(ctx, deps, interaction, userId, first.upstreamLink))) return;
-  const login = loginResult(userId, first.methods, second);
+  const login = loginResult(userId, first.methods, second, first.multiFactor);
   await deps.audit({ type: 'login.succeeded', userId, clientId, ...seenIn(ctx), details: { amr: login.amr } });
   const create = interaction.prompt.name === 'create' ? { create: {} } : {};
   // This browser is now known for the account: its password attempts get a limit of their own.

@@ -12,13 +12,14 @@ import {
 } from './interaction.ts';
 
 /**
- * The `create` prompt, also reached from the login page: email, username, full name, password.
+ * The `create` prompt, also reached from the login page: email, username, full name, password
+ * (or a passkey instead: passkey-signup.ts).
  * Errors are shown next to each field and the values kept, except the password. Every accepted
  * form ends on "check your email"; the verification link brings the person back here to sign in.
  */
 const KEPT: SignupField[] = ['email', 'username', 'full_name'];
 
-async function showSignup(
+export async function showSignup(
   ctx: Context,
   deps: InteractionDeps,
   interaction: Interaction,
@@ -38,6 +39,7 @@ async function showSignup(
       formError,
       github: !!deps.github,
       connections: await deps.upstreams.buttons(),
+      passkeyScripts: true,
     },
     status,
   );

@@ -12,7 +12,7 @@ import {
 } from 'oidc-provider';
 import type { ResourceServerRow } from '../../db/schema.ts';
 import { accountClient, loadExistingGrant } from './account-client.ts';
-import { ACR_MFA, ACR_PASSWORD, hasSecondFactor } from './acr.ts';
+import { ACR_MFA, ACR_PASSWORD } from './acr.ts';
 import { apiNotConsented } from './api-consent.ts';
 import { settleClientCredentialsScope } from './client-credentials-scope.ts';
 import { consoleClient } from './console-client.ts';
@@ -91,7 +91,7 @@ function tesseraPrompts(mfaWanted: OidcDependencies['mfaWanted']) {
   policy.get('login')?.checks.add(
     new interactionPolicy.Check('mfa_required', 'a second factor is required', async (ctx) => {
       const accountId = ctx.oidc.session?.accountId;
-      if (!accountId || hasSecondFactor(ctx.oidc.amr)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      if (!accountId || ctx.oidc.acr === ACR_MFA) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       return (await mfaWanted(ctx, accountId))
         ? interactionPolicy.Check.REQUEST_PROMPT
         : interactionPolicy.Check.NO_NEED_TO_PROMPT;

@@ -4,6 +4,7 @@ import { artifactKey } from '../../adapters/artifact-key.ts';
 import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
 import { connectionIdentitiesOf } from '../../db/repositories/connections.ts';
 import { identityOfUser } from '../../db/repositories/federated-identities.ts';
+import { listPasskeysOf } from '../../db/repositories/passkeys.ts';
 import {
   deleteUser,
   findUserById,
@@ -26,6 +27,7 @@ import { randomToken, sha256 } from '../secrets.ts';
 
 /**
  * /account: the signed-in person's profile, password, two-step verification (account-mfa.ts),
+ * passkeys (account-passkeys.ts),
  * sessions and app grants (account-sessions.ts), and deleting the account. Who is signed in comes
  * from oidc-provider's own session cookie; signing in goes through the built-in account client
  * like any app. Each form posts, then redirects back with a note of what was done
@@ -59,6 +61,8 @@ const DONE: Record<string, string> = {
   'mfa-off': 'Two-step verification was turned off. Every other session was signed out.',
   'github-linked': 'Your GitHub account is linked. You can now sign in with it.',
   'github-unlinked': 'GitHub is no longer linked to your account. Every other session was signed out.',
+  'passkey-added': 'Your passkey was added. Every other session was signed out.',
+  'passkey-removed': 'The passkey was removed. Every other session was signed out.',
 };
 
 async function signedIn(ctx: Context, deps: AccountDeps): Promise<SignedIn | undefined> {
@@ -135,12 +139,13 @@ export async function render(
     names.set(clientId, name);
     return name;
   };
-  const [sessions, allGrants, github, mfaOn, connections] = await Promise.all([
+  const [sessions, allGrants, github, mfaOn, connections, passkeys] = await Promise.all([
     listArtifactsOf(deps.db, who.user.id, 'Session'),
     listArtifactsOf(deps.db, who.user.id, 'Grant'),
     identityOfUser(deps.db, who.user.id, 'github'),
     hasTotp(deps.db, who.user.id),
     connectionIdentitiesOf(deps.db, who.user.id),
+    listPasskeysOf(deps.db, who.user.id),
   ]);
   const grants = allGrants.filter((g) => g.payload.clientId !== ACCOUNT_CLIENT_ID);
   const at = (seconds: unknown) => new Date(Number(seconds) * 1000).toUTCString();
@@ -153,6 +158,13 @@ export async function render(
       done: DONE[String(ctx.query.done)] ?? undefined,
       mfa: mfaOn ? { on: true, codesLeft: await recoveryCodesLeft(deps.db, who.user.id) } : { on: false },
       hasPassword: !!who.user.password_hash,
+      passkeys: passkeys.map((p) => ({
+        id: p.id,
+        name: p.name,
+        created: p.created_at.toUTCString(),
+        lastUsed: p.last_used_at?.toUTCString(),
+      })),
+      passkeyScripts: true,
       github: {
         offered: !!deps.github,
         linked: github && { login: github.display_name, since: github.linked_at.toUTCString() },
@@ -191,13 +203,13 @@ export const done = (ctx: Context, what: keyof typeof DONE) => {
 
 /**
  * The fresh first-factor proof a change of second factor needs: the password typed in the form,
- * or, for an account without one (GitHub only), a sign-in from the last few minutes. Undefined
+ * or, for an account without one (GitHub or a passkey only), a sign-in from the last few minutes. Undefined
  * when proved, else what to show.
  */
 export async function proveFirstFactor(ctx: Context, deps: AccountDeps, who: SignedIn, password: string) {
   if (who.user.password_hash) return checkPassword(ctx, deps, who, password);
   if (isFresh(who.loginTs)) return undefined;
-  return { status: 403, error: 'This change needs a recent sign-in. Sign in again with GitHub, then make it.' };
+  return { status: 403, error: 'This change needs a recent sign-in. Sign in again, then make it.' };
 }
 
 /** A wrong current password counts like a failed login, so the account page is no side door. */

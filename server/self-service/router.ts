@@ -13,6 +13,7 @@ import {
 } from './account.ts';
 import { finishGitHubLink, startGitHubLink, unlinkGitHub } from './account-github.ts';
 import { confirmMfa, disableMfa, newRecoveryCodes, showMfaSetup, startMfa } from './account-mfa.ts';
+import { addPasskey, passkeyRegistrationOptions, removePasskey } from './account-passkeys.ts';
 import { revokeGrant, revokeSession, signOutEverywhere } from './account-sessions.ts';
 import { showInvitation, submitInvitation } from './invitation.ts';
 import { showForgotPassword, showResetPassword, submitForgotPassword, submitResetPassword } from './password-reset.ts';
@@ -45,6 +46,9 @@ export function selfServiceRouter(deps: AccountDeps, secure: boolean): Router {
   router.post('/account/mfa/confirm', ...form.post, page(confirmMfa));
   router.post('/account/mfa/recovery-codes', ...form.post, page(newRecoveryCodes));
   router.post('/account/mfa/disable', ...form.post, page(disableMfa));
+  router.post('/account/passkeys/options', ...form.post, page(passkeyRegistrationOptions));
+  router.post('/account/passkeys', ...form.post, page(addPasskey));
+  router.post('/account/passkeys/:id/remove', ...form.post, page(removePasskey));
   router.post('/account/github/link', ...form.post, page(startGitHubLink));
   router.get('/account/github/callback', form.token, page(finishGitHubLink));
   router.post('/account/github/unlink', ...form.post, page(unlinkGitHub));

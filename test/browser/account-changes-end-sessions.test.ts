@@ -155,7 +155,7 @@ async function signedInWithCode(login: string, code: string): Promise<Browsing> 
   await page.goto(new URL('/account/sign-in', tessera.issuer).href);
   await page.fill('#login', login);
   await page.fill('#password', PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.fill('#code', code);
   await page.getByRole('button', { name: 'Verify' }).click();
   await page.waitForURL((u) => u.pathname === '/account');

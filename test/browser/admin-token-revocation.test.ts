@@ -61,7 +61,7 @@ async function adminSignsIn(username: string) {
   const started = await startAuthorization(page, config, app, { scope: 'openid', resource: adminAudience });
   await page.fill('#login', username);
   await page.fill('#password', PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   const secret = (await page.textContent('#totp-secret')) ?? '';
   await page.fill('#code', await totpCode(secret));
   await page.getByRole('button', { name: 'Turn on' }).click();

@@ -150,14 +150,14 @@ describe('authorization code with PKCE through the login and consent pages', () 
     expect(github.status()).toBe(404);
     await page.fill('#login', 'ada');
     await page.fill('#password', 'not the password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     expect(await page.getByRole('alert').textContent()).toContain('Incorrect email, username or password.');
     expect(await page.inputValue('#login')).toBe('ada');
     expect(await page.inputValue('#password')).toBe('');
     await screenshot(page, 'code-flow-login-error');
 
     await page.fill('#password', PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL((u) => u.href.startsWith(app.redirectUri) || u.href.includes('/interaction/'));
     if (page.url().includes('/interaction/')) {
       expect(await page.textContent('main')).toContain('Notes SPA');

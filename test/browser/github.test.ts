@@ -185,13 +185,13 @@ describe('Continue with GitHub', () => {
     await screenshot(page, 'github-link-asks-password');
 
     await page.fill('#password', 'not the password at all');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     expect(await page.getByRole('alert').textContent()).toContain('Incorrect email, username or password.');
     expect(await page.textContent('#github-link')).toContain('@lovelace');
     expect(await auditEvents('github.linked')).toHaveLength(0);
 
     await page.fill('#password', PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await consentIfAsked(page);
     const linking = await claimsAt(started);
     expect(linking).toMatchObject({ sub: ada, amr: ['fed', 'pwd'] });
@@ -208,7 +208,7 @@ describe('Continue with GitHub', () => {
     expect(await page.textContent('#github-link')).toContain('grace@example.test');
     await page.fill('#login', 'plain');
     await page.fill('#password', PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await consentIfAsked(page);
     expect(await claimsAt(started)).toMatchObject({ sub: plain, amr: ['pwd'] });
     const linked = (await auditEvents('github.linked')).map((e) => e.user_id);
@@ -250,7 +250,7 @@ describe('Continue with GitHub', () => {
 
     const started = await backFromGitHub(gitHubUser(7002, 'careful', 'careful@example.test'));
     await page.fill('#password', PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     expect(await page.textContent('h1')).toBe('Two-step verification');
     expect((await auditEvents('github.linked')).map((e) => e.user_id)).not.toContain(careful);
     await page.fill('#code', await totpCode(secret, 1));
@@ -324,7 +324,7 @@ describe('GitHub on /account', () => {
     await tab.goto(new URL('/account/sign-in', tessera.issuer).href);
     await tab.fill('#login', 'grace');
     await tab.fill('#password', PASSWORD);
-    await tab.getByRole('button', { name: 'Sign in' }).click();
+    await tab.getByRole('button', { name: 'Sign in', exact: true }).click();
     await tab.waitForURL((u) => u.pathname === '/account');
 
     await account.getByRole('button', { name: 'Authorize' }).click();
@@ -338,7 +338,7 @@ describe('GitHub on /account', () => {
   it('refuses to unlink GitHub from an account with no password until one is set', async () => {
     github.signIn(OCTOCAT);
     await page.goto(new URL('/account', tessera.issuer).href);
-    await page.getByRole('link', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Sign in', exact: true }).click();
     await continueWithGitHub();
     await authorizeAtGitHub();
     await page.waitForURL((u) => u.pathname === '/account');
@@ -381,7 +381,7 @@ describe('when GitHub sign-in fails', () => {
 
     await page.fill('#login', 'plain');
     await page.fill('#password', PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await consentIfAsked(page);
     expect((await claimsAt(started)).amr).toEqual(['pwd']);
     expect(await userCount()).toBe(before);

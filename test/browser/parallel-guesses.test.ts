@@ -74,7 +74,7 @@ describe.each([
   async function signInPage(page: Page, login: string) {
     await page.fill('#login', login);
     await page.fill('#password', PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   }
 
   const statusesOf = (responses: { status(): number }[]) => responses.map((r) => r.status());

@@ -106,7 +106,7 @@ describe('logins while Redis goes away and comes back', () => {
     const { page } = await loginForm();
     await page.fill('#login', user.username);
     await page.fill('#password', PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForLoadState();
     expect(await page.getByRole('button', { name: 'Allow' }).count()).toBe(1);
 

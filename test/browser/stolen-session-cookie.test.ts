@@ -59,7 +59,7 @@ describe('a stolen session cookie', () => {
     const started = await startAuthorization(victim, strict, app, { scope: 'openid' });
     expect(await victim.textContent('h1')).toBe('Sign in');
     await victim.fill('#password', PASSWORD);
-    await victim.getByRole('button', { name: 'Sign in' }).click();
+    await victim.getByRole('button', { name: 'Sign in', exact: true }).click();
     expect(await victim.textContent('h1')).toBe('Set up two-step verification');
     const secret = (await victim.textContent('#totp-secret'))?.trim() ?? '';
     await victim.fill('#code', await totpCode(secret));

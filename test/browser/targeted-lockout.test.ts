@@ -76,7 +76,7 @@ async function signInStatus(page: Page, login: string, password = PASSWORD): Pro
   await page.fill('#password', password);
   const [response] = await Promise.all([
     page.waitForResponse((r) => r.url().endsWith('/login') && r.request().method() === 'POST'),
-    page.getByRole('button', { name: 'Sign in' }).click(),
+    page.getByRole('button', { name: 'Sign in', exact: true }).click(),
   ]);
   return response.status();
 }

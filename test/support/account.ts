@@ -10,10 +10,10 @@ export async function openAccount(browser: Browser, issuer: string, login: strin
   const page = await (await browser.newContext()).newPage();
   await page.goto(new URL('/account', issuer).href);
   expect(await page.textContent('h1')).toBe('Sign in to manage your account');
-  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'Sign in', exact: true }).click();
   await page.fill('#login', login);
   await page.fill('#password', password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL((u) => u.pathname === '/account');
   expect(await page.textContent('h1')).toBe('Your account');
   return page;

@@ -98,7 +98,7 @@ export async function finishAtClient(
 export async function enterPassword(page: Page, login: string, password: string) {
   await page.fill('#login', login);
   await page.fill('#password', password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 /**
