@@ -1,7 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ExpressAuth, type ExpressAuthConfig, getSession } from '@auth/express';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import { auth as jwtBearer, requiredScopes } from 'express-oauth2-jwt-bearer';
 import * as oidc from 'openid-client';
@@ -101,7 +101,7 @@ describe('express-openid-connect', () => {
     await enterPassword(page, 'ada', PASSWORD);
     await consentIfAsked(page);
     await page.waitForURL(`${origin}/profile`);
-    expect(JSON.parse(await page.locator('body').innerText())).toEqual({
+    expect(JSON.parse((await page.locator('body').textContent()) ?? '')).toEqual({
       email: 'ada@example.test',
       roles: ['analyst'],
     });
@@ -117,7 +117,7 @@ describe('express-openid-connect', () => {
     await page.waitForURL((u) => u.href.startsWith(`${suite.tessera.issuer}/session/end`));
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${origin}/signed-out`);
-    expect(await page.locator('body').innerText()).toBe('signed out');
+    expect(await page.locator('body').textContent()).toBe('signed out');
 
     // Signed out at Tessera too: the next sign-in asks for the password again.
     await page.goto(`${origin}/profile`);
@@ -148,7 +148,6 @@ describe('Auth.js (@auth/express)', () => {
         ],
       };
       const app = express();
-      app.set('trust proxy', true);
       app.use('/auth', ExpressAuth(authConfig));
       app.get('/me', async (req, res) => {
         res.json(await getSession(req, authConfig));
@@ -164,7 +163,7 @@ describe('Auth.js (@auth/express)', () => {
     await consentIfAsked(page);
     await page.waitForURL((u) => u.origin === origin && !u.pathname.startsWith('/auth/callback'));
     await page.goto(`${origin}/me`);
-    const session = JSON.parse(await page.locator('body').innerText());
+    const session = JSON.parse((await page.locator('body').textContent()) ?? '');
     expect(session.user).toEqual({ name: 'ada', email: 'ada@example.test' });
   });
 });
@@ -187,7 +186,8 @@ describe('express-oauth2-jwt-bearer', () => {
     (await suite.tessera.cli(args)).json();
     origin = await serve(() => {
       const app = express();
-      app.use(jwtBearer({ issuerBaseURL: suite.tessera.issuer, audience: API }));
+      // strict: the token must be an RFC 9068 access token (typ at+jwt, iat, sub, client_id, jti).
+      app.use(jwtBearer({ issuerBaseURL: suite.tessera.issuer, audience: API, strict: true }));
       app.get('/reports', requiredScopes('reports:read'), (req, res) => {
         res.json({ client_id: req.auth?.payload.client_id });
       });
