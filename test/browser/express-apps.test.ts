@@ -144,8 +144,14 @@ describe('Auth.js (@auth/express)', () => {
             issuer: suite.tessera.issuer,
             clientId: client.client_id,
             clientSecret: client.client_secret,
+            authorization: { params: { scope: 'openid profile email roles' } },
           },
         ],
+        // Keeps the ID token's roles in the session cookie and shows them in getSession.
+        callbacks: {
+          jwt: ({ token, profile }) => (profile ? { ...token, roles: profile.roles } : token),
+          session: ({ session, token }) => ({ ...session, roles: token.roles }),
+        },
       };
       const app = express();
       app.use('/auth', ExpressAuth(authConfig));
@@ -156,7 +162,7 @@ describe('Auth.js (@auth/express)', () => {
     });
   });
 
-  it('signs a person in through Tessera: getSession shows them', async () => {
+  it('signs a person in through Tessera: getSession shows them and their roles', async () => {
     await page.goto(`${origin}/auth/signin`);
     await page.getByRole('button', { name: 'Sign in with Tessera' }).click();
     await enterPassword(page, 'ada', PASSWORD);
@@ -164,7 +170,7 @@ describe('Auth.js (@auth/express)', () => {
     await page.waitForURL((u) => u.origin === origin && !u.pathname.startsWith('/auth/callback'));
     await page.goto(`${origin}/me`);
     const session = JSON.parse((await page.locator('body').textContent()) ?? '');
-    expect(session.user).toEqual({ name: 'ada', email: 'ada@example.test' });
+    expect(session).toMatchObject({ user: { name: 'ada', email: 'ada@example.test' }, roles: ['analyst'] });
   });
 });
 
