@@ -56,6 +56,7 @@ export async function continueSignIn(
   const first: FirstStep = { userId: user.id, ...how };
   const wanted = await secondFactorWanted(
     deps.db,
+    deps.catalog,
     user.id,
     String(interaction.params.client_id),
     interaction.params.acr_values,
