@@ -26,6 +26,7 @@ export function createApp(deps: Deps): Koa {
   const { github, issuer } = deps.config;
   const pageDeps = {
     db: deps.db,
+    catalog: deps.catalog,
     secrets: deps.secrets,
     audit: deps.audit,
     page: deps.page,

@@ -33,24 +33,42 @@ export async function readAuditChain(db: Db) {
 }
 
 /**
- * Ids and times for the next `count` events, oldest first. Taken under the chain lock, so ids and
- * times grow in chain order; milliseconds, because that is what a JavaScript Date (and so the
- * hash) holds.
+ * Locks the chain's head and takes ids and times for the next `count` events, oldest first, in one
+ * statement. The lateral reference to the locked row makes PostgreSQL take the lock before it
+ * draws the ids, so ids and times grow in chain order; milliseconds, because that is what a
+ * JavaScript Date (and so the hash) holds.
  */
-export async function nextAuditEventSlots(db: Db, count: number): Promise<{ id: string; at: Date }[]> {
-  const { rows } = await sql<{ id: string; at: Date }>`
-    select nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id,
-           date_trunc('milliseconds', clock_timestamp()) as at
-    from generate_series(1, ${count}::int)`.execute(db);
-  return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+export async function lockAuditChainForSlots(
+  db: Db,
+  count: number,
+): Promise<{ lastHash: string; slots: { id: string; at: Date }[] }> {
+  const { rows } = await sql<{ last_hash: string; id: string; at: Date }>`
+    select slot.last_hash, slot.id, slot.at
+    from (select last_hash from audit_chain for update) as head
+    cross join lateral (
+      select head.last_hash,
+             nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id,
+             date_trunc('milliseconds', clock_timestamp()) as at
+      from generate_series(1, ${count}::int)
+    ) as slot`.execute(db);
+  const first = rows[0];
+  if (!first) throw new Error('the audit chain has no head row');
+  const slots = rows.map(({ id, at }) => ({ id, at })).sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+  return { lastHash: first.last_hash, slots };
 }
 
-export async function insertAuditEvents(db: Db, events: ChainedAuditEvent[]): Promise<void> {
-  await db.insertInto('audit_events').values(events).execute();
-}
-
-export async function advanceAuditChain(db: Db, lastId: string, lastHash: string): Promise<void> {
-  await db.updateTable('audit_chain').set({ last_id: lastId, last_hash: lastHash }).execute();
+/** Inserts chained events and moves the chain's head to the last of them, in one statement. */
+export async function insertAuditEventsAndAdvance(
+  db: Db,
+  events: ChainedAuditEvent[],
+  lastId: string,
+  lastHash: string,
+): Promise<void> {
+  await db
+    .with('inserted', (q) => q.insertInto('audit_events').values(events))
+    .updateTable('audit_chain')
+    .set({ last_id: lastId, last_hash: lastHash })
+    .execute();
 }
 
 /** Events in chain order (by id, not by the text alias) after `afterId` (all when null) up to `throughId`, at most `limit`. */

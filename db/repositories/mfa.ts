@@ -115,6 +115,41 @@ export async function userNeedsMfaByRole(db: Db, userId: string): Promise<boolea
   return row !== undefined;
 }
 
+/**
+ * What a sign-in asks of a user's factors, in one statement: whether they have a confirmed TOTP
+ * factor, and whether any role they hold requires MFA.
+ */
+export async function mfaStanding(
+  db: Db,
+  userId: string,
+): Promise<{ totp: boolean; passkey: boolean; roleRequiresMfa: boolean }> {
+  const row = await db
+    .selectNoFrom((eb) => [
+      eb
+        .exists(
+          eb
+            .selectFrom('totp_factors')
+            .select('user_id')
+            .where('user_id', '=', userId)
+            .where('confirmed_at', 'is not', null),
+        )
+        .as('totp'),
+      eb.exists(eb.selectFrom('passkeys').select('user_id').where('user_id', '=', userId)).as('passkey'),
+      eb
+        .exists(
+          eb
+            .selectFrom('user_roles')
+            .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+            .select('roles.id')
+            .where('user_roles.user_id', '=', userId)
+            .where('roles.requires_mfa', '=', true),
+        )
+        .as('role_requires_mfa'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { totp: Boolean(row.totp), passkey: Boolean(row.passkey), roleRequiresMfa: Boolean(row.role_requires_mfa) };
+}
+
 export async function clientRequiresMfa(db: Db, clientId: string): Promise<boolean> {
   const row = await db.selectFrom('clients').select('require_mfa').where('client_id', '=', clientId).executeTakeFirst();
   return row?.require_mfa ?? false;

@@ -8,7 +8,9 @@ import { freeLoopbackPort } from './listener.ts';
 /**
  * Tessera as `npm start` runs it, in a process of its own, on a free port. Its log goes to a file
  * (a pipe would put its reading on the bench's event loop), which is read for the line saying it
- * listens; `close` sends SIGTERM and waits for the exit, then deletes the file.
+ * listens; a silent one (LOG_LEVEL=silent, as the in-process Tessera runs) is ready when /readyz
+ * answers and, with WORKERS, every worker process exists and has had SETTLE_MS to start. `close`
+ * sends SIGTERM and waits for the exit, then deletes the file.
  */
 export interface NodeProcess {
   readonly origin: string;
@@ -41,7 +43,12 @@ export async function spawnNode(env: Record<string, string>): Promise<NodeProces
   try {
     for (const deadline = Date.now() + START_WITHIN_MS; ; ) {
       const text = await readFile(logPath, 'utf8');
-      if (text.includes('Tessera is listening')) break;
+      if (
+        env.LOG_LEVEL === 'silent'
+          ? await ready(origin, child.pid ?? 0, Number(env.WORKERS ?? 1))
+          : text.includes('Tessera is listening')
+      )
+        break;
       if (child.exitCode !== null || Date.now() > deadline) {
         throw new BenchError(
           `Tessera (${JSON.stringify(env.WORKERS ?? '1')} worker(s)) did not start:\n${text.slice(-2000)}`,
@@ -57,12 +64,29 @@ export async function spawnNode(env: Record<string, string>): Promise<NodeProces
   return { origin, pid, residentBytes: () => residentBytesOfTree(pid), close };
 }
 
-/** VmRSS of a process and its direct children, from /proc (Linux). */
-async function residentBytesOfTree(pid: number): Promise<number> {
-  const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => ''))
+// A silent node says nothing when it listens. Workers are forked together and listen within a
+// moment of each other; the settle time covers the one /readyz did not reach.
+const SETTLE_MS = 2_000;
+
+async function ready(origin: string, pid: number, workers: number): Promise<boolean> {
+  const answer = await fetch(`${origin}/readyz`).catch(() => undefined);
+  await answer?.body?.cancel();
+  if (answer?.status !== 200) return false;
+  if (workers > 1 && (await childrenOf(pid)).length < workers) return false;
+  await new Promise((resolve) => setTimeout(resolve, workers > 1 ? SETTLE_MS : 0));
+  return true;
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  return (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => ''))
     .split(' ')
     .filter(Boolean)
     .map(Number);
+}
+
+/** VmRSS of a process and its direct children, from /proc (Linux). */
+async function residentBytesOfTree(pid: number): Promise<number> {
+  const children = await childrenOf(pid);
   const sizes = await Promise.all([pid, ...children].map(residentBytesOf));
   return sizes.reduce((a, b) => a + b, 0);
 }

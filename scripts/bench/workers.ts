@@ -4,15 +4,15 @@ import type { InProcessTessera } from './tessera.ts';
 
 /**
  * Tessera with WORKERS=2 as `npm start` runs it, on the same database and SECRET_KEY as the
- * in-process one, so the same clients work against it. It logs at `info` as deployed (a line per
- * request, to a file), where the in-process one is silent: its figure includes that cost.
+ * in-process one, so the same clients work against it. Silent like the in-process one, so the
+ * two compare the server's work and not pino's; measured against the bare single process.
  */
 export async function startWorkers(databaseUrl: string, tessera: InProcessTessera): Promise<Target> {
   const node = await spawnNode({
     DATABASE_URL: databaseUrl,
     SECRET_KEY: tessera.secretKey,
     WORKERS: '2',
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: 'silent',
   });
   return {
     label: 'Tessera (Postgres, WORKERS=2)',

@@ -110,7 +110,11 @@ export async function setRolesOfUser(db: Db, userId: string, names: string[]): P
  * alike and take as long; a disabled account is told apart only after a correct password.
  */
 export async function authenticate(db: Db, login: string, password: string): Promise<User> {
-  const user = await findUserByLogin(db, login.trim());
+  return checkPassword(db, await findUserByLogin(db, login.trim()), password);
+}
+
+/** `authenticate` for a caller that has already looked the login up (to key its rate limits). */
+export async function checkPassword(db: Db, user: User | undefined, password: string): Promise<User> {
   if (!user?.password_hash) {
     await burnPasswordCheck(password);
     throw new AppError('invalid_credentials', 'Incorrect email, username or password.');

@@ -26,8 +26,10 @@ export function adminApiRouter(
 ): Router {
   const router = new Router();
   router.use(rejectNulInUrl);
-  const document = openApiDocument(ADMIN_ENDPOINTS, deps.issuer, ADMIN_PREFIX);
+  // Built at the first request for it: most nodes never serve it, and it is a large object.
+  let document: ReturnType<typeof openApiDocument> | undefined;
   router.get('/api/openapi.json', (ctx) => {
+    document ??= openApiDocument(ADMIN_ENDPOINTS, deps.issuer, ADMIN_PREFIX);
     ctx.body = document;
   });
 

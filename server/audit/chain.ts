@@ -1,12 +1,11 @@
 import type { Db } from '../../db/database.ts';
 import {
   type AuditEventInput,
-  advanceAuditChain,
   deleteAuditEventsThrough,
-  insertAuditEvents,
+  insertAuditEventsAndAdvance,
   lastAuditEventBefore,
   lockAuditChain,
-  nextAuditEventSlots,
+  lockAuditChainForSlots,
 } from '../../db/repositories/audit-events.ts';
 import { addToDailyCounts } from '../../db/repositories/daily-counts.ts';
 import { hashAuditEvent } from './chain-hash.ts';
@@ -35,9 +34,10 @@ export async function appendAuditEvents(db: Db, events: AuditEventInput[]): Prom
     // What jsonb will give back: undefined dropped, dates as strings.
     details: JSON.parse(JSON.stringify(event.details ?? {})) as Record<string, unknown>,
   }));
+  if (!contents.length) return;
   await db.transaction().execute(async (trx) => {
-    let prev = (await lockAuditChain(trx)).last_hash;
-    const slots = await nextAuditEventSlots(trx, contents.length);
+    const { lastHash, slots } = await lockAuditChainForSlots(trx, contents.length);
+    let prev = lastHash;
     const rows = contents.map((content, i) => {
       const slot = slots[i] as { id: string; at: Date };
       const hash = hashAuditEvent(prev, { ...slot, ...content });
@@ -45,10 +45,9 @@ export async function appendAuditEvents(db: Db, events: AuditEventInput[]): Prom
       prev = hash;
       return row;
     });
-    await insertAuditEvents(trx, rows);
+    const last = rows[rows.length - 1] as (typeof rows)[number];
+    await insertAuditEventsAndAdvance(trx, rows, last.id, last.hash);
     await addToDailyCounts(trx, countByType(contents));
-    const last = rows[rows.length - 1];
-    if (last) await advanceAuditChain(trx, last.id, last.hash);
   });
 }
 

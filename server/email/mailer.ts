@@ -1,4 +1,4 @@
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from '../logger.ts';
 
 /**
@@ -65,12 +65,19 @@ export function createMailer(
   const url = new URL(smtpUrl);
   const target = `${url.protocol}//${url.host}`;
   const credentials = [url.username, url.password].filter((c) => c.length > 0).flatMap((c) => [c, safeDecode(c)]);
-  const transport = createTransport({ url: smtpUrl, pool: true, ...TIMEOUTS }, { from: mailFrom });
+  // nodemailer is imported at the first mail: a node that has sent none does not carry it.
+  let transport: Promise<Transporter> | undefined;
+  const transportNow = () => {
+    transport ??= import('nodemailer').then(({ createTransport }) =>
+      createTransport({ url: smtpUrl, pool: true, ...TIMEOUTS }, { from: mailFrom }),
+    );
+    return transport;
+  };
 
   return {
     async send({ to, subject, html, text }) {
       try {
-        await transport.sendMail({ to, subject, html, text });
+        await (await transportNow()).sendMail({ to, subject, html, text });
       } catch (error) {
         throw new MailError(
           `Could not send mail through ${target}: ${describeFailure(error, credentials)}`,
@@ -79,7 +86,10 @@ export function createMailer(
       }
     },
     close() {
-      transport.close();
+      void transport?.then(
+        (t) => t.close(),
+        () => {},
+      );
     },
   };
 }

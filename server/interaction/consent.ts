@@ -1,6 +1,4 @@
 import type { Context } from 'koa';
-import { findClient } from '../../db/repositories/clients.ts';
-import { findResourceServer } from '../../db/repositories/resource-servers.ts';
 import { seenIn } from '../audit/audit.ts';
 import { allowedOidcScopes } from '../clients/clients.ts';
 import { recordApiConsent } from '../oidc/api-consent.ts';
@@ -48,7 +46,7 @@ interface ConsentPlan {
 /** What this consent grants and rejects, from the prompt's details and what the client may have. */
 async function planConsent(deps: InteractionDeps, interaction: Interaction): Promise<ConsentPlan> {
   const details = interaction.prompt.details as ConsentDetails;
-  const client = await findClient(deps.db, String(interaction.params.client_id));
+  const client = await deps.catalog.findClient(String(interaction.params.client_id));
   // The built-in account client is not in the clients table; it asks for openid only.
   const allowed = client ? allowedOidcScopes(client) : ['openid'];
   const allowedClaims = allowed.flatMap((s) => SCOPE_CLAIMS[s] ?? []);
@@ -59,7 +57,7 @@ async function planConsent(deps: InteractionDeps, interaction: Interaction): Pro
   const apis = await Promise.all(
     audiences.map(async (audience) => ({
       audience,
-      name: (await findResourceServer(deps.db, audience))?.name ?? undefined,
+      name: (await deps.catalog.findApi(audience))?.name ?? undefined,
       scopes: details.missingResourceScopes?.[audience] ?? [],
     })),
   );

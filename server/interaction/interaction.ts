@@ -3,6 +3,7 @@ import { errors, type InteractionResults, type Provider } from 'oidc-provider';
 import type { Db } from '../../db/database.ts';
 import type { MailDeps } from '../accounts/account-mail.ts';
 import type { Audit } from '../audit/audit.ts';
+import type { Catalog } from '../catalog.ts';
 import type { Upstreams } from '../connections/upstreams.ts';
 import type { GitHubFlowDeps } from '../federation/github-flow.ts';
 import type { Page } from '../http/pages.ts';
@@ -11,6 +12,8 @@ import type { RateLimiter } from '../rate-limit/rate-limits.ts';
 /** What every interaction step needs. */
 export interface InteractionDeps extends MailDeps, GitHubFlowDeps {
   db: Db;
+  /** Clients and APIs as every request reads them, cached. */
+  catalog: Pick<Catalog, 'findClient' | 'findApi'>;
   audit: Audit;
   page: Page;
   rateLimiter: RateLimiter;

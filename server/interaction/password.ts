@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
-import { findUserById } from '../../db/repositories/users.ts';
+import { findUserById, findUserByLogin } from '../../db/repositories/users.ts';
 import { queueVerificationMail } from '../accounts/account-mail.ts';
-import { authenticate } from '../accounts/users.ts';
+import { checkPassword } from '../accounts/users.ts';
 import { seenIn } from '../audit/audit.ts';
 import { AppError } from '../errors.ts';
 import { nowInSeconds } from '../mfa/fresh-proof.ts';
@@ -37,15 +37,16 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps) {
     return showLogin(ctx, deps, interaction, 400, { error: 'Enter your email or username and your password.' });
   }
   const seen = { clientId: String(interaction.params.client_id), ...seenIn(ctx) };
-  const spent = await deps.rateLimiter.attemptAll(await passwordAttemptLimits(ctx, deps.db, deps.secrets, login));
+  const found = await findUserByLogin(deps.db, login);
+  const spent = await deps.rateLimiter.attemptAll(passwordAttemptLimits(ctx, deps.secrets, login, found));
   if (!spent.allowed) {
     await deps.audit({ type: 'rate_limit.hit', ...seen, details: { limit: spent.limit } });
     return showLogin(ctx, deps, interaction, 429, { error: tooManyAttempts(ctx, spent.retryAfterSeconds) });
   }
 
-  let user: Awaited<ReturnType<typeof authenticate>>;
+  let user: Awaited<ReturnType<typeof checkPassword>>;
   try {
-    user = await authenticate(deps.db, login, password);
+    user = await checkPassword(deps.db, found, password);
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
     await deps.audit({ type: 'login.failed', ...seen, details: { reason: err.code } });

@@ -63,6 +63,7 @@ export async function continueSignIn(
   }
   const wanted = await secondFactorWanted(
     deps.db,
+    deps.catalog,
     user.id,
     String(interaction.params.client_id),
     interaction.params.acr_values,

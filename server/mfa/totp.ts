@@ -1,5 +1,4 @@
 import { generateSecret, verify } from 'otplib';
-import QRCode from 'qrcode';
 
 /**
  * TOTP as every authenticator app reads it: RFC 6238, HMAC-SHA-1, 6 digits, 30-second steps.
@@ -32,7 +31,9 @@ export function totpUri(secret: string, accountName: string): string {
 }
 
 /** The URI as an SVG QR code, drawn here so the secret never leaves the server. */
-export function totpQrSvg(uri: string): Promise<string> {
+export async function totpQrSvg(uri: string): Promise<string> {
+  // Imported on first use: only enrolment draws a QR code, and the module is not small.
+  const { default: QRCode } = await import('qrcode');
   return QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
 }
 

@@ -115,7 +115,8 @@ function build(deps: HostDependencies, keySet: KeySet) {
         return rolesLoadedFor(ctx, accountId) ?? userRoleNames(db, accountId);
       },
       mfaWanted: async (ctx, accountId) =>
-        (await secondFactorWanted(db, accountId, ctx.oidc.client?.clientId, ctx.oidc.params?.acr_values)) !== undefined,
+        (await secondFactorWanted(db, catalog, accountId, ctx.oidc.client?.clientId, ctx.oidc.params?.acr_values)) !==
+        undefined,
       recordJwtAccessToken: (jti, grantId, clientId, expiresIn) =>
         records.upsert(jti, { grantId, clientId }, expiresIn),
       pages: {

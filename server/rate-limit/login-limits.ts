@@ -1,6 +1,4 @@
 import type { Context } from 'koa';
-import type { Db } from '../../db/database.ts';
-import { findUserByLogin } from '../../db/repositories/users.ts';
 import type { Secrets } from '../secrets.ts';
 import { knownDeviceOf } from './known-device.ts';
 import type { RateLimitName } from './rate-limits.ts';
@@ -23,8 +21,13 @@ export const accountKey = (userId: string) => `user:${userId}`;
 /** The key of `login_account_ip`: an account (or unknown login) from one address. */
 export const accountIpKey = (account: string, ip: string) => `${account}|${ip}`;
 
-export async function passwordAttemptLimits(ctx: Context, db: Db, secrets: Secrets, login: string): Promise<Limits> {
-  const user = await findUserByLogin(db, login);
+/** `user`: the account `login` resolves to, if any (the caller looked it up once, for the password check too). */
+export function passwordAttemptLimits(
+  ctx: Context,
+  secrets: Secrets,
+  login: string,
+  user: { id: string } | undefined,
+): Limits {
   const account = user ? accountKey(user.id) : `login:${login.trim().toLowerCase()}`;
   const device = user && knownDeviceOf(ctx, secrets, user.id);
   if (user && device) {

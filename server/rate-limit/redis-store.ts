@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { CounterStore, RateLimitName, RateLimitPolicy } from './rate-limits.ts';
 
 /**
@@ -29,11 +29,12 @@ if points < 0 then points = 0 end
 redis.call('set', KEYS[1], points, 'KEEPTTL')
 return points`;
 
-// Loaded only with REDIS_URL set: a node without Redis does not carry the client.
+// Loaded only with REDIS_URL set: a node without Redis carries neither the client nor the limiter.
 const load = createRequire(import.meta.url);
 
 export function createRedisStore(url: string, policies: Record<RateLimitName, RateLimitPolicy>): RedisStore {
   const { Redis: RedisClient } = load('ioredis') as typeof import('ioredis');
+  const { RateLimiterRedis, RateLimiterRes } = load('rate-limiter-flexible') as typeof import('rate-limiter-flexible');
   const client = new RedisClient(url, {
     enableOfflineQueue: false,
     commandTimeout: COMMAND_TIMEOUT_MS,
