@@ -53,14 +53,21 @@ async function stored(
   return { id, payload };
 }
 
+// ReplayDetection rows (a client assertion's or DPoP proof's jti) are insert-only: see below.
+const REPLACEABLE = MODELS.filter((m) => m !== 'ReplayDetection');
+
 describe.each(MODELS)('%s adapter', (model) => {
+  const testReplacing = (name: string, fn: () => Promise<void>) => {
+    if (REPLACEABLE.includes(model)) test(name, fn);
+  };
+
   test('find returns exactly the payload upserted, nested objects and unknown keys included', async () => {
     const { id, payload } = await stored(model);
 
     expect(await adapterFor(model).find(id)).toStrictEqual(payload);
   });
 
-  test('a second upsert of the same id replaces the payload instead of merging it', async () => {
+  testReplacing('a second upsert of the same id replaces the payload instead of merging it', async () => {
     const adapter = adapterFor(model);
     const { id } = await stored(model, { scope: 'openid', grantId: 'grant-1' });
     const replacement = { kind: model, jti: id, scope: 'openid email', rotations: 2 } as AdapterPayload;
@@ -166,7 +173,7 @@ describe.each(MODELS)('%s adapter', (model) => {
     );
   });
 
-  test('a grantId changed by a second upsert is the one revokeByGrantId follows', async () => {
+  testReplacing('a grantId changed by a second upsert is the one revokeByGrantId follows', async () => {
     const adapter = adapterFor(model);
     const { id } = await stored(model, { grantId: 'grant-old' });
     const moved = samplePayload(model, id, { grantId: 'grant-new' });
@@ -189,13 +196,26 @@ describe.each(MODELS)('%s adapter', (model) => {
     expect(await adapter.find(id)).toStrictEqual(payload);
   });
 
-  test('upserting again without expiresIn clears an earlier expiry', async () => {
+  testReplacing('upserting again without expiresIn clears an earlier expiry', async () => {
     const adapter = adapterFor(model);
     const { id, payload } = await stored(model, {}, { expiresIn: 60 });
 
     await adapter.upsert(id, payload, undefined);
 
     expect((await storedRow(db, model, id))?.expires_at).toBeNull();
+  });
+});
+
+describe('ReplayDetection adapter', () => {
+  test('a second upsert of a live id is refused as seen before; an expired one is stored again', async () => {
+    const adapter = adapterFor('ReplayDetection');
+    const { id, payload } = await stored('ReplayDetection');
+
+    await expect(adapter.upsert(id, payload, ONE_HOUR)).rejects.toMatchObject({ name: 'AlreadySeen' });
+
+    await expireRow(db, 'ReplayDetection', id);
+    await adapter.upsert(id, payload, ONE_HOUR);
+    expect(await adapter.find(id)).toStrictEqual(payload);
   });
 });
 
