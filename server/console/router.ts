@@ -8,6 +8,7 @@ import { apiKeyPages } from './api-keys.ts';
 import { apiPages } from './apis.ts';
 import { auditPages } from './audit.ts';
 import { clientPages } from './clients.ts';
+import { connectionPages } from './connections.ts';
 import type { ConsoleDeps } from './deps.ts';
 import { showOverview } from './overview.ts';
 import { rolePages } from './roles.ts';
@@ -34,6 +35,7 @@ export function consoleRouter(deps: ConsoleDeps, secure: boolean): Router {
   };
   const users = userPages(deps);
   const clients = clientPages(deps);
+  const connections = connectionPages(deps);
   const apis = apiPages(deps);
   const roles = rolePages(deps);
   const apiKeys = apiKeyPages(deps);
@@ -60,6 +62,7 @@ export function consoleRouter(deps: ConsoleDeps, secure: boolean): Router {
   router.post('/users/:id/disable', ...post, users.action('disable'));
   router.post('/users/:id/enable', ...post, users.action('enable'));
   router.post('/users/:id/mfa-reset', ...post, users.action('mfa-reset'));
+  router.post('/users/:id/passkeys/:passkeyId/remove', ...post, users.removePasskey);
   router.post('/users/:id/end-sessions', ...post, users.action('end-sessions'));
   router.post('/users/:id/reset-mail', ...post, users.action('reset-mail'));
   router.get('/users/:id/delete', ...page, users.confirmDelete);
@@ -73,6 +76,14 @@ export function consoleRouter(deps: ConsoleDeps, secure: boolean): Router {
   router.post('/clients/:id/rotate-secret', ...post, clients.rotate);
   router.get('/clients/:id/delete', ...page, clients.confirmDelete);
   router.post('/clients/:id/delete', ...post, clients.remove);
+
+  router.get('/connections', ...page, connections.list);
+  router.get('/connections/new', ...page, connections.showNew);
+  router.post('/connections', ...post, connections.create);
+  router.get('/connections/:id', ...page, connections.show);
+  router.post('/connections/:id', ...post, connections.update);
+  router.get('/connections/:id/delete', ...page, connections.confirmDelete);
+  router.post('/connections/:id/delete', ...post, connections.remove);
 
   router.get('/apis', ...page, apis.list);
   router.post('/apis', ...post, apis.create);

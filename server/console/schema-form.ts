@@ -15,6 +15,8 @@ export interface FieldText {
   hint?: string;
   /** The values of the form's `type` this field applies to; every type when absent. */
   onlyFor?: readonly string[];
+  /** Typed into a password box and never shown back, not even after a refused post. */
+  secret?: boolean;
 }
 
 export interface FormField extends FieldText {

@@ -1,9 +1,8 @@
 import type { Context } from 'koa';
 import { listArtifactsOf } from '../../adapters/account-artifacts.ts';
 import { identitiesOfUser } from '../../db/repositories/federated-identities.ts';
-import { findUserById } from '../../db/repositories/users.ts';
+import type { UserFactors } from '../accounts/user-factors.ts';
 import type { UserView } from '../accounts/users.ts';
-import { hasTotp, recoveryCodesLeft } from '../mfa/factors.ts';
 import type { ConsoleDeps } from './deps.ts';
 import { orShowAgain, pageNumber, text, values } from './form.ts';
 import { adminOperation } from './operations.ts';
@@ -34,6 +33,8 @@ export function userPages(deps: ConsoleDeps) {
     'reset-mail': [op('post', '/users/{id}/reset-password-mail'), 'reset-mailed'],
   } as const;
   const remove = op('delete', '/users/{id}');
+  const factorsOf = op('get', '/users/{id}/factors');
+  const removePasskey = op('delete', '/users/{id}/passkeys/{passkeyId}');
   const roleNames = async (ctx: Context) => ((await roles(ctx, adminOf(ctx))) as { name: string }[]).map((r) => r.name);
 
   const showNew = async (ctx: Context, typed: Record<string, unknown> = {}, error?: string, status = 200) =>
@@ -102,6 +103,12 @@ export function userPages(deps: ConsoleDeps) {
       };
     },
 
+    async removePasskey(ctx: Context) {
+      const id = String(ctx.params.id);
+      await removePasskey(ctx, adminOf(ctx), { params: { id, passkeyId: String(ctx.params.passkeyId) } });
+      doneTo(ctx, `/admin/users/${encodeURIComponent(id)}`, 'passkey-removed');
+    },
+
     async confirmDelete(ctx: Context) {
       const user = (await get(ctx, adminOf(ctx), { params: { id: String(ctx.params.id) } })) as UserView;
       view(ctx, deps, 'confirm-delete', 'Users', {
@@ -123,14 +130,13 @@ export function userPages(deps: ConsoleDeps) {
     const admin = adminOf(ctx);
     const id = String(ctx.params.id);
     const user = (await get(ctx, admin, { params: { id } })) as UserView;
-    const [allRoles, totp, sessions, grants, identities, recent, row] = await Promise.all([
+    const [allRoles, factors, sessions, grants, identities, recent] = await Promise.all([
       roleNames(ctx),
-      hasTotp(deps.db, id),
+      factorsOf(ctx, admin, { params: { id } }) as Promise<UserFactors>,
       listArtifactsOf(deps.db, id, 'Session'),
       listArtifactsOf(deps.db, id, 'Grant'),
       identitiesOfUser(deps.db, id),
       events(ctx, admin, { query: { user_id: id, limit: '10' } }) as Promise<{ items: unknown[] }>,
-      findUserById(deps.db, id),
     ]);
     const provider = deps.provider();
     const clientName = async (clientId: string) =>
@@ -144,9 +150,15 @@ export function userPages(deps: ConsoleDeps) {
       {
         title: user.email,
         user,
-        hasPassword: Boolean(row?.password_hash),
+        hasPassword: factors.password,
         allRoles,
-        mfa: { totp, codesLeft: totp ? await recoveryCodesLeft(deps.db, id) : 0 },
+        mfa: { totp: factors.totp !== null, codesLeft: factors.recovery_codes_left },
+        passkeys: factors.passkeys.map((p) => ({
+          id: p.id,
+          name: p.name,
+          added: p.created_at.slice(0, 10),
+          lastUsed: p.last_used_at?.slice(0, 16).replace('T', ' '),
+        })),
         identities: identities.map((i) => ({ provider: i.provider, name: i.display_name, since: i.linked_at })),
         sessions: sessions.map((s) => ({ since: at(s.payload.loginTs), amr: (s.payload.amr as string[]) ?? [] })),
         apps: await Promise.all(

@@ -1,18 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startUpstreamProvider, type UpstreamProvider } from '../fixtures/upstream-provider.ts';
+import { openAccount } from '../support/account.ts';
 import { browserSuitePerFile, createClient, createUser } from '../support/browser-suite.ts';
 import { checkPage, type SecondFactor, signInToConsole } from '../support/console.ts';
-import { postForm } from '../support/form-posts.ts';
+import { csrfOf, postForm } from '../support/form-posts.ts';
 import { type ClientApp, relyingParty, signInThroughPages } from '../support/oidc-flow.ts';
+import { virtualAuthenticator } from '../support/passkeys.ts';
 import { startTestSmtp, type TestSmtp } from '../support/smtp.ts';
 import { eventually, type RunningTessera } from '../support/tessera.ts';
 
 /**
  * The admin console in Chromium, as an operator uses it: signing in with a second factor, a
  * non-admin refused, clients made in it working with openid-client, users invited by mail, roles
- * reaching the next token, a disabled user's refresh token refused, the audit log filtered and
- * exported. Every console page visited is checked with axe-core and kept as a screenshot.
+ * reaching the next token, a disabled user's refresh token refused, a lost passkey removed, the
+ * audit log filtered and exported, upstream connections made against a real OpenID Provider and
+ * changed, the GITHUB_* connection shown read-only. Every console page visited is checked with
+ * axe-core and kept as a screenshot.
  */
 const PASSWORD = 'lantern harbour copper violin';
 
@@ -20,6 +25,8 @@ let tessera: RunningTessera;
 let browser: Browser;
 let app: ClientApp;
 let smtp: TestSmtp;
+/** A real OpenID Provider, for connections whose issuer must answer discovery. */
+let upstream: UpstreamProvider;
 /** The operator's console, signed in once for the whole file. */
 let admin: Page;
 let adminContext: BrowserContext;
@@ -29,14 +36,20 @@ let shop: oidc.Configuration;
 
 // Before the suite's server, which is told where to send mail.
 beforeAll(async () => {
-  smtp = await startTestSmtp();
+  [smtp, upstream] = await Promise.all([startTestSmtp(), startUpstreamProvider()]);
 });
 
 browserSuitePerFile(
   (suite) => {
     ({ tessera, browser, app } = suite);
   },
-  () => ({ SMTP_URL: smtp.url, MAIL_FROM: 'Tessera <auth@tessera.test>' }),
+  () => ({
+    SMTP_URL: smtp.url,
+    MAIL_FROM: 'Tessera <auth@tessera.test>',
+    // Defines the read-only GitHub connection; nothing here signs in with it.
+    GITHUB_CLIENT_ID: 'env-github-client',
+    GITHUB_CLIENT_SECRET: 'env-github-secret',
+  }),
 );
 
 beforeAll(async () => {
@@ -51,6 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await adminContext?.close();
   await smtp?.close();
+  await upstream?.close();
 });
 
 const at = (path: string) => new URL(path, tessera.issuer).href;
@@ -260,6 +274,7 @@ describe('users', () => {
     await createUser(tessera, { username: 'writer', password: PASSWORD });
     expect((await signInToShop('writer')).claims()?.roles).toEqual([]);
     await openUser('writer@example.test');
+    expect(await admin.textContent('#user-passkeys')).toBe('No passkeys.');
     await checkPage(admin, 'user');
     await admin.getByRole('checkbox', { name: 'editor' }).check();
     await admin.getByRole('button', { name: 'Save roles' }).click();
@@ -280,6 +295,28 @@ describe('users', () => {
     await expect(oidc.refreshTokenGrant(shop, tokens.refresh_token ?? '')).rejects.toMatchObject({
       error: 'invalid_grant',
     });
+  });
+
+  it('lists a user’s passkeys and removes a lost one, which ends their sessions', async () => {
+    await createUser(tessera, { username: 'keyholder', password: PASSWORD });
+    const account = await openAccount(browser, tessera.issuer, 'keyholder', PASSWORD);
+    await virtualAuthenticator(account);
+    await account.reload();
+    await account.fill('#passkey_name', 'Work laptop');
+    await account.fill('#passkey_password', PASSWORD);
+    await account.getByRole('button', { name: 'Add a passkey' }).click();
+    await account.waitForURL((u) => u.search === '?done=passkey-added');
+
+    await openUser('keyholder@example.test');
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await admin.textContent('#user-passkeys')).toMatch(new RegExp(`Work laptop, added ${today}, never used`));
+    await checkPage(admin, 'user-passkeys');
+    await admin.getByRole('button', { name: 'Remove passkey Work laptop' }).click();
+    expect(await admin.getByRole('status').textContent()).toContain('The passkey was removed');
+    expect(await admin.textContent('#user-passkeys')).toBe('No passkeys.');
+    await account.reload();
+    expect(await account.textContent('h1')).toBe('Sign in to manage your account');
+    await account.context().close();
   });
 
   it('searches and pages through users', async () => {
@@ -361,10 +398,105 @@ describe('APIs, API keys and signing keys', () => {
   });
 });
 
+describe('connections', () => {
+  const SECRET = 'upstream-secret-never-shown-back';
+  /** The "Continue with" buttons a person sees on the sign-in page. */
+  async function signInButtons(): Promise<string[]> {
+    const page = await freshPage();
+    await page.goto(at('/account'));
+    await page.getByRole('link', { name: 'Sign in', exact: true }).click();
+    const buttons = await page.getByRole('button', { name: /^Continue with / }).allTextContents();
+    await page.context().close();
+    return buttons.map((b) => b.trim());
+  }
+
+  it('creates an OpenID Connect connection once its issuer answers discovery, and shows the redirect URI', async () => {
+    await admin.goto(at('/admin/connections'));
+    expect(await admin.textContent('#connections')).toContain('GitHub (GITHUB_* variables)');
+    await admin.getByRole('link', { name: 'New connection' }).click();
+    await checkPage(admin, 'connection-new-types');
+    await admin.getByRole('link', { name: /^OpenID Connect provider/ }).click();
+    await admin.fill('#name', 'Acme SSO');
+    await admin.fill('#issuer', 'http://127.0.0.1:9/nothing-here');
+    await admin.fill('#client_id', upstream.clientId);
+    await admin.fill('#client_secret', SECRET);
+    await admin.fill('#domains', 'Acme.Example');
+    await checkPage(admin, 'connection-new-oidc');
+    await admin.getByRole('button', { name: 'Create connection' }).click();
+    expect(await admin.getByRole('alert').textContent()).toContain('issuer: no usable OpenID Connect discovery');
+    // Shown again as typed, but for the secret, which is typed again.
+    expect(await admin.inputValue('#name')).toBe('Acme SSO');
+    expect(await admin.inputValue('#client_secret')).toBe('');
+    expect(await admin.content()).not.toContain(SECRET);
+
+    await admin.fill('#issuer', upstream.issuer);
+    await admin.fill('#client_secret', SECRET);
+    await admin.getByRole('button', { name: 'Create connection' }).click();
+    // The page's second status is the copy button's.
+    expect(await admin.textContent('.notice')).toContain('Register its redirect URI');
+    expect(await admin.textContent('h1')).toBe('Acme SSO');
+    const id = new URL(admin.url()).pathname.split('/').at(-1) ?? '';
+    expect(await admin.textContent('#redirect-uri')).toBe(at(`/connections/${id}/callback`));
+    expect(await admin.inputValue('#domains')).toBe('acme.example');
+    expect(await admin.content()).not.toContain(SECRET);
+    await admin.getByRole('button', { name: 'Copy redirect URI' }).click();
+    await admin.waitForFunction(() => document.getElementById('copy-status')?.textContent === 'Copied.');
+    expect(await admin.evaluate(() => navigator.clipboard.readText())).toBe(at(`/connections/${id}/callback`));
+    await checkPage(admin, 'connection');
+    expect(await signInButtons()).toContain('Continue with Acme SSO');
+  });
+
+  it('edits, disables and deletes a connection after a confirmation', async () => {
+    await admin.goto(at('/admin/connections'));
+    await admin.getByRole('link', { name: 'Acme SSO' }).click();
+    await admin.fill('#domains', 'not a domain');
+    await admin.getByRole('button', { name: 'Save connection' }).click();
+    expect(await admin.getByRole('alert').textContent()).toContain('domains');
+
+    await admin.fill('#domains', 'acme.example\nacme-labs.example');
+    await admin.getByRole('checkbox', { name: /^Trust the upstream/ }).check();
+    await admin.getByRole('checkbox', { name: /^Enabled/ }).uncheck();
+    await admin.getByRole('button', { name: 'Save connection' }).click();
+    expect(await admin.textContent('.notice')).toContain('The connection was saved');
+    expect(await admin.textContent('.lead')).toContain('disabled');
+    expect(await admin.getByRole('checkbox', { name: /^Trust the upstream/ }).isChecked()).toBe(true);
+    // In the database's order, which is its collation's.
+    expect((await admin.inputValue('#domains')).split('\n').sort()).toEqual(['acme-labs.example', 'acme.example']);
+    expect(await signInButtons()).not.toContain('Continue with Acme SSO');
+    await admin.goto(at('/admin/connections'));
+    expect(await admin.textContent('#connections')).toContain('Disabled');
+    await checkPage(admin, 'connections');
+
+    await admin.getByRole('link', { name: 'Acme SSO' }).click();
+    const path = new URL(admin.url()).pathname;
+    await admin.getByRole('link', { name: 'Delete connection…' }).click();
+    await checkPage(admin, 'connection-delete');
+    await admin.getByRole('button', { name: 'Delete Acme SSO' }).click();
+    expect(await admin.getByRole('status').textContent()).toContain('The connection was deleted');
+    expect((await admin.goto(at(path)))?.status()).toBe(404);
+  });
+
+  it('shows the connection of the GITHUB_* variables without a way to change it', async () => {
+    await admin.goto(at('/admin/connections/github'));
+    expect(await admin.textContent('h1')).toBe('GitHub');
+    expect(await admin.textContent('#environment-note')).toContain('GITHUB_*');
+    expect(await admin.getByRole('button', { name: 'Save connection' }).count()).toBe(0);
+    expect(await admin.getByRole('link', { name: 'Delete connection…' }).count()).toBe(0);
+    expect(await admin.content()).not.toContain('env-github-secret');
+    await checkPage(admin, 'connection-environment');
+    // A post made anyway (with the token of a page that has forms) is refused by the admin API's own rule.
+    await admin.goto(at('/admin/connections/new?type=github'));
+    const csrf = await csrfOf(admin);
+    const refused = await postForm(adminContext, at('/admin/connections/github/delete'), { csrf });
+    expect(refused.status()).toBe(409);
+  });
+});
+
 describe('the pages at 360 px wide', () => {
   it('fit the screen: only tables scroll, inside their own box', async () => {
     await admin.setViewportSize({ width: 360, height: 740 });
     const paths = ['/admin', '/admin/users', '/admin/users/new', '/admin/clients', '/admin/clients/new?type=web'];
+    paths.push('/admin/connections', '/admin/connections/new?type=oidc', '/admin/connections/github');
     for (const path of [...paths, '/admin/apis', '/admin/roles', '/admin/audit', '/admin/api-keys', '/admin/keys']) {
       await admin.goto(at(path));
       const wider = await admin.evaluate(() =>
