@@ -54,7 +54,7 @@ async function stored(
 }
 
 // ReplayDetection rows (a client assertion's or DPoP proof's jti) are insert-only: see below.
-const REPLACEABLE = MODELS.filter((m) => m !== 'ReplayDetection');
+const REPLACEABLE: readonly string[] = MODELS.filter((m) => m !== 'ReplayDetection');
 
 describe.each(MODELS)('%s adapter', (model) => {
   const testReplacing = (name: string, fn: () => Promise<void>) => {
