@@ -175,6 +175,43 @@ describe('the CLI and the server on one embedded session', () => {
     }
   });
 
+  it('aborts, not commits, the statement of a client that hangs up between its Execute and its Sync', async () => {
+    await sql`create table cut_short_rows (n int not null)`.execute(server.db);
+    const socket = await open();
+    const answers: Buffer[] = [];
+    socket.on('data', (data) => answers.push(data));
+    const answered = (type: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => (Buffer.concat(answers).includes(type) ? resolve() : socket.once('data', check));
+        check();
+      });
+    const cstr = (text: string) => Buffer.from(`${text}\0`);
+    const int16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
+    const message = (type: string, ...parts: Buffer[]) => {
+      const body = Buffer.concat(parts);
+      const length = Buffer.alloc(4);
+      length.writeInt32BE(body.length + 4);
+      return Buffer.concat([Buffer.from(type), length, body]);
+    };
+    const startup = Buffer.concat([Buffer.from([0, 3, 0, 0]), cstr('user'), cstr('postgres'), Buffer.from([0])]);
+    const startupLength = Buffer.alloc(4);
+    startupLength.writeInt32BE(startup.length + 4);
+    socket.write(Buffer.concat([startupLength, startup]));
+    await answered('Z');
+    // Parse, Bind and Execute an insert, then hang up before the Sync that would commit it.
+    socket.write(
+      Buffer.concat([
+        message('P', cstr(''), cstr('insert into cut_short_rows (n) values (1)'), int16(0)),
+        message('B', cstr(''), cstr(''), int16(0), int16(0), int16(0)),
+        message('E', cstr(''), Buffer.alloc(4)),
+      ]),
+    );
+    await answered('INSERT');
+    socket.destroy();
+    const { rows } = await sql<{ count: number }>`select count(*)::int as count from cut_short_rows`.execute(server.db);
+    expect(rows).toEqual([{ count: 0 }]);
+  });
+
   it('cuts off a CLI connection that holds the session and falls silent, and says so', async () => {
     const pglite = await PGlite.create();
     const warnings: string[] = [];
