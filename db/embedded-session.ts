@@ -88,6 +88,8 @@ export function createEmbeddedSession(
     },
     async execProtocolRawStream(message: Uint8Array, options: { onRawData: (data: Uint8Array) => void }) {
       let tail: number[] = [];
+      // A message that throws keeps the lock until the hold timer cuts its client off.
+      idle = false;
       await pglite.execProtocolRawStream(message, {
         ...options,
         onRawData(data) {
