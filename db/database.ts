@@ -2,8 +2,9 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { createEmbeddedSession } from './embedded-session.ts';
 import type { Schema } from './schema.ts';
 
 export type Db = Kysely<Schema>;
@@ -23,6 +24,8 @@ interface Options {
   poolSize?: number;
   /** Told when a connection fails outside any query (the server restarted, the network dropped it). */
   onConnectionError?: (err: Error) => void;
+  /** Told when the server cuts off a CLI connection that kept the embedded database to itself. */
+  onSocketWarning?: (message: string) => void;
 }
 
 /**
@@ -70,7 +73,7 @@ export async function openDatabase(options: Options): Promise<Database> {
     );
   }
   try {
-    return await embedded(dataDir, role === 'server', lock);
+    return await embedded(dataDir, role === 'server', lock, options.onSocketWarning);
   } catch (err) {
     await lock();
     throw err;
@@ -91,7 +94,12 @@ function overPg(pool: pg.Pool, mode: 'postgres' | 'socket', onConnectionError: (
 
 const EMBEDDED_SHARED_BUFFERS = '32MB';
 
-async function embedded(dataDir: string, serve: boolean, unlock: () => Promise<void>): Promise<Database> {
+async function embedded(
+  dataDir: string,
+  serve: boolean,
+  unlock: () => Promise<void>,
+  warn?: (message: string) => void,
+): Promise<Database> {
   // Imported here: a node on PostgreSQL never loads PGlite.
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
@@ -103,11 +111,13 @@ async function embedded(dataDir: string, serve: boolean, unlock: () => Promise<v
     startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
     extensions: { pg_trgm },
   });
-  const db = new Kysely<Schema>({ dialect: new PGliteDialect({ pglite }) });
+  const session = createEmbeddedSession(pglite, { warn });
+  const db = new Kysely<Schema>({ dialect: session.dialect });
   let server: PGLiteSocketServer | undefined;
   if (serve) {
     await rm(socketPath(dataDir), { force: true });
-    server = new PGLiteSocketServer({ db: pglite, path: socketPath(dataDir), maxConnections: 8 });
+    server = new PGLiteSocketServer({ db: session.socketDb, path: socketPath(dataDir), maxConnections: 8 });
+    session.serve(server);
     await server.start();
     guardSockets(server);
   }
@@ -116,6 +126,7 @@ async function embedded(dataDir: string, serve: boolean, unlock: () => Promise<v
     mode: 'embedded',
     async close() {
       await server?.stop();
+      session.stop();
       await db.destroy();
       await unlock();
     },

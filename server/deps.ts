@@ -48,6 +48,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     dataDir: config.dataDir,
     role: 'server',
     onConnectionError: (err) => logger.warn({ reason: reasonOf(err) }, 'database connection lost'),
+    onSocketWarning: (message) => logger.warn(message),
   });
   const { db } = database;
   const applied = await migrateToLatest(db);
