@@ -87,3 +87,7 @@ export function formValues(fields: FormField[], stored: Record<string, unknown>)
     }),
   );
 }
+
+/** What was typed into `fields`, to show again after a refusal; never a secret. */
+export const typedIn = (ctx: Context, fields: FormField[]) =>
+  Object.fromEntries(fields.filter((f) => !f.secret).map((f) => [f.name, text(ctx, f.name)]));
