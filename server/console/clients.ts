@@ -4,7 +4,7 @@ import { CLIENT_TYPE_OPTIONS, CLIENT_TYPES, CREATE_FIELDS, UPDATE_FIELDS } from 
 import type { ConsoleDeps } from './deps.ts';
 import { orShowAgain, text } from './form.ts';
 import { operationsOf } from './operations.ts';
-import { fieldsFor, formValues, readFields, typedIn } from './schema-form.ts';
+import { fieldsFor, formValues, readFields, typeChoice, typedIn } from './schema-form.ts';
 import { adminOf } from './session.ts';
 import { allowCopyScript, doneTo, view } from './view.ts';
 
@@ -31,8 +31,7 @@ export function clientPages(deps: ConsoleDeps) {
       'Clients',
       {
         title: 'New client',
-        types: CLIENT_TYPE_OPTIONS.map((t) => ({ value: t, label: CLIENT_TYPES[t] ?? t })),
-        type: CLIENT_TYPE_OPTIONS.includes(type) ? type : undefined,
+        ...typeChoice(CLIENT_TYPE_OPTIONS, CLIENT_TYPES, type),
         fields: fieldsFor(CREATE_FIELDS, type),
         values: typed,
         error,

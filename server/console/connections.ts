@@ -4,7 +4,7 @@ import { CONNECTION_TYPE_OPTIONS, CONNECTION_TYPES, CREATE_FIELDS, UPDATE_FIELDS
 import type { ConsoleDeps } from './deps.ts';
 import { orShowAgain, text } from './form.ts';
 import { operationsOf } from './operations.ts';
-import { fieldsFor, formValues, readFields, typedIn } from './schema-form.ts';
+import { fieldsFor, formValues, readFields, typeChoice, typedIn } from './schema-form.ts';
 import { adminOf } from './session.ts';
 import { allowCopyScript, doneTo, view } from './view.ts';
 
@@ -32,8 +32,7 @@ export function connectionPages(deps: ConsoleDeps) {
       'Connections',
       {
         title: 'New connection',
-        types: CONNECTION_TYPE_OPTIONS.map((t) => ({ value: t, label: CONNECTION_TYPES[t] ?? t })),
-        type: CONNECTION_TYPE_OPTIONS.includes(type) ? type : undefined,
+        ...typeChoice(CONNECTION_TYPE_OPTIONS, CONNECTION_TYPES, type),
         fields: fieldsFor(CREATE_FIELDS, type),
         values: typed,
         error,
