@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { artifactKey } from './artifact-key.ts';
-import { queueLogoutsOfSessions } from './session-logouts.ts';
+import { deletedSessionPayload, queueLogoutsOfDeleted, queueLogoutsOfSessions } from './session-logouts.ts';
 
 /**
  * One user's sessions and grants, as the account page lists and ends them. Every query is scoped
@@ -82,14 +82,9 @@ export async function revokeAllExceptSession(
           ]),
         ),
       )
-      .returning(sql<unknown>`case when type = 'Session' then payload end`.as('session'))
+      .returning(deletedSessionPayload)
       .execute();
-    await queueLogoutsOfSessions(
-      trx,
-      accountId,
-      rows.flatMap((r) => (r.session ? [r.session] : [])),
-    );
-    return rows.length;
+    return queueLogoutsOfDeleted(trx, accountId, rows);
   });
 }
 

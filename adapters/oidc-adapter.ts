@@ -7,7 +7,7 @@ import { artifactKey } from './artifact-key.ts';
 import { revokeGrantOfReusedRow } from './grant-reuse.ts';
 import { holdRow, holdSpend, inRefreshRotation, noteGraceReplay } from './refresh-rotation.ts';
 import { keepForRequest, onceForRequest, takeFromRequest } from './request-prefetch.ts';
-import { inTransaction, queueLogoutsOfSessions } from './session-logouts.ts';
+import { deletedSessionPayload, inTransaction, queueLogoutsOfDeleted } from './session-logouts.ts';
 import { fromStored, type Sealer, toStored } from './stored-payload.ts';
 
 /**
@@ -242,7 +242,7 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
  * successors of spent refresh tokens whose grace window has passed; returns how many rows went.
  */
 export async function sweepExpiredPayloads(db: Db, batchSize = 5_000): Promise<number> {
-  for (;;) {
+  await inBatches(batchSize, async () => {
     const result = await db
       .updateTable('oidc_payloads')
       .set({ successor: null, grace_until: null })
@@ -259,10 +259,9 @@ export async function sweepExpiredPayloads(db: Db, batchSize = 5_000): Promise<n
         ),
       )
       .executeTakeFirst();
-    if (Number(result.numUpdatedRows) < batchSize) break;
-  }
-  let total = 0;
-  for (;;) {
+    return Number(result.numUpdatedRows);
+  });
+  return inBatches(batchSize, async () => {
     const result = await db
       .deleteFrom('oidc_payloads')
       .where(({ eb, selectFrom, refTuple }) =>
@@ -277,9 +276,17 @@ export async function sweepExpiredPayloads(db: Db, batchSize = 5_000): Promise<n
         ),
       )
       .executeTakeFirst();
-    const deleted = Number(result.numDeletedRows);
-    total += deleted;
-    if (deleted < batchSize) return total;
+    return Number(result.numDeletedRows);
+  });
+}
+
+/** Runs `batch` until one touches fewer than `batchSize` rows; returns the rows touched in all. */
+async function inBatches(batchSize: number, batch: () => Promise<number>): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const touched = await batch();
+    total += touched;
+    if (touched < batchSize) return total;
   }
 }
 
@@ -294,13 +301,8 @@ export async function revokeEverythingOf(db: Db, accountId: string): Promise<num
     const rows = await trx
       .deleteFrom('oidc_payloads')
       .where('account_id', '=', accountId)
-      .returning(sql<unknown>`case when type = 'Session' then payload end`.as('session'))
+      .returning(deletedSessionPayload)
       .execute();
-    await queueLogoutsOfSessions(
-      trx,
-      accountId,
-      rows.flatMap((r) => (r.session ? [r.session] : [])),
-    );
-    return rows.length;
+    return queueLogoutsOfDeleted(trx, accountId, rows);
   });
 }

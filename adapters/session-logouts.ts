@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { type LogoutTarget, queueLogouts } from '../db/repositories/backchannel-logouts.ts';
 
@@ -13,6 +14,19 @@ export async function queueLogoutsOfSessions(db: Db, accountId: string, sessions
     db,
     sessions.flatMap((session) => logoutTargetsOf(accountId, session)),
   );
+}
+
+/** Selected when deleting artifact rows: the payload of each deleted session, for the logouts it owes. */
+export const deletedSessionPayload = sql<unknown>`case when type = 'Session' then payload end`.as('session');
+
+/** Queues the logouts owed by the sessions among deleted rows (see deletedSessionPayload); returns how many rows went. */
+export async function queueLogoutsOfDeleted(db: Db, accountId: string, rows: { session: unknown }[]): Promise<number> {
+  await queueLogoutsOfSessions(
+    db,
+    accountId,
+    rows.flatMap((r) => (r.session ? [r.session] : [])),
+  );
+  return rows.length;
 }
 
 function logoutTargetsOf(accountId: string, session: unknown): LogoutTarget[] {

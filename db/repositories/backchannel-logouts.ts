@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../database.ts';
+import { leaseIsFree, retryIn, takeLease } from './leased-queue.ts';
 
 /**
  * Logout tokens waiting to be posted. A row is written in the transaction that ends the session;
@@ -39,20 +40,16 @@ export async function claimDueLogout(
     .selectFrom('backchannel_logouts')
     .select('id')
     .where('next_attempt_at', '<=', sql<Date>`now()`)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', sql<Date>`now()`)]))
+    .where(leaseIsFree)
     .orderBy('next_attempt_at')
     .limit(1)
     .forUpdate()
     .skipLocked();
   return db
     .updateTable('backchannel_logouts')
-    .set({
-      lease_token: leaseToken,
-      lease_until: sql<Date>`now() + make_interval(secs => ${leaseSeconds})`,
-      attempts: sql<number>`attempts + 1`,
-    })
+    .set(takeLease(leaseToken, leaseSeconds))
     .where('id', '=', due)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', sql<Date>`now()`)]))
+    .where(leaseIsFree)
     .returning(['id', 'client_id', 'account_id', 'sid', 'attempts', 'lease_token'])
     .executeTakeFirst() as Promise<QueuedLogout | undefined>;
 }
@@ -74,11 +71,7 @@ export async function retryLogoutLater(
 ): Promise<void> {
   await db
     .updateTable('backchannel_logouts')
-    .set({
-      next_attempt_at: sql<Date>`now() + make_interval(secs => ${delaySeconds})`,
-      lease_until: null,
-      lease_token: null,
-    })
+    .set(retryIn(delaySeconds))
     .where('id', '=', claim.id)
     .where('lease_token', '=', claim.lease_token)
     .execute();

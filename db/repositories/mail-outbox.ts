@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../database.ts';
+import { leaseIsFree, retryIn, takeLease } from './leased-queue.ts';
 
 /**
  * The mail outbox's rows. Times come from the database's clock, so no node's clock skew moves a
@@ -36,7 +37,7 @@ export async function claimDueMail(db: Db, leaseToken: string, leaseSeconds: num
     .select('id')
     .where('state', '=', 'pending')
     .where('next_attempt_at', '<=', sql<Date>`now()`)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', sql<Date>`now()`)]))
+    .where(leaseIsFree)
     .orderBy('next_attempt_at')
     .limit(1)
     .forUpdate()
@@ -44,16 +45,12 @@ export async function claimDueMail(db: Db, leaseToken: string, leaseSeconds: num
   return (
     db
       .updateTable('mail_outbox')
-      .set({
-        lease_token: leaseToken,
-        lease_until: sql<Date>`now() + make_interval(secs => ${leaseSeconds})`,
-        attempts: sql<number>`attempts + 1`,
-      })
+      .set(takeLease(leaseToken, leaseSeconds))
       // `=`, not `in`: a scalar subquery runs once, where `in (… limit 1)` may be run per row and claim many.
       .where('id', '=', due)
       // Checked again on the locked row, in case another node's claim committed meanwhile.
       .where('state', '=', 'pending')
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', sql<Date>`now()`)]))
+      .where(leaseIsFree)
       .returning([
         'id',
         'kind',
@@ -98,9 +95,7 @@ export async function retryMailLater(
   await db
     .updateTable('mail_outbox')
     .set({
-      next_attempt_at: sql<Date>`now() + make_interval(secs => ${delaySeconds})`,
-      lease_until: null,
-      lease_token: null,
+      ...retryIn(delaySeconds),
       last_error: error,
     })
     .where('id', '=', claim.id)

@@ -3,8 +3,8 @@ import type { ClientView } from '../clients/clients.ts';
 import { CLIENT_TYPE_OPTIONS, CLIENT_TYPES, CREATE_FIELDS, UPDATE_FIELDS } from './client-fields.ts';
 import type { ConsoleDeps } from './deps.ts';
 import { orShowAgain, text } from './form.ts';
-import { adminOperation } from './operations.ts';
-import { fieldsFor, formValues, readFields } from './schema-form.ts';
+import { operationsOf } from './operations.ts';
+import { fieldsFor, formValues, readFields, typeChoice, typedIn } from './schema-form.ts';
 import { adminOf } from './session.ts';
 import { allowCopyScript, doneTo, view } from './view.ts';
 
@@ -14,7 +14,7 @@ import { allowCopyScript, doneTo, view } from './view.ts';
  * secret is shown once, on the answer to the post, with a copy button.
  */
 export function clientPages(deps: ConsoleDeps) {
-  const op = (method: Parameters<typeof adminOperation>[1], path: string) => adminOperation(deps, method, path);
+  const op = operationsOf(deps);
   const list = op('get', '/clients');
   const get = op('get', '/clients/{id}');
   const create = op('post', '/clients');
@@ -31,8 +31,7 @@ export function clientPages(deps: ConsoleDeps) {
       'Clients',
       {
         title: 'New client',
-        types: CLIENT_TYPE_OPTIONS.map((t) => ({ value: t, label: CLIENT_TYPES[t] ?? t })),
-        type: CLIENT_TYPE_OPTIONS.includes(type) ? type : undefined,
+        ...typeChoice(CLIENT_TYPE_OPTIONS, CLIENT_TYPES, type),
         fields: fieldsFor(CREATE_FIELDS, type),
         values: typed,
         error,
@@ -91,8 +90,7 @@ export function clientPages(deps: ConsoleDeps) {
           if (created.client_secret) return showSecret(ctx, created, created.client_secret, true);
           doneTo(ctx, pathOf(created.client_id), 'client-saved');
         },
-        async (error, status) =>
-          showNew(ctx, type, Object.fromEntries(fields.map((f) => [f.name, text(ctx, f.name)])), error, status),
+        async (error, status) => showNew(ctx, type, typedIn(ctx, fields), error, status),
       );
     },
 
@@ -107,8 +105,7 @@ export function clientPages(deps: ConsoleDeps) {
           await update(ctx, adminOf(ctx), { params: { id }, body: readFields(ctx, fields, 'update') });
           doneTo(ctx, pathOf(id), 'client-saved');
         },
-        (error, status) =>
-          showClient(ctx, Object.fromEntries(fields.map((f) => [f.name, text(ctx, f.name)])), error, status),
+        (error, status) => showClient(ctx, typedIn(ctx, fields), error, status),
       );
     },
 

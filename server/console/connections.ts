@@ -3,8 +3,8 @@ import type { ConnectionView } from '../connections/connections.ts';
 import { CONNECTION_TYPE_OPTIONS, CONNECTION_TYPES, CREATE_FIELDS, UPDATE_FIELDS } from './connection-fields.ts';
 import type { ConsoleDeps } from './deps.ts';
 import { orShowAgain, text } from './form.ts';
-import { adminOperation } from './operations.ts';
-import { type FormField, fieldsFor, formValues, readFields } from './schema-form.ts';
+import { operationsOf } from './operations.ts';
+import { fieldsFor, formValues, readFields, typeChoice, typedIn } from './schema-form.ts';
 import { adminOf } from './session.ts';
 import { allowCopyScript, doneTo, view } from './view.ts';
 
@@ -14,7 +14,7 @@ import { allowCopyScript, doneTo, view } from './view.ts';
  * after a confirmation. The connection the GITHUB_* variables define is shown, not changed.
  */
 export function connectionPages(deps: ConsoleDeps) {
-  const op = (method: Parameters<typeof adminOperation>[1], path: string) => adminOperation(deps, method, path);
+  const op = operationsOf(deps);
   const list = op('get', '/connections');
   const get = op('get', '/connections/{id}');
   const create = op('post', '/connections');
@@ -23,9 +23,6 @@ export function connectionPages(deps: ConsoleDeps) {
   const pathOf = (id: string) => `/admin/connections/${encodeURIComponent(id)}`;
   const find = async (ctx: Context) =>
     (await get(ctx, adminOf(ctx), { params: { id: String(ctx.params.id) } })) as ConnectionView;
-  // What was typed, to show again after a refusal; never the secret.
-  const typedIn = (ctx: Context, fields: FormField[]) =>
-    Object.fromEntries(fields.filter((f) => !f.secret).map((f) => [f.name, text(ctx, f.name)]));
 
   const showNew = (ctx: Context, type: string, typed: Record<string, unknown>, error?: string, status = 200) =>
     view(
@@ -35,8 +32,7 @@ export function connectionPages(deps: ConsoleDeps) {
       'Connections',
       {
         title: 'New connection',
-        types: CONNECTION_TYPE_OPTIONS.map((t) => ({ value: t, label: CONNECTION_TYPES[t] ?? t })),
-        type: CONNECTION_TYPE_OPTIONS.includes(type) ? type : undefined,
+        ...typeChoice(CONNECTION_TYPE_OPTIONS, CONNECTION_TYPES, type),
         fields: fieldsFor(CREATE_FIELDS, type),
         values: typed,
         error,

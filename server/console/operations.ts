@@ -31,3 +31,9 @@ export function adminOperation(deps: AdminDeps, method: Endpoint['method'], path
       deps,
     });
 }
+
+/** `adminOperation` bound to one set of dependencies, for a page file that names many endpoints. */
+export const operationsOf =
+  (deps: AdminDeps) =>
+  (method: Endpoint['method'], path: string): Operation =>
+    adminOperation(deps, method, path);

@@ -87,3 +87,13 @@ export function formValues(fields: FormField[], stored: Record<string, unknown>)
     }),
   );
 }
+
+/** What was typed into `fields`, to show again after a refusal; never a secret. */
+export const typedIn = (ctx: Context, fields: FormField[]) =>
+  Object.fromEntries(fields.filter((f) => !f.secret).map((f) => [f.name, text(ctx, f.name)]));
+
+/** The type picker of a "new" form: every type with its label, and `type` when it is one of them. */
+export const typeChoice = (options: string[], labels: Record<string, string>, type: string) => ({
+  types: options.map((t) => ({ value: t, label: labels[t] ?? t })),
+  type: options.includes(type) ? type : undefined,
+});

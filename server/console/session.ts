@@ -3,7 +3,7 @@ import { findUserWithRoles, type UserWithRoles } from '../../db/repositories/use
 import { ADMIN_ROLE } from '../admin-api/auth.ts';
 import { ACR_MFA } from '../oidc/acr.ts';
 import { CONSOLE_CALLBACK_PATH, CONSOLE_CLIENT_ID } from '../oidc/console-client.ts';
-import { randomToken, sha256 } from '../secrets.ts';
+import { browserSession, startFirstPartySignIn } from '../oidc/first-party-sign-in.ts';
 import type { ConsoleDeps } from './deps.ts';
 
 /**
@@ -23,8 +23,7 @@ export interface Admin {
 type Standing = { admin: Admin } | { refuse: 'signed_out' | 'second_factor' | 'not_admin'; user?: UserWithRoles };
 
 async function standingOf(ctx: Context, deps: ConsoleDeps): Promise<Standing> {
-  const sessionId = ctx.cookies.get('_session', { signed: true });
-  const session = sessionId ? await deps.provider().Session.find(sessionId) : undefined;
+  const session = (await browserSession(ctx, deps.provider()))?.session;
   const user = session?.accountId ? await findUserWithRoles(deps.db, session.accountId) : undefined;
   if (!session || !user) return { refuse: 'signed_out' };
   if (user.disabled_at || !user.roles.includes(ADMIN_ROLE)) return { refuse: 'not_admin', user };
@@ -76,20 +75,13 @@ export const adminOf = (ctx: Context): Admin => ctx.state.admin as Admin;
 
 /** Starts a sign-in through the console client; the session is what counts, not the code. */
 export function startConsoleSignIn(ctx: Context, deps: ConsoleDeps) {
-  const url = new URL('/auth', deps.issuer);
-  url.search = new URLSearchParams({
-    client_id: CONSOLE_CLIENT_ID,
-    response_type: 'code',
-    scope: 'openid',
-    redirect_uri: new URL(CONSOLE_CALLBACK_PATH, deps.issuer).href,
-    code_challenge: sha256(randomToken()),
-    code_challenge_method: 'S256',
-    state: randomToken(16),
+  startFirstPartySignIn(
+    ctx,
+    deps.issuer,
+    { id: CONSOLE_CLIENT_ID, callbackPath: CONSOLE_CALLBACK_PATH },
     // Asked for only once the person is known to be an admin: others are refused, not enrolled.
-    ...(ctx.query.mfa !== undefined ? { acr_values: ACR_MFA } : {}),
-  }).toString();
-  ctx.status = 303;
-  ctx.redirect(url.href);
+    ctx.query.mfa !== undefined ? { acr_values: ACR_MFA } : {},
+  );
 }
 
 export function finishConsoleSignIn(ctx: Context) {

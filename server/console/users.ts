@@ -5,7 +5,7 @@ import type { UserFactors } from '../accounts/user-factors.ts';
 import type { UserView } from '../accounts/users.ts';
 import type { ConsoleDeps } from './deps.ts';
 import { orShowAgain, pageNumber, text, values } from './form.ts';
-import { adminOperation } from './operations.ts';
+import { operationsOf } from './operations.ts';
 import { paging } from './paging.ts';
 import { adminOf } from './session.ts';
 import { doneTo, view } from './view.ts';
@@ -18,7 +18,7 @@ import { doneTo, view } from './view.ts';
 const PAGE_SIZE = 50;
 
 export function userPages(deps: ConsoleDeps) {
-  const op = (method: Parameters<typeof adminOperation>[1], path: string) => adminOperation(deps, method, path);
+  const op = operationsOf(deps);
   const list = op('get', '/users');
   const get = op('get', '/users/{id}');
   const invite = op('post', '/users/invitations');

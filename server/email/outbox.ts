@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/database.ts';
 import { claimDueMail, finishMail, type QueuedMail, retryMailLater } from '../../db/repositories/mail-outbox.ts';
 import type { Logger } from '../logger.ts';
+import { startQueuePoller } from '../queue-poller.ts';
 import { type Mail, MailError, type Mailer } from './mailer.ts';
 
 /**
@@ -50,47 +51,20 @@ function retryDelaySeconds(attempts: number): number {
 
 /** Starts polling every `pollMs`; the first round runs at once. */
 export function startMailOutbox(deps: MailOutboxDeps, pollMs = 1000): MailOutboxWorker {
-  const { db, logger } = deps;
-  let stopping = false;
-  let round: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let databaseDown = false;
-
-  const sendDue = async () => {
-    while (!stopping) {
-      const mail = await claimDueMail(db, randomUUID(), LEASE_SECONDS);
-      if (!mail || !(await attempt(deps, mail))) return;
-    }
-  };
-  const poll = () => {
-    round = sendDue()
-      .then(() => {
-        if (databaseDown) logger.info('mail outbox: the database answers again');
-        databaseDown = false;
-      })
-      .catch((err: Error) => {
-        // Once per outage: the poll goes on every second.
-        if (!databaseDown) logger.warn({ err: err.message }, 'mail outbox: cannot read the queue; mail waits');
-        databaseDown = true;
-      })
-      .finally(() => {
-        round = undefined;
-        if (!stopping) timer = setTimeout(poll, pollMs);
-      });
-  };
-  poll();
-
-  return {
-    async sendDue() {
-      while (round) await round;
-      await sendDue();
+  const { db } = deps;
+  const poller = startQueuePoller({
+    logger: deps.logger,
+    name: 'mail outbox',
+    waits: 'mail waits',
+    pollMs,
+    round: async (stopping) => {
+      while (!stopping()) {
+        const mail = await claimDueMail(db, randomUUID(), LEASE_SECONDS);
+        if (!mail || !(await attempt(deps, mail))) return;
+      }
     },
-    async stop() {
-      stopping = true;
-      clearTimeout(timer);
-      await round;
-    },
-  };
+  });
+  return { sendDue: () => poller.runNow(), stop: () => poller.stop() };
 }
 
 // One attempt at one claimed mail; false when the failure may pass and the round should end.

@@ -2,11 +2,11 @@ import type { Context } from 'koa';
 import { seenIn } from '../audit/audit.ts';
 import { AppError } from '../errors.ts';
 import { boundToInteraction } from '../passkeys/challenges.ts';
-import { PASSKEY_FAILURES, PasskeyError } from '../passkeys/passkey-error.ts';
-import { authenticationOptions, verifyPasskeyUse } from '../passkeys/passkeys.ts';
+import { authenticationOptions } from '../passkeys/passkeys.ts';
 import { relyingPartyOf } from '../passkeys/relying-party.ts';
-import { formField, type InteractionDeps, loadInteraction, SIGN_IN_PROMPTS } from './interaction.ts';
+import { type InteractionDeps, loadInteraction, SIGN_IN_PROMPTS } from './interaction.ts';
 import { FIRST_FACTOR_FIRST, showCode } from './mfa-page.ts';
+import { checkPasskeyAnswer } from './passkey-answer.ts';
 import { finishSignIn } from './sign-in.ts';
 import { signInStateOf } from './sign-in-state.ts';
 
@@ -36,20 +36,9 @@ export async function submitPasskeySecondFactor(ctx: Context, deps: InteractionD
   const state = signInStateOf(interaction).mfa;
   if (!state) return showCode(ctx, deps, interaction, 400, FIRST_FACTOR_FIRST);
   const seen = { userId: state.userId, clientId: String(interaction.params.client_id), ...seenIn(ctx) };
-  let use: Awaited<ReturnType<typeof verifyPasskeyUse>>;
-  try {
-    use = await verifyPasskeyUse(
-      deps.db,
-      relyingPartyOf(deps.issuer),
-      boundToInteraction(interaction.uid),
-      formField(ctx, 'response'),
-      state.userId,
-    );
-  } catch (err) {
-    if (!(err instanceof PasskeyError)) throw err;
-    await deps.audit({ type: 'passkey.failed', ...seen, details: { reason: err.reason, during: 'second_factor' } });
-    return showCode(ctx, deps, interaction, 400, PASSKEY_FAILURES[err.reason]);
-  }
+  const answer = await checkPasskeyAnswer(ctx, deps, interaction.uid, seen, 'second_factor');
+  if ('failure' in answer) return showCode(ctx, deps, interaction, 400, answer.failure);
+  const { use } = answer;
   const details = { passkey_id: use.passkey.id, during: 'second_factor', user_verified: use.userVerified };
   await deps.audit({ type: 'passkey.used', ...seen, details });
   await deps.audit({ type: 'mfa.succeeded', ...seen, details: { method: 'passkey' } });

@@ -3,17 +3,11 @@ import { findUserById } from '../../db/repositories/users.ts';
 import { seenIn } from '../audit/audit.ts';
 import { nowInSeconds } from '../mfa/fresh-proof.ts';
 import { boundToInteraction } from '../passkeys/challenges.ts';
-import { PASSKEY_FAILURES, PasskeyError } from '../passkeys/passkey-error.ts';
-import { authenticationOptions, verifyPasskeyUse } from '../passkeys/passkeys.ts';
+import { authenticationOptions } from '../passkeys/passkeys.ts';
 import { relyingPartyOf } from '../passkeys/relying-party.ts';
-import {
-  formField,
-  type InteractionDeps,
-  loadInteraction,
-  rememberOnInteraction,
-  SIGN_IN_PROMPTS,
-} from './interaction.ts';
+import { type InteractionDeps, loadInteraction, rememberOnInteraction, SIGN_IN_PROMPTS } from './interaction.ts';
 import { showLogin } from './login-page.ts';
+import { checkPasskeyAnswer } from './passkey-answer.ts';
 import { continueSignIn } from './sign-in.ts';
 import { signInStateOf } from './sign-in-state.ts';
 
@@ -36,19 +30,9 @@ export async function passkeySignInOptions(ctx: Context, deps: InteractionDeps) 
 export async function submitPasskeySignIn(ctx: Context, deps: InteractionDeps) {
   const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   const seen = { clientId: String(interaction.params.client_id), ...seenIn(ctx) };
-  let use: Awaited<ReturnType<typeof verifyPasskeyUse>>;
-  try {
-    use = await verifyPasskeyUse(
-      deps.db,
-      relyingPartyOf(deps.issuer),
-      boundToInteraction(interaction.uid),
-      formField(ctx, 'response'),
-    );
-  } catch (err) {
-    if (!(err instanceof PasskeyError)) throw err;
-    await deps.audit({ type: 'passkey.failed', ...seen, details: { reason: err.reason, during: 'sign_in' } });
-    return showLogin(ctx, deps, interaction, 400, { error: PASSKEY_FAILURES[err.reason] });
-  }
+  const answer = await checkPasskeyAnswer(ctx, deps, interaction.uid, seen, 'sign_in');
+  if ('failure' in answer) return showLogin(ctx, deps, interaction, 400, { error: answer.failure });
+  const { use } = answer;
   const user = await findUserById(deps.db, use.passkey.user_id);
   if (!user || user.disabled_at) {
     await deps.audit({

@@ -9,6 +9,7 @@ import {
 } from '../../db/repositories/backchannel-logouts.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Logger } from '../logger.ts';
+import { startQueuePoller } from '../queue-poller.ts';
 
 /**
  * The worker that posts queued back-channel logout tokens, one per node. Rules it enforces:
@@ -32,40 +33,20 @@ export function startLogoutSender(
   deps: { db: Db; logger: Logger; audit: Audit; post: PostLogout },
   pollMs = 1000,
 ): LogoutSender {
-  let stopping = false;
-  let round: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let databaseDown = false;
-
-  const sendDue = async () => {
-    while (!stopping) {
-      const logout = await claimDueLogout(deps.db, randomUUID(), LEASE_SECONDS);
-      if (!logout) return;
-      await attempt(deps, logout);
-    }
-  };
-  const poll = () => {
-    round = sendDue()
-      .then(() => {
-        databaseDown = false;
-      })
-      .catch((err: Error) => {
-        if (!databaseDown) deps.logger.warn({ err: err.message }, 'logout sender: cannot read the queue; logouts wait');
-        databaseDown = true;
-      })
-      .finally(() => {
-        round = undefined;
-        if (!stopping) timer = setTimeout(poll, pollMs);
-      });
-  };
-  poll();
-  return {
-    async stop() {
-      stopping = true;
-      clearTimeout(timer);
-      await round;
+  const poller = startQueuePoller({
+    logger: deps.logger,
+    name: 'logout sender',
+    waits: 'logouts wait',
+    pollMs,
+    round: async (stopping) => {
+      while (!stopping()) {
+        const logout = await claimDueLogout(deps.db, randomUUID(), LEASE_SECONDS);
+        if (!logout) return;
+        await attempt(deps, logout);
+      }
     },
-  };
+  });
+  return { stop: () => poller.stop() };
 }
 
 // One attempt at one claimed logout. Only the post decides between done and retry: a failure to

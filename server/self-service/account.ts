@@ -22,8 +22,8 @@ import { formField, type InteractionDeps, tooManyAttempts } from '../interaction
 import { hasTotp, recoveryCodesLeft } from '../mfa/factors.ts';
 import { isFresh } from '../mfa/fresh-proof.ts';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
+import { browserSession, startFirstPartySignIn } from '../oidc/first-party-sign-in.ts';
 import { accountIpKey, accountKey } from '../rate-limit/login-limits.ts';
-import { randomToken, sha256 } from '../secrets.ts';
 
 /**
  * /account: the signed-in person's profile, password, two-step verification (account-mfa.ts),
@@ -66,10 +66,11 @@ const DONE: Record<string, string> = {
 };
 
 async function signedIn(ctx: Context, deps: AccountDeps): Promise<SignedIn | undefined> {
-  const sessionId = ctx.cookies.get('_session', { signed: true });
-  const session = sessionId ? await deps.provider().Session.find(sessionId) : undefined;
+  const found = await browserSession(ctx, deps.provider());
+  const session = found?.session;
   const user = session?.accountId ? await findUserById(deps.db, session.accountId) : undefined;
-  if (!session || !user || user.disabled_at || !sessionId) return undefined;
+  if (!found || !session || !user || user.disabled_at) return undefined;
+  const sessionId = found.id;
   return {
     user,
     sessionId,
@@ -100,20 +101,13 @@ export function requireSignIn(handler: (ctx: Context, deps: AccountDeps, who: Si
 
 /** Starts a sign-in through the account client; the code it returns is not needed, the session is. */
 export async function startAccountSignIn(ctx: Context, deps: AccountDeps) {
-  const url = new URL('/auth', deps.issuer);
-  url.search = new URLSearchParams({
-    client_id: ACCOUNT_CLIENT_ID,
-    response_type: 'code',
-    scope: 'openid',
-    redirect_uri: new URL(ACCOUNT_CALLBACK_PATH, deps.issuer).href,
-    code_challenge: sha256(randomToken()),
-    code_challenge_method: 'S256',
-    state: randomToken(16),
+  startFirstPartySignIn(
+    ctx,
+    deps.issuer,
+    { id: ACCOUNT_CLIENT_ID, callbackPath: ACCOUNT_CALLBACK_PATH },
     // ?again asks for the sign-in itself, not only a session, as a fresh sign-in for a change.
-    ...(ctx.query.again !== undefined ? { prompt: 'login' } : {}),
-  }).toString();
-  ctx.status = 303;
-  ctx.redirect(url.href);
+    ctx.query.again !== undefined ? { prompt: 'login' } : {},
+  );
 }
 
 export async function finishAccountSignIn(ctx: Context) {
