@@ -250,6 +250,8 @@ describe('PostgreSQL going away under traffic', () => {
       expect(healthz?.status).toBe(200);
       expect(readyz?.status).toBe(503);
       expect(performance.now() - started).toBeLessThan(BOUNDED_MS);
+      // The outage outlasts a catalog poll (every second), so the catalog is seen to notice it.
+      await eventually(async () => expect(tessera.logs().slice(logsFrom)).toContain('catalog refresh failed'), 5_000);
     } finally {
       proxy.restore();
     }
