@@ -103,18 +103,6 @@ export async function countUnusedRecoveryCodes(db: Db, userId: string): Promise<
 }
 
 /** Whether any role the user holds requires MFA. */
-export async function userNeedsMfaByRole(db: Db, userId: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('user_roles')
-    .innerJoin('roles', 'roles.id', 'user_roles.role_id')
-    .select('roles.id')
-    .where('user_roles.user_id', '=', userId)
-    .where('roles.requires_mfa', '=', true)
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
 /**
  * What a sign-in asks of a user's factors, in one statement: whether they have a confirmed TOTP
  * factor, and whether any role they hold requires MFA.

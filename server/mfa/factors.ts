@@ -7,11 +7,11 @@ import {
   deleteRecoveryCodes,
   deleteTotpFactor,
   findTotpFactor,
+  mfaStanding,
   replaceRecoveryCodes,
   spendRecoveryCode,
   spendTotpStep,
   upsertPendingTotp,
-  userNeedsMfaByRole,
 } from '../../db/repositories/mfa.ts';
 import { AppError } from '../errors.ts';
 import { type Secrets, sha256 } from '../secrets.ts';
@@ -132,7 +132,7 @@ export async function recoveryCodesLeft(db: Db, userId: string): Promise<number>
 
 /** Whether this user must pass MFA to sign in to this client: any of their roles requires it, or the client does. */
 export async function mfaRequired(db: Db, userId: string, clientId: string | undefined): Promise<boolean> {
-  if (await userNeedsMfaByRole(db, userId)) return true;
+  if ((await mfaStanding(db, userId)).roleRequiresMfa) return true;
   return clientId !== undefined && clientRequiresMfa(db, clientId);
 }
 
