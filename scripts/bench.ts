@@ -194,7 +194,8 @@ async function runRounds(targets: Targets, options: Options) {
         `round ${round + 1}  ${scenario.name.padEnd(30)}  ` +
           (pair.baseline ? `bare ${figures(pair.baseline)}  |  ` : '') +
           `Tessera ${figures(pair.tessera)}` +
-          (pair.baseline ? `  |  ${percent(ratioOf(pair))}` : ''),
+          (pair.baseline ? `  |  ${percent(ratioOf(pair))}` : '') +
+          `  |  load cpu ${pair.tessera.loadCpuMsPerRequest.toFixed(2)}`,
       );
     }
   }
@@ -222,21 +223,24 @@ async function measureOnce(scenario: Scenario, target: Target, options: Options)
   const loop = target.inProcess ? monitorEventLoopDelay({ resolution: 10 }) : undefined;
   loop?.enable();
   const cpuBefore = process.threadCpuUsage();
+  const processesBefore = await target.cpuMs?.();
   const measurement = await measureInWorker(plan, options, options.signal);
   const cpu = process.threadCpuUsage(cpuBefore);
+  const processesMs = processesBefore === undefined ? undefined : ((await target.cpuMs?.()) ?? 0) - processesBefore;
   loop?.disable();
   if (measurement.errors) {
     throw new BenchError(
       `${scenario.name} against ${target.label}: ${measurement.errors} failed request(s); first: ${measurement.firstError}`,
     );
   }
+  // Every request sent, warm-up included, at the measured rate: the server's CPU time spread over them.
+  const sent = Math.max(1, measurement.requestsPerSecond * ((options.warmupMs + options.durationMs) / 1000));
+  if (processesMs !== undefined) return { ...measurement, cpuMsPerRequest: processesMs / sent };
   if (!loop) return measurement;
-  // Every request sent, warm-up included, at the measured rate: the thread's CPU time spread over them.
-  const sent = measurement.requestsPerSecond * ((options.warmupMs + options.durationMs) / 1000);
   return {
     ...measurement,
     loopDelayP99Ms: loop.percentile(99) / 1e6,
-    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / Math.max(1, sent),
+    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / sent,
   };
 }
 
