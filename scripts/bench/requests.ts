@@ -21,10 +21,10 @@ export type LoadPlan = {
 );
 
 /**
- * The token and introspection posts go through an undici Pool of keep-alive connections, one per
- * step: the load worker shares the machine's cores with the servers, and `fetch` (WHATWG streams
- * and Request/Response objects around the same undici) cost it about five times more CPU per
- * request, which both servers then lost alike. The sign-in keeps `fetch`, whose redirects and
+ * The token and introspection posts go straight to an undici Pool of keep-alive connections, one
+ * per step: the load worker shares the machine's cores with the servers, and `fetch` (WHATWG
+ * streams and Request/Response objects around the same undici) cost it five to ten times more CPU
+ * per request, which both servers then lost alike. The sign-in keeps `fetch`, whose redirects and
  * cookies it uses, and whose cost is small beside argon2id's.
  */
 export function stepsFor(plan: LoadPlan, concurrency: number): Step[] {
@@ -66,17 +66,42 @@ async function postToken(post: Post, label: string, body: string): Promise<Recor
   return answer;
 }
 
-async function postForm(plan: LoadPlan, pool: Pool, path: string, body: string): Promise<Record<string, unknown>> {
-  const response = await pool.request({
-    path,
-    method: 'POST',
-    headers: { authorization: plan.authorization, 'content-type': 'application/x-www-form-urlencoded' },
-    body,
+// undici's dispatch with a handler that collects the body: no stream or response object per request.
+function postForm(plan: LoadPlan, pool: Pool, path: string, body: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    const chunks: Buffer[] = [];
+    pool.dispatch(
+      {
+        path,
+        method: 'POST',
+        headers: { authorization: plan.authorization, 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      },
+      {
+        onRequestStart: () => {},
+        onResponseStart: (_controller, statusCode) => {
+          status = statusCode;
+        },
+        onResponseData: (_controller, chunk) => {
+          chunks.push(chunk);
+        },
+        onResponseEnd: () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (status !== 200) {
+            reject(new BenchError(`${plan.label}: HTTP ${status} ${text.slice(0, 300)}`));
+            return;
+          }
+          try {
+            resolve(JSON.parse(text) as Record<string, unknown>);
+          } catch (err) {
+            reject(err);
+          }
+        },
+        onResponseError: (_controller, error) => reject(error),
+      },
+    );
   });
-  const text = await response.body.text();
-  if (response.statusCode !== 200)
-    throw new BenchError(`${plan.label}: HTTP ${response.statusCode} ${text.slice(0, 300)}`);
-  return JSON.parse(text) as Record<string, unknown>;
 }
 
 /**
