@@ -169,11 +169,17 @@ function describeSweep(sweep: SweepFigures): string {
   return `sweep: ${sweep.rows} expired rows in ${sweep.seconds.toFixed(1)} s, batches of 5,000 taking ${sweep.meanBatchMs.toFixed(0)} ms each on average`;
 }
 
-/** One unmeasured pass of everything, so the first round does not pay for the JIT and the caches. */
+/**
+ * One unmeasured pass of everything, so the rounds do not pay for the JIT and the caches. Three
+ * seconds: with one second, WORKERS=2's processes (each seeing half the requests) were still
+ * compiling through the first rounds (V8's compiler threads took a quarter of their CPU in the first).
+ */
+const PRIME_MS = 3000;
+
 async function prime(targets: Targets, options: Options) {
   for (const scenario of options.scenarios) {
     for (const target of targetsOf(scenario, targets)) {
-      await measureOnce(scenario, target, { ...options, warmupMs: 0, durationMs: 1000 });
+      await measureOnce(scenario, target, { ...options, warmupMs: 0, durationMs: PRIME_MS });
     }
   }
 }
