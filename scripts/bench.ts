@@ -169,11 +169,17 @@ function describeSweep(sweep: SweepFigures): string {
   return `sweep: ${sweep.rows} expired rows in ${sweep.seconds.toFixed(1)} s, batches of 5,000 taking ${sweep.meanBatchMs.toFixed(0)} ms each on average`;
 }
 
-/** One unmeasured pass of everything, so the first round does not pay for the JIT and the caches. */
+/**
+ * One unmeasured pass of everything, so the rounds do not pay for the JIT and the caches. Three
+ * seconds: with one second, WORKERS=2's processes (each seeing half the requests) were still
+ * compiling through the first rounds (V8's compiler threads took a quarter of their CPU in the first).
+ */
+const PRIME_MS = 3000;
+
 async function prime(targets: Targets, options: Options) {
   for (const scenario of options.scenarios) {
     for (const target of targetsOf(scenario, targets)) {
-      await measureOnce(scenario, target, { ...options, warmupMs: 0, durationMs: 1000 });
+      await measureOnce(scenario, target, { ...options, warmupMs: 0, durationMs: PRIME_MS });
     }
   }
 }
@@ -194,7 +200,8 @@ async function runRounds(targets: Targets, options: Options) {
         `round ${round + 1}  ${scenario.name.padEnd(30)}  ` +
           (pair.baseline ? `bare ${figures(pair.baseline)}  |  ` : '') +
           `Tessera ${figures(pair.tessera)}` +
-          (pair.baseline ? `  |  ${percent(ratioOf(pair))}` : ''),
+          (pair.baseline ? `  |  ${percent(ratioOf(pair))}` : '') +
+          `  |  load cpu ${pair.tessera.loadCpuMsPerRequest.toFixed(2)}`,
       );
     }
   }
@@ -222,21 +229,24 @@ async function measureOnce(scenario: Scenario, target: Target, options: Options)
   const loop = target.inProcess ? monitorEventLoopDelay({ resolution: 10 }) : undefined;
   loop?.enable();
   const cpuBefore = process.threadCpuUsage();
+  const processesBefore = await target.cpuMs?.();
   const measurement = await measureInWorker(plan, options, options.signal);
   const cpu = process.threadCpuUsage(cpuBefore);
+  const processesMs = processesBefore === undefined ? undefined : ((await target.cpuMs?.()) ?? 0) - processesBefore;
   loop?.disable();
   if (measurement.errors) {
     throw new BenchError(
       `${scenario.name} against ${target.label}: ${measurement.errors} failed request(s); first: ${measurement.firstError}`,
     );
   }
+  // Every request sent, warm-up included, at the measured rate: the server's CPU time spread over them.
+  const sent = Math.max(1, measurement.requestsPerSecond * ((options.warmupMs + options.durationMs) / 1000));
+  if (processesMs !== undefined) return { ...measurement, cpuMsPerRequest: processesMs / sent };
   if (!loop) return measurement;
-  // Every request sent, warm-up included, at the measured rate: the thread's CPU time spread over them.
-  const sent = measurement.requestsPerSecond * ((options.warmupMs + options.durationMs) / 1000);
   return {
     ...measurement,
     loopDelayP99Ms: loop.percentile(99) / 1e6,
-    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / Math.max(1, sent),
+    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / sent,
   };
 }
 

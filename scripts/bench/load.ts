@@ -31,10 +31,13 @@ export interface Measurement {
   /** The 99th percentile delay of the server's event loop meanwhile, when it runs in this process. */
   loopDelayP99Ms?: number;
   /**
-   * CPU time the server's thread spent per request (warm-up included), when it runs in this
-   * process: unlike the rates, barely moved by what else the machine runs.
+   * CPU time the server spent per request (warm-up included): its thread's when it runs in this
+   * process, its processes' (primary and workers) when it runs apart. Unlike the rates, barely
+   * moved by what else the machine runs.
    */
   cpuMsPerRequest?: number;
+  /** CPU time the load worker spent per request: what it takes from the cores the servers share. */
+  loadCpuMsPerRequest: number;
 }
 
 /**
@@ -65,10 +68,12 @@ export async function measureInWorker(plan: LoadPlan, options: LoadOptions, sign
 
 export async function measure(steps: Step[], options: LoadOptions): Promise<Measurement> {
   const started = performance.now();
+  const cpuBefore = process.threadCpuUsage();
   const window = { from: started + options.warmupMs, to: started + options.warmupMs + options.durationMs };
   const latencies: number[] = [];
   const failures: unknown[] = [];
-  await Promise.all(steps.map((step) => work(step, window, latencies, failures)));
+  const sent = await Promise.all(steps.map((step) => work(step, window, latencies, failures)));
+  const cpu = process.threadCpuUsage(cpuBefore);
   const sorted = Float64Array.from(latencies).sort();
   return {
     requestsPerSecond: (latencies.length * 1000) / options.durationMs,
@@ -77,21 +82,32 @@ export async function measure(steps: Step[], options: LoadOptions): Promise<Meas
     requests: latencies.length,
     errors: failures.length,
     firstError: failures.length ? describe(failures[0]) : undefined,
+    loadCpuMsPerRequest:
+      (cpu.user + cpu.system) /
+      1000 /
+      Math.max(
+        1,
+        sent.reduce((a, b) => a + b, 0),
+      ),
   };
 }
 
 // A connection stops at its first failure: for refresh tokens, a lost answer is a lost token.
+// Returns how many requests it answered, warm-up included.
 async function work(step: Step, window: { from: number; to: number }, latencies: number[], failures: unknown[]) {
+  let answered = 0;
   for (let sent = performance.now(); sent < window.to; sent = performance.now()) {
     try {
       await step();
     } catch (err) {
       failures.push(err);
-      return;
+      return answered;
     }
+    answered++;
     const done = performance.now();
     if (done >= window.from && done <= window.to) latencies.push(done - sent);
   }
+  return answered;
 }
 
 function percentile(sorted: Float64Array, p: number): number {

@@ -17,6 +17,8 @@ export interface NodeProcess {
   readonly pid: number;
   /** The resident memory of the process and its children (workers), in bytes. */
   residentBytes(): Promise<number>;
+  /** The CPU time the process and its children (workers) have used so far, in milliseconds. */
+  cpuMs(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -61,7 +63,7 @@ export async function spawnNode(env: Record<string, string>): Promise<NodeProces
     throw err;
   }
   const pid = child.pid ?? 0;
-  return { origin, pid, residentBytes: () => residentBytesOfTree(pid), close };
+  return { origin, pid, residentBytes: () => residentBytesOfTree(pid), cpuMs: () => cpuMsOfTree(pid), close };
 }
 
 // A silent node says nothing when it listens. Workers are forked together and listen within a
@@ -89,6 +91,20 @@ async function residentBytesOfTree(pid: number): Promise<number> {
   const children = await childrenOf(pid);
   const sizes = await Promise.all([pid, ...children].map(residentBytesOf));
   return sizes.reduce((a, b) => a + b, 0);
+}
+
+/** utime + stime of a process and its direct children, from /proc (Linux; clock ticks of 10 ms). */
+async function cpuMsOfTree(pid: number): Promise<number> {
+  const children = await childrenOf(pid);
+  const times = await Promise.all(
+    [pid, ...children].map(async (id) => {
+      const stat = await readFile(`/proc/${id}/stat`, 'utf8').catch(() => '');
+      // The fields after the command name, which is in parentheses and may hold spaces.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
+    }),
+  );
+  return times.reduce((a, b) => a + b, 0);
 }
 
 export async function residentBytesOf(pid: number): Promise<number> {

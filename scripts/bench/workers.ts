@@ -21,6 +21,7 @@ export async function startWorkers(databaseUrl: string, tessera: InProcessTesser
     machine: tessera.machine,
     web: tessera.web,
     mintRefreshToken: () => Promise.reject(new Error('refresh tokens are minted on the in-process Tessera')),
+    cpuMs: () => node.cpuMs(),
     close: () => node.close(),
   };
 }
