@@ -62,6 +62,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const metrics = createMetrics();
   const audit = createAudit(db, logger, metrics.countEvent);
   const rateLimiter = createRateLimiter({ db, redisUrl: config.redisUrl, logger });
+  const tokenCounter = countIssuedTokens(db, logger);
   const oidc = createOidcHost({
     issuer: config.issuer,
     db,
@@ -72,9 +73,9 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     audit,
     rateLimiter,
     dynamicRegistration: config.dynamicRegistration,
+    tokenIssued: tokenCounter.count,
   });
   const logoutSender = startLogoutSender({ db, logger, audit, post: oidc.postLogout });
-  const tokenCounter = countIssuedTokens(oidc.provider, db, logger);
   const stopSweeper = startSweeper(db, logger);
   const mailer = createMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom, toLog: config.mailToLog }, logger);
   const compose = composeAccountMail({ db, issuer: config.issuer });

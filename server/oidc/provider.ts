@@ -58,6 +58,8 @@ interface HostDependencies {
   rateLimiter: RateLimiter;
   /** DYNAMIC_REGISTRATION: clients may register themselves with an initial access token. */
   dynamicRegistration: boolean;
+  /** Called for every access token issued, by whichever provider is current (token-counter.ts). */
+  tokenIssued: () => void;
 }
 
 /** The running provider. Replaced whole when the signing keys change; requests in flight finish on the old one. */
@@ -172,6 +174,11 @@ function build(deps: HostDependencies, keySet: KeySet) {
   provider.use(deviceGuard(deps.rateLimiter, page));
   provider.use(apiKeyIntrospection(db, issuer));
   provider.on('server_error', onServerError(logger));
+  // Each one access token issued, for people or machines, JWT or opaque.
+  provider.on('access_token.issued', deps.tokenIssued);
+  provider.on('access_token.saved', deps.tokenIssued);
+  provider.on('client_credentials.issued', deps.tokenIssued);
+  provider.on('client_credentials.saved', deps.tokenIssued);
   logProtocolErrors(provider, logger);
   provider.on('end_session.success', (ctx: KoaContextWithOIDC) =>
     audit({

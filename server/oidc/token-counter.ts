@@ -1,5 +1,3 @@
-import type { EventEmitter } from 'node:events';
-import type { Provider } from 'oidc-provider';
 import type { Db } from '../../db/database.ts';
 import { addToDailyCounts, deleteDailyCountsOlderThan } from '../../db/repositories/daily-counts.ts';
 import type { Logger } from '../logger.ts';
@@ -10,20 +8,20 @@ import type { Logger } from '../logger.ts';
  * audit/chain.ts). Tokens are counted in memory and added to the day's
  * row every few seconds, so issuing a token costs no write; a count the database refused is kept
  * for the next try, and what is still held is written on stop. Counts older than a year go.
+ * `count` is called by every provider the host builds (a new one each time the signing keys
+ * change), on each event that issues an access token.
  */
 export const TOKENS_ISSUED = 'tokens_issued';
 const FLUSH_MS = 5_000;
 const KEEP_DAYS = 366;
-const EVENTS = ['access_token.issued', 'access_token.saved', 'client_credentials.issued', 'client_credentials.saved'];
 
-export function countIssuedTokens(provider: Provider, db: Db, logger: Logger): { stop(): Promise<void> } {
+export interface TokenCounter {
+  count(): void;
+  stop(): Promise<void>;
+}
+
+export function countIssuedTokens(db: Db, logger: Logger): TokenCounter {
   let pending = 0;
-  const count = () => {
-    pending += 1;
-  };
-  // The typings overload `on` per event name; the emitter takes any.
-  const events = provider as unknown as EventEmitter;
-  for (const event of EVENTS) events.on(event, count);
   const flush = async () => {
     const n = pending;
     if (n === 0) return;
@@ -44,9 +42,11 @@ export function countIssuedTokens(provider: Provider, db: Db, logger: Logger): {
   }, FLUSH_MS);
   timer.unref();
   return {
+    count() {
+      pending += 1;
+    },
     async stop() {
       clearInterval(timer);
-      for (const event of EVENTS) events.off(event, count);
       await running;
       await flush();
     },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
+import { connectSql } from '../support/database.ts';
 import { relyingParty } from '../support/oidc-flow.ts';
 import { eventually, type RunningTessera, startTessera } from '../support/tessera.ts';
 
@@ -77,4 +78,29 @@ describe('tessera keys rotate', () => {
       jwtVerify(oldToken, createLocalJWKSet(await jwks()), { issuer: tessera.issuer }),
     ).resolves.toBeTruthy();
   });
+
+  it("still counts the tokens it issues for the console's chart after the keys changed", async () => {
+    const sqlClient = await connectSql(tessera.env);
+    const issuedToday = async () =>
+      Number(
+        (
+          await sqlClient.query(
+            "select coalesce(sum(n), 0) as n from daily_counts where kind = 'tokens_issued' and day = (now() at time zone 'UTC')::date",
+          )
+        ).rows[0].n,
+      );
+    try {
+      // Earlier tests rotated the keys, so this provider is not the one the node started with.
+      await eventually(async () => {
+        const before = await issuedToday();
+        await new Promise((r) => setTimeout(r, 6_000));
+        expect(await issuedToday()).toBe(before);
+      }, 20_000);
+      const before = await issuedToday();
+      for (let i = 0; i < 3; i++) await issue();
+      await eventually(async () => expect(await issuedToday()).toBe(before + 3), 12_000);
+    } finally {
+      await sqlClient.end();
+    }
+  }, 60_000);
 });
