@@ -7,6 +7,7 @@ import { relyingPartyOf } from '../passkeys/relying-party.ts';
 import { type InteractionDeps, loadInteraction, SIGN_IN_PROMPTS } from './interaction.ts';
 import { FIRST_FACTOR_FIRST, showCode } from './mfa-page.ts';
 import { checkPasskeyAnswer } from './passkey-answer.ts';
+import { passkeyOptionsAllowed } from './passkey-options-limit.ts';
 import { finishSignIn } from './sign-in.ts';
 import { signInStateOf } from './sign-in-state.ts';
 
@@ -22,12 +23,9 @@ export async function passkeySecondFactorOptions(ctx: Context, deps: Interaction
   const state = signInStateOf(interaction).mfa;
   if (!state) throw new AppError('invalid_input', FIRST_FACTOR_FIRST);
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = await authenticationOptions(
-    deps.db,
-    relyingPartyOf(deps.issuer),
-    boundToInteraction(interaction.uid),
-    state.userId,
-  );
+  const boundTo = boundToInteraction(interaction.uid);
+  if (!(await passkeyOptionsAllowed(ctx, deps, boundTo))) return;
+  ctx.body = await authenticationOptions(deps.db, relyingPartyOf(deps.issuer), boundTo, state.userId);
 }
 
 /** POST …/mfa/passkey: the browser's answer, in the form field `response`. */

@@ -16,6 +16,7 @@ import {
   SIGN_IN_PROMPTS,
   tooManyAttempts,
 } from './interaction.ts';
+import { passkeyOptionsAllowed } from './passkey-options-limit.ts';
 import { signInStateOf } from './sign-in-state.ts';
 import { showSignup } from './signup.ts';
 
@@ -37,15 +38,17 @@ export async function passkeySignupOptions(ctx: Context, deps: InteractionDeps) 
   const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   const identity = signupIdentity.safeParse(identityOf(ctx));
   if (!identity.success) throw new AppError('invalid_input', identity.error.issues[0]?.message ?? 'Check the fields.');
+  ctx.set('Cache-Control', 'no-store');
+  const boundTo = boundToInteraction(interaction.uid);
+  if (!(await passkeyOptionsAllowed(ctx, deps, boundTo))) return;
   const userId = randomUUID();
   await rememberOnInteraction(ctx, deps, { passkeySignup: { userId } });
   const { email, username, full_name } = identity.data;
-  ctx.set('Cache-Control', 'no-store');
   ctx.body = await registrationOptions(
     deps.db,
     relyingPartyOf(deps.issuer),
     { id: userId, email, username, name: full_name },
-    boundToInteraction(interaction.uid),
+    boundTo,
     true,
   );
 }

@@ -8,6 +8,7 @@ import { relyingPartyOf } from '../passkeys/relying-party.ts';
 import { type InteractionDeps, loadInteraction, rememberOnInteraction, SIGN_IN_PROMPTS } from './interaction.ts';
 import { showLogin } from './login-page.ts';
 import { checkPasskeyAnswer } from './passkey-answer.ts';
+import { passkeyOptionsAllowed } from './passkey-options-limit.ts';
 import { continueSignIn } from './sign-in.ts';
 import { signInStateOf } from './sign-in-state.ts';
 
@@ -23,7 +24,9 @@ import { signInStateOf } from './sign-in-state.ts';
 export async function passkeySignInOptions(ctx: Context, deps: InteractionDeps) {
   const interaction = await loadInteraction(ctx, deps, SIGN_IN_PROMPTS);
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = await authenticationOptions(deps.db, relyingPartyOf(deps.issuer), boundToInteraction(interaction.uid));
+  const boundTo = boundToInteraction(interaction.uid);
+  if (!(await passkeyOptionsAllowed(ctx, deps, boundTo))) return;
+  ctx.body = await authenticationOptions(deps.db, relyingPartyOf(deps.issuer), boundTo);
 }
 
 /** POST …/passkey: the browser's answer, in the form field `response`. */

@@ -7,7 +7,8 @@ import { createFallbackStore } from './fallback-store.ts';
 import { createRedisStore } from './redis-store.ts';
 
 /**
- * Brute-force limits: failed logins, TOTP codes, sign-ups, reset requests and device-flow user codes.
+ * Brute-force limits: failed logins, TOTP codes, sign-ups, reset requests, device-flow user codes
+ * and passkey challenges.
  *
  * Rules this file enforces, whichever store counts:
  * - one way to spend an attempt: `attempt` counts it first, in one atomic step, and only then says
@@ -35,7 +36,8 @@ export type RateLimitName =
   | 'reset_email'
   | 'reset_ip'
   | 'totp_account'
-  | 'device_code_ip';
+  | 'device_code_ip'
+  | 'passkey_challenge';
 
 export interface RateLimitPolicy {
   readonly points: number;
@@ -59,6 +61,8 @@ export const RATE_LIMITS: Readonly<Record<RateLimitName, RateLimitPolicy>> = Obj
   totp_account: { points: 5, windowSeconds: 15 * MINUTE },
   // Every code typed at /device (a sign-in there posts twice: the code, then the confirmation).
   device_code_ip: { points: 20, windowSeconds: 15 * MINUTE },
+  // Passkey options asked per sign-in or session, each a stored challenge (passkey-options-limit.ts).
+  passkey_challenge: { points: 20, windowSeconds: 5 * MINUTE },
 });
 
 // Limits counted per address: a success there gives back only its own point.

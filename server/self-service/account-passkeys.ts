@@ -4,6 +4,7 @@ import { deletePasskey } from '../../db/repositories/passkeys.ts';
 import { endOtherSessions } from '../accounts/other-sessions.ts';
 import { seenIn } from '../audit/audit.ts';
 import { formField } from '../interaction/interaction.ts';
+import { passkeyOptionsAllowed } from '../interaction/passkey-options-limit.ts';
 import { boundToSession } from '../passkeys/challenges.ts';
 import { PASSKEY_FAILURES, PasskeyError } from '../passkeys/passkey-error.ts';
 import { registerPasskey, registrationOptions } from '../passkeys/passkeys.ts';
@@ -34,7 +35,9 @@ export const passkeyRegistrationOptions = requireSignIn(async (ctx, deps, who) =
     ctx.body = { error: wrong.status === 429 ? 'rate_limited' : 'invalid_credentials', error_description: wrong.error };
     return;
   }
-  ctx.body = await registrationOptions(deps.db, relyingPartyOf(deps.issuer), who.user, boundToSession(who.sessionUid));
+  const boundTo = boundToSession(who.sessionUid);
+  if (!(await passkeyOptionsAllowed(ctx, deps, boundTo))) return;
+  ctx.body = await registrationOptions(deps.db, relyingPartyOf(deps.issuer), who.user, boundTo);
 });
 
 /** POST /account/passkeys: the browser's answer (`response`) and the name to show. */

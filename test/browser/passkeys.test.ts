@@ -17,7 +17,7 @@ import { startTestSmtp, type TestSmtp } from '../support/smtp.ts';
 
 type Passkeys = Awaited<ReturnType<VirtualAuthenticator['credentials']>>;
 
-import { auditEvents, type RunningTessera } from '../support/tessera.ts';
+import { auditEvents, eventually, type RunningTessera } from '../support/tessera.ts';
 
 /**
  * Passkeys, in Chromium with a virtual authenticator (resident keys, user verification on):
@@ -232,6 +232,58 @@ describe('a passkey answer', () => {
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('Your browser sent an answer Tessera cannot read.');
     }
+    await page.context().close();
+  });
+
+  it('are offered 20 times per sign-in in 5 minutes: of 100 asks at once, 20 get options, 80 a 429', async () => {
+    const { account, passkeys } = await personWithPasskey('meitner');
+    await account.context().close();
+    const page = await windowWith(passkeys);
+    await startAuthorization(page, notes, app, { scope: 'openid' });
+    // The page's own ask is held back; the test sends 100 copies of it instead.
+    let asked: { url: string; body: string } | undefined;
+    await page.route(/\/passkey\/options$/, async (route) => {
+      asked = { url: route.request().url(), body: route.request().postData() ?? '' };
+      await route.abort();
+    });
+    const heldBack = page.waitForEvent('requestfailed');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await heldBack;
+    await page.unroute(/\/passkey\/options$/);
+    if (!asked) throw new Error('the page did not ask for passkey options');
+    const { url, body } = asked;
+    const cookie = (await page.context().cookies(url)).map((c) => `${c.name}=${c.value}`).join('; ');
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        fetch(url, {
+          method: 'POST',
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          body,
+        }).then(async (res) => ({
+          status: res.status,
+          retryAfter: res.headers.get('retry-after'),
+          json: (await res.json()) as { challenge?: string; error?: string; error_description?: string },
+        })),
+      ),
+    );
+    const offered = answers.filter((a) => a.status === 200);
+    const refused = answers.filter((a) => a.status === 429);
+    expect({ offered: offered.length, refused: refused.length }).toEqual({ offered: 20, refused: 80 });
+    expect(new Set(offered.map((a) => a.json.challenge)).size).toBe(20);
+    expect(Number(refused[0]?.retryAfter)).toBeGreaterThan(0);
+    expect(refused[0]?.json).toEqual({
+      error: 'rate_limited',
+      error_description: 'Too many attempts. Try again in 5 minutes.',
+    });
+    const limitHits = () =>
+      auditEvents(tessera.logs()).filter(
+        (e) => e.type === 'rate_limit.hit' && e.details?.limit === 'passkey_challenge',
+      );
+    // The log lines reach the test through the server's stdout, a moment after the answers.
+    await eventually(async () => expect(limitHits()).toHaveLength(80));
+    // The person clicking again reads why; the password form still works.
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.waitForSelector('text=Too many attempts. Try again in 5 minutes.');
     await page.context().close();
   });
 
