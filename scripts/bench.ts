@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startBare } from './bench/bare.ts';
 import { Cleanup } from './bench/cleanup.ts';
 import { BenchError } from './bench/errors.ts';
 import { generateLargeData, LARGE, type SweepFigures, timeSweep } from './bench/large-data.ts';
 import { type LoadOptions, type Measurement, measureInWorker } from './bench/load.ts';
+import { watchLoopDelay } from './bench/loop-delay.ts';
 import { type IdleMemory, measureIdleMemory } from './bench/memory.ts';
 import { createBenchDatabase } from './bench/postgres.ts';
 import { figures, formatTable, percent, type Round, ratioOf, summarizeScenario } from './bench/report.ts';
@@ -226,14 +226,13 @@ async function measureOnce(scenario: Scenario, target: Target, options: Options)
   options.signal.throwIfAborted();
   const plan = await scenario.plan(target, options.concurrency);
   // The server of an in-process target runs on this thread's event loop (the load on a worker's).
-  const loop = target.inProcess ? monitorEventLoopDelay({ resolution: 10 }) : undefined;
-  loop?.enable();
+  const loop = target.inProcess ? watchLoopDelay() : undefined;
   const cpuBefore = process.threadCpuUsage();
   const processesBefore = await target.cpuMs?.();
   const measurement = await measureInWorker(plan, options, options.signal);
   const cpu = process.threadCpuUsage(cpuBefore);
   const processesMs = processesBefore === undefined ? undefined : ((await target.cpuMs?.()) ?? 0) - processesBefore;
-  loop?.disable();
+  const loopDelayP99Ms = loop?.stop();
   if (measurement.errors) {
     throw new BenchError(
       `${scenario.name} against ${target.label}: ${measurement.errors} failed request(s); first: ${measurement.firstError}`,
@@ -242,10 +241,10 @@ async function measureOnce(scenario: Scenario, target: Target, options: Options)
   // Every request sent, warm-up included, at the measured rate: the server's CPU time spread over them.
   const sent = Math.max(1, measurement.requestsPerSecond * ((options.warmupMs + options.durationMs) / 1000));
   if (processesMs !== undefined) return { ...measurement, cpuMsPerRequest: processesMs / sent };
-  if (!loop) return measurement;
+  if (loopDelayP99Ms === undefined) return measurement;
   return {
     ...measurement,
-    loopDelayP99Ms: loop.percentile(99) / 1e6,
+    loopDelayP99Ms,
     cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / sent,
   };
 }

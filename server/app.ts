@@ -21,7 +21,8 @@ import { selfServiceRouter } from './self-service/router.ts';
  */
 export function createApp(deps: Deps): Koa {
   // The provider signs its cookies with these keys; the host app must hold the same ones.
-  const app = new Koa({ proxy: deps.config.trustProxy, keys: deps.secrets.cookieKeys });
+  const app = new Koa({ proxy: deps.config.trustProxy });
+  app.keys = deps.secrets.cookieSigner;
   const health = healthRouter(deps.db, deps.stylesheet, deps.metrics);
   const secure = deps.config.issuer.startsWith('https:');
   const { github, issuer } = deps.config;

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type CookieSigner, cookieSigner } from './http/cookie-signer.ts';
 
 /**
  * Everything derived from SECRET_KEY: the at-rest encryption key and the cookie signing keys.
@@ -11,12 +12,15 @@ export interface Secrets {
   encrypt(plaintext: string): string;
   decrypt(sealed: string): string;
   readonly cookieKeys: string[];
+  /** Signs and verifies signed cookies with `cookieKeys`, for Koa and oidc-provider alike. */
+  readonly cookieSigner: CookieSigner;
 }
 
 export function createSecrets(secretKey: string): Secrets {
   const derive = (label: string) => Buffer.from(hkdfSync('sha256', secretKey, 'tessera', label, 32));
   // A KeyObject made once: given raw bytes, every cipher would import the key anew (a third of its cost).
   const atRest = createSecretKey(derive('at-rest encryption v1'));
+  const cookieKeys = [derive('cookie signing v1').toString('base64url')];
   return {
     encrypt(plaintext) {
       const iv = randomBytes(12);
@@ -33,7 +37,8 @@ export function createSecrets(secretKey: string): Secrets {
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
     },
-    cookieKeys: [derive('cookie signing v1').toString('base64url')],
+    cookieKeys,
+    cookieSigner: cookieSigner(cookieKeys),
   };
 }
 

@@ -1,6 +1,7 @@
 import { type ExpressionBuilder, type Insertable, sql } from 'kysely';
 import type { Db } from '../database.ts';
 import type { AuditEventsTable, Schema } from '../schema.ts';
+import { addingToDailyCounts } from './daily-counts.ts';
 
 export interface AuditEventInput {
   type: string;
@@ -57,15 +58,20 @@ export async function lockAuditChainForSlots(
   return { lastHash: first.last_hash, slots };
 }
 
-/** Inserts chained events and moves the chain's head to the last of them, in one statement. */
+/**
+ * Inserts chained events, adds them to the day's counts (`counts`, by kind), and moves the chain's
+ * head to the last of them, in one statement.
+ */
 export async function insertAuditEventsAndAdvance(
   db: Db,
   events: ChainedAuditEvent[],
+  counts: Map<string, number>,
   lastId: string,
   lastHash: string,
 ): Promise<void> {
   await db
     .with('inserted', (q) => q.insertInto('audit_events').values(events))
+    .with('counted', (q) => addingToDailyCounts(q, counts))
     .updateTable('audit_chain')
     .set({ last_id: lastId, last_hash: lastHash })
     .execute();

@@ -29,6 +29,18 @@ export async function listConnections(db: Db, only?: { enabled: true }): Promise
   }));
 }
 
+/** The id and name of each enabled connection an operator made, oldest first: what the sign-in pages offer. */
+export async function listOperatorConnectionNames(db: Db): Promise<{ id: string; name: string }[]> {
+  return db
+    .selectFrom('connections')
+    .select(['id', 'name'])
+    .where('enabled', '=', true)
+    .where('source', '=', 'operator')
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}
+
 async function domainsOf(db: Db, id: string): Promise<string[]> {
   const rows = await db
     .selectFrom('connection_domains')

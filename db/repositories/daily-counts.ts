@@ -1,15 +1,20 @@
-import { sql } from 'kysely';
+import { type QueryCreator, sql } from 'kysely';
 import type { Db } from '../database.ts';
+import type { Schema } from '../schema.ts';
 
 /** Adds to today's (UTC) count of each kind, in one statement whatever other nodes add at once. */
 export async function addToDailyCounts(db: Db, counts: Map<string, number>): Promise<void> {
   if (counts.size === 0) return;
+  await addingToDailyCounts(db, counts).execute();
+}
+
+/** The statement of `addToDailyCounts` (counts not empty), for another statement to run as a CTE. */
+export function addingToDailyCounts(db: QueryCreator<Schema>, counts: Map<string, number>) {
   const day = sql<string>`(now() at time zone 'UTC')::date`;
-  await db
+  return db
     .insertInto('daily_counts')
     .values([...counts].map(([kind, n]) => ({ day, kind, n })))
-    .onConflict((oc) => oc.columns(['day', 'kind']).doUpdateSet({ n: sql`daily_counts.n + excluded.n` }))
-    .execute();
+    .onConflict((oc) => oc.columns(['day', 'kind']).doUpdateSet({ n: sql`daily_counts.n + excluded.n` }));
 }
 
 /** Per UTC day of the last `days` (today included): the counts of these kinds. */

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../database.ts';
 
 /** A counter as the database sees it: points used in its window, milliseconds until the window ends (its clock). */
@@ -27,6 +27,59 @@ export async function incrementRateLimit(db: Db, key: string, windowSeconds: num
     )
     .returning(['points', msLeft])
     .executeTakeFirstOrThrow();
+}
+
+/** One counter of `incrementRateLimitsInTurn`: its key, its window, and the points it allows. */
+export interface RateLimitInTurn {
+  key: string;
+  windowSeconds: number;
+  points: number;
+}
+
+// One upsert of `incrementRateLimit`, as a named CTE; `gate` decides whether it counts at all.
+const upsertCte = (name: string, { key, windowSeconds }: RateLimitInTurn, gate: RawBuilder<unknown>) => sql`
+  ${sql.raw(name)} as (
+    insert into rate_limits (key, points, expires_at)
+    select ${key}::text, 1, now() + make_interval(secs => ${windowSeconds}) ${gate}
+    on conflict (key) do update set
+      points = case when rate_limits.expires_at <= now() then 1 else rate_limits.points + 1 end,
+      expires_at = case when rate_limits.expires_at <= now() then excluded.expires_at else rate_limits.expires_at end
+    returning points, (extract(epoch from expires_at - now()) * 1000)::float8 as ms_left
+  )`;
+
+/**
+ * `incrementRateLimit` for each counter in turn, in one statement: a counter is counted only when
+ * the one before it is still within its points, so the counts come back up to and including the
+ * first that went over (the later ones untouched). Each CTE reads the one before it, which makes
+ * PostgreSQL run them in order, so rows are locked in the order given, as one call at a time would.
+ */
+export async function incrementRateLimitsInTurn(db: Db, limits: RateLimitInTurn[]): Promise<RateLimitCount[]> {
+  const ctes = limits.map((limit, i) => {
+    const before = limits[i - 1];
+    const gate = before ? sql`where (select points from ${sql.raw(`c${i - 1}`)}) <= ${before.points}::int` : sql``;
+    return upsertCte(`c${i}`, limit, gate);
+  });
+  const counts = limits.map((_, i) => sql`select ${i}::int as i, points, ms_left from ${sql.raw(`c${i}`)}`);
+  const { rows } = await sql<RateLimitCount & { i: number }>`
+    with ${sql.join(ctes)} ${sql.join(counts, sql` union all `)} order by i`.execute(db);
+  return rows.map(({ points, ms_left }) => ({ points, ms_left }));
+}
+
+/**
+ * `decrementRateLimit` for several counters in one statement. Their rows are locked in the order
+ * given (the order they were counted in), so it cannot deadlock with `incrementRateLimitsInTurn`.
+ */
+export async function decrementRateLimits(db: Db, takes: { key: string; points: number }[]): Promise<void> {
+  if (takes.length === 0) return;
+  const given = sql.join(takes.map(({ key, points }, i) => sql`(${key}::text, ${points}::int, ${i}::int)`));
+  await sql`
+    with given (key, n, position) as (values ${given}),
+    locked as (
+      select rate_limits.key, given.n from rate_limits join given on given.key = rate_limits.key
+      where rate_limits.expires_at > now() order by given.position for update of rate_limits
+    )
+    update rate_limits set points = greatest(rate_limits.points - locked.n, 0)
+    from locked where rate_limits.key = locked.key`.execute(db);
 }
 
 /**

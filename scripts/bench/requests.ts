@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Pool } from 'undici';
 import { BenchError } from './errors.ts';
+import { createHttpClient, type HttpClient } from './http-client.ts';
 import type { Step } from './load.ts';
 
 /**
@@ -24,8 +25,8 @@ export type LoadPlan = {
  * The token and introspection posts go straight to an undici Pool of keep-alive connections, one
  * per step: the load worker shares the machine's cores with the servers, and `fetch` (WHATWG
  * streams and Request/Response objects around the same undici) cost it five to ten times more CPU
- * per request, which both servers then lost alike. The sign-in keeps `fetch`, whose redirects and
- * cookies it uses, and whose cost is small beside argon2id's.
+ * per request, which both servers then lost alike. A sign-in's eight requests, with their cookies
+ * and redirects, go through http-client.ts (node:http on keep-alive connections) for the same reason.
  */
 export function stepsFor(plan: LoadPlan, concurrency: number): Step[] {
   const pool = new Pool(plan.origin, { connections: concurrency });
@@ -53,8 +54,10 @@ export function stepsFor(plan: LoadPlan, concurrency: number): Step[] {
         const answer = await post('/token/introspection', new URLSearchParams({ token }).toString());
         if (answer.active !== true) throw new BenchError(`${plan.label}: a live refresh token introspected inactive`);
       });
-    case 'password_login':
-      return plan.people.map((person) => async () => signIn(plan, post, person));
+    case 'password_login': {
+      const client = createHttpClient();
+      return plan.people.map((person) => async () => signIn(plan, client, person));
+    }
   }
 }
 
@@ -111,23 +114,23 @@ function postForm(plan: LoadPlan, pool: Pool, path: string, body: string): Promi
  */
 async function signIn(
   plan: Extract<LoadPlan, { grant: 'password_login' }>,
-  post: Post,
+  client: HttpClient,
   person: { login: string; password: string },
 ): Promise<void> {
   const jar = new Map<string, string>();
   const request = async (url: URL, body?: URLSearchParams) => {
-    const res = await fetch(url, {
+    const cookie = [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
+    const res = await client.send(url, {
       method: body ? 'POST' : 'GET',
-      redirect: 'manual',
       headers: {
         accept: 'text/html',
-        cookie: [...jar].map(([name, value]) => `${name}=${value}`).join('; '),
+        ...(cookie ? { cookie } : {}),
         ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
       },
-      ...(body ? { body } : {}),
+      ...(body ? { body: body.toString() } : {}),
     });
-    for (const cookie of res.headers.getSetCookie()) {
-      const [pair = ''] = cookie.split(';');
+    for (const setCookie of res.setCookies) {
+      const [pair = ''] = setCookie.split(';');
       const at = pair.indexOf('=');
       jar.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
     }
@@ -137,15 +140,13 @@ async function signIn(
   const follow = async (url: URL, body?: URLSearchParams): Promise<{ url: URL; html: string }> => {
     let res = await request(url, body);
     for (let hops = 0; res.status >= 300 && res.status < 400; hops++) {
-      await res.body?.cancel();
-      url = new URL(res.headers.get('location') ?? '', url);
+      url = new URL(res.location ?? '', url);
       if (hops > 10) throw new BenchError(`${plan.label}: too many redirects`);
       if (url.href.startsWith(plan.redirectUri)) return { url, html: '' };
       res = await request(url);
     }
-    const html = await res.text();
     if (res.status !== 200) throw new BenchError(`${plan.label}: ${url.pathname} answered ${res.status}`);
-    return { url, html };
+    return { url, html: res.text };
   };
   const submit = (html: string, action: RegExp, fields: Record<string, string>) => {
     const form = [...html.matchAll(/<form method="post" action="([^"]+)"/g)].find((m) => action.test(m[1] ?? ''));
@@ -170,14 +171,17 @@ async function signIn(
   if (next.html) next = await submit(next.html, /\/consent$/, {});
   const code = next.url.searchParams.get('code');
   if (!code) throw new BenchError(`${plan.label}: the sign-in did not end with a code`);
-  const answer = await post(
-    '/token',
-    new URLSearchParams({
+  const token = await client.send(new URL('/token', plan.origin), {
+    method: 'POST',
+    headers: { authorization: plan.authorization, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
       grant_type: 'authorization_code',
       code,
       redirect_uri: plan.redirectUri,
       code_verifier: verifier,
     }).toString(),
-  );
+  });
+  if (token.status !== 200) throw new BenchError(`${plan.label}: HTTP ${token.status} ${token.text.slice(0, 300)}`);
+  const answer = JSON.parse(token.text) as Record<string, unknown>;
   if (typeof answer.id_token !== 'string') throw new BenchError(`${plan.label}: no id_token for the code`);
 }

@@ -7,7 +7,6 @@ import {
   lockAuditChain,
   lockAuditChainForSlots,
 } from '../../db/repositories/audit-events.ts';
-import { addToDailyCounts } from '../../db/repositories/daily-counts.ts';
 import { hashAuditEvent } from './chain-hash.ts';
 
 /**
@@ -46,8 +45,7 @@ export async function appendAuditEvents(db: Db, events: AuditEventInput[]): Prom
       return row;
     });
     const last = rows[rows.length - 1] as (typeof rows)[number];
-    await insertAuditEventsAndAdvance(trx, rows, last.id, last.hash);
-    await addToDailyCounts(trx, countByType(contents));
+    await insertAuditEventsAndAdvance(trx, rows, countByType(contents), last.id, last.hash);
   });
 }
 

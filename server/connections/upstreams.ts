@@ -3,7 +3,7 @@ import {
   type ConnectionWithDomains,
   enabledConnectionOfDomain,
   findConnection,
-  listConnections,
+  listOperatorConnectionNames,
 } from '../../db/repositories/connections.ts';
 import type { ConnectionRow } from '../../db/schema.ts';
 import { createGitHubUpstream } from '../federation/github-upstream.ts';
@@ -47,10 +47,8 @@ export function createUpstreams(deps: { db: Db; secrets: Secrets; issuer: string
   }
 
   return {
-    async buttons() {
-      const rows = await listConnections(deps.db, { enabled: true });
-      return rows.filter((r) => r.source === 'operator').map((r) => ({ id: r.id, name: r.name }));
-    },
+    // Each page shows them, so one narrow statement: no secrets to read, no domains.
+    buttons: () => listOperatorConnectionNames(deps.db),
     async open(id) {
       const connection = await findConnection(deps.db, id);
       if (!connection?.enabled || connection.source !== 'operator') return undefined;

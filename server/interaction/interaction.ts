@@ -23,6 +23,10 @@ export interface InteractionDeps extends MailDeps, GitHubFlowDeps {
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
+// The interaction each request loaded, so handing a result back saves it instead of reading it
+// (and its session) from the database again, as the library's interactionResult would.
+const loaded = new WeakMap<Context, Interaction>();
+
 /** The prompts a sign-in step serves: `login`, and `create` when the person started at sign-up. */
 export const SIGN_IN_PROMPTS = ['login', 'create'];
 
@@ -36,6 +40,7 @@ export async function loadInteraction(ctx: Context, deps: InteractionDeps, promp
   if (prompts && !prompts.includes(interaction.prompt.name)) {
     throw new errors.InvalidRequest(`this step is not expected now (expected ${interaction.prompt.name})`);
   }
+  loaded.set(ctx, interaction);
   return interaction;
 }
 
@@ -51,14 +56,40 @@ export async function finishInteraction(
   result: InteractionResults,
   mergeWithLastSubmission: boolean,
 ): Promise<void> {
-  const returnTo = await deps.provider().interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission });
+  const returnTo = await saveResult(ctx, deps, result, mergeWithLastSubmission);
   ctx.status = 303;
   ctx.redirect(returnTo);
 }
 
 /** Keeps state on the interaction (bound to its cookie) without finishing it. */
 export async function rememberOnInteraction(ctx: Context, deps: InteractionDeps, state: InteractionResults) {
-  await deps.provider().interactionResult(ctx.req, ctx.res, state, { mergeWithLastSubmission: true });
+  await saveResult(ctx, deps, state, true);
+}
+
+/**
+ * What the library's interactionResult does, on the interaction this request loaded when there
+ * is one. The caller's copy keeps the result it was loaded with, as it did when the library read
+ * a fresh copy to save; the session was checked at the load, and the resume checks it again.
+ */
+async function saveResult(
+  ctx: Context,
+  deps: InteractionDeps,
+  result: InteractionResults,
+  mergeWithLastSubmission: boolean,
+): Promise<string> {
+  const interaction = loaded.get(ctx);
+  if (!interaction) {
+    return deps.provider().interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission });
+  }
+  const before = interaction.result;
+  interaction.result =
+    mergeWithLastSubmission && !('error' in result) ? { ...interaction.lastSubmission, ...result } : result;
+  try {
+    await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+  } finally {
+    interaction.result = before;
+  }
+  return interaction.returnTo;
 }
 
 /** A field of a posted form as a string; absent or repeated fields read as empty. */

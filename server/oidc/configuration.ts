@@ -11,6 +11,7 @@ import {
   type KoaContextWithOIDC,
 } from 'oidc-provider';
 import type { ResourceServerRow } from '../../db/schema.ts';
+import type { CookieSigner } from '../http/cookie-signer.ts';
 import { accountClient, loadExistingGrant } from './account-client.ts';
 import { ACR_MFA, ACR_PASSWORD } from './acr.ts';
 import { apiNotConsented } from './api-consent.ts';
@@ -25,7 +26,8 @@ import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
 export interface OidcDependencies {
   issuer: string;
   https: boolean;
-  cookieKeys: string[];
+  /** The cookie signing keys, or a Keygrip-like signer made of them (http/cookie-signer.ts). */
+  cookieKeys: string[] | CookieSigner;
   jwks: JWK[];
   adapter: AdapterConstructor;
   findAccount: FindAccount;

@@ -101,7 +101,7 @@ function build(deps: HostDependencies, keySet: KeySet) {
     oidcConfiguration({
       issuer,
       https: issuer.startsWith('https:'),
-      cookieKeys: secrets.cookieKeys,
+      cookieKeys: secrets.cookieSigner,
       jwks: keySet.keys,
       adapter: Adapter,
       findAccount: accountFinder(db),

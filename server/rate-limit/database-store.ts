@@ -1,10 +1,17 @@
 import type { Db } from '../../db/database.ts';
-import { decrementRateLimit, deleteRateLimit, incrementRateLimit } from '../../db/repositories/rate-limits.ts';
+import {
+  decrementRateLimit,
+  decrementRateLimits,
+  deleteRateLimit,
+  incrementRateLimit,
+  incrementRateLimitsInTurn,
+} from '../../db/repositories/rate-limits.ts';
 import type { CounterStore, RateLimitName, RateLimitPolicy } from './rate-limits.ts';
 
 /**
  * Counters in the `rate_limits` table, shared by every node on one Postgres: one row per
- * `<name>:<key>`, counted by one atomic upsert. Expired rows are ignored, then swept.
+ * `<name>:<key>`, counted by one atomic upsert. Expired rows are ignored, then swept. Several
+ * limits of one attempt are counted in one statement, and given back in one.
  */
 export function createDatabaseStore(db: Db, policies: Record<RateLimitName, RateLimitPolicy>): CounterStore {
   const rowKey = (name: RateLimitName, key: string) => `${name}:${key}`;
@@ -15,6 +22,21 @@ export function createDatabaseStore(db: Db, policies: Record<RateLimitName, Rate
         used: row.points,
         msLeft: row.ms_left,
         takeBack: (points) => decrementRateLimit(db, rowKey(name, key), points),
+      };
+    },
+    async incrementInTurn(limits) {
+      const keys = limits.map(([name, key]) => rowKey(name, key));
+      const rows = await incrementRateLimitsInTurn(
+        db,
+        limits.map(([name], i) => ({ key: keys[i] ?? '', ...policies[name] })),
+      );
+      return {
+        counts: rows.map((row) => ({ used: row.points, msLeft: row.ms_left })),
+        takeBack: (points) =>
+          decrementRateLimits(
+            db,
+            points.map((n, i) => ({ key: keys[i] ?? '', points: n })),
+          ),
       };
     },
     remove: (name, key) => deleteRateLimit(db, rowKey(name, key)),

@@ -109,9 +109,22 @@ export interface Count {
   takeBack(points: number): Promise<void>;
 }
 
+/** Several counters counted in turn by a store at once (`CounterStore.incrementInTurn`). */
+export interface CountsInTurn {
+  /** Up to and including the first over its limit's points; the later ones were not counted. */
+  counts: Omit<Count, 'takeBack'>[];
+  /** Takes `points[i]` back from the i-th counter, as `Count.takeBack` does, all at once. */
+  takeBack(points: number[]): Promise<void>;
+}
+
 /** What a store does; `key` is already safe to store, and each store namespaces it by `name`. */
 export interface CounterStore {
   increment(name: RateLimitName, key: string): Promise<Count>;
+  /**
+   * Optional: counts several limits in turn in one step, as `increment` one after the other
+   * would, stopping after the first over its points. A store without it is called once per limit.
+   */
+  incrementInTurn?(limits: ReadonlyArray<readonly [RateLimitName, string]>): Promise<CountsInTurn>;
   remove(name: RateLimitName, key: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -149,9 +162,27 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     };
   };
 
+  // One step for every limit, where the store can: the same counts as `attempt` on each in turn.
+  const attemptInTurn = async (
+    limits: ReadonlyArray<readonly [RateLimitName, string]>,
+    incrementInTurn: NonNullable<CounterStore['incrementInTurn']>,
+  ): Promise<Attempts> => {
+    const counted = await scrubbing(incrementInTurn(limits.map(([name, key]) => [name, storableKey(key)] as const)));
+    const points: number[] = [];
+    for (const [i, count] of counted.counts.entries()) {
+      const [name] = limits[i] as (typeof limits)[number];
+      if (count.used > policies[name].points) {
+        return { allowed: false, limit: name, retryAfterSeconds: Math.max(1, Math.ceil(count.msLeft / 1000)) };
+      }
+      points.push(PER_ADDRESS.has(name) ? 1 : count.used);
+    }
+    return { allowed: true, succeeded: () => scrubbing(counted.takeBack(points)) };
+  };
+
   return {
     attempt,
     async attemptAll(limits) {
+      if (store.incrementInTurn && limits.length > 1) return attemptInTurn(limits, store.incrementInTurn);
       const spent: Attempt[] = [];
       for (const [name, key] of limits) {
         const one = await attempt(name, key);

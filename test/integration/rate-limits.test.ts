@@ -237,6 +237,26 @@ describe.each([
     expect(await store.points('login_account', account)).toBe(0);
   });
 
+  it('counts and gives back several-limit attempts on shared counters at once, each exactly once', async () => {
+    // Every attempt shares the address and takes turns on two accounts: a success gives points
+    // back on rows other attempts are counting on at that moment.
+    const address = newKey();
+    const accounts = [newKey(), newKey()];
+    const results = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const spent = await limiter.attemptAll([
+          ['login_ip', address],
+          ['login_account', accounts[i % 2] ?? ''],
+        ]);
+        if (spent.allowed) await spent.succeeded();
+        return spent.allowed;
+      }),
+    );
+    expect(results.every(Boolean)).toBe(true);
+    expect(await store.points('login_ip', address)).toBe(0);
+    for (const account of accounts) expect(await store.points('login_account', account)).toBe(0);
+  });
+
   it('forgets a count on reset (a password reset)', async () => {
     const key = newKey();
     await attemptTimes(limiter, 'login_account', key, 31);
