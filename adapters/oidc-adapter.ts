@@ -1,8 +1,10 @@
-import { sql } from 'kysely';
+import { type ExpressionBuilder, sql } from 'kysely';
 import { jsonObjectFrom } from 'kysely/helpers/postgres';
 import { type Adapter, type AdapterPayload, errors, Provider } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
+import { preparedQuery } from '../db/prepared-query.ts';
 import { selectUsersWithRoles } from '../db/repositories/users.ts';
+import type { Schema } from '../db/schema.ts';
 import { artifactKey } from './artifact-key.ts';
 import { revokeGrantOfReusedRow } from './grant-reuse.ts';
 import { holdRow, holdSpend, inRefreshRotation, noteGraceReplay } from './refresh-rotation.ts';
@@ -112,14 +114,7 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
     async consume(id: string): Promise<void> {
       const key = artifactKey(id);
       if (this.type === 'RefreshToken' && holdSpend(id)) return;
-      const won = await db
-        .updateTable('oidc_payloads')
-        .set({ consumed_at: new Date() })
-        .where('type', '=', this.type)
-        .where('id', '=', key)
-        .where('consumed_at', 'is', null)
-        .returning('id')
-        .executeTakeFirst();
+      const [won] = await consumeRow(db, { type: this.type, key, now: new Date() });
       if (won) return;
       if (this.type === 'PushedAuthorizationRequest') {
         throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
@@ -157,19 +152,15 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
       if (!won) throw new errors.InvalidRequest('the code has already been used');
     }
 
-    /** A token by id under this model, from one statement that looks under every token model for the request. */
+    /**
+     * A token by id under this model, from one statement that looks under every token model for
+     * the request, and reads the token's Grant with it, which introspection reads next.
+     */
     private async findAnyToken(key: string, id: string): Promise<AdapterPayload | undefined> {
-      const rows = await onceForRequest(`tokens:${key}`, () =>
-        db
-          .selectFrom('oidc_payloads')
-          .select(['type', 'payload', 'consumed_at'])
-          .where('type', 'in', TOKEN_MODELS)
-          .where('id', '=', key)
-          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
-          .execute(),
-      );
+      const rows = await onceForRequest(`tokens:${key}`, () => findTokens(db, { key, now: new Date() }));
       const row = rows.find((r) => r.type === this.type);
       if (!row) return undefined;
+      if (row.grant_key && row.grant) keepForRequest(`Grant:${row.grant_key}`, row.grant);
       const payload = fromStored(this.type, row.payload, { jti: id }, sealer);
       return row.consumed_at ? { ...payload, consumed: true } : payload;
     }
@@ -182,27 +173,7 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
      */
     private async findRotating(key: string, id: string): Promise<AdapterPayload | undefined> {
       const now = new Date();
-      const row = await db
-        .selectFrom('oidc_payloads as t')
-        .leftJoin('oidc_payloads as g', (join) =>
-          join
-            .on('g.type', '=', 'Grant')
-            .onRef('g.id', '=', 't.grant_id')
-            .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', now)])),
-        )
-        .select([
-          't.payload',
-          't.consumed_at',
-          't.successor',
-          't.grace_until',
-          'g.id as grant_key',
-          'g.payload as grant',
-        ])
-        .select(jsonObjectFrom(selectUsersWithRoles(db).where(sql<boolean>`users.id = t.account_id`)).as('account'))
-        .where('t.type', '=', this.type)
-        .where('t.id', '=', key)
-        .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', now)]))
-        .executeTakeFirst();
+      const [row] = await findRotatingToken(db, { key, now });
       if (!row) return undefined;
       if (row.grant_key && row.grant) keepForRequest(`Grant:${row.grant_key}`, row.grant);
       if (row.account) keepForRequest(`Account:${row.account.id}`, row.account);
@@ -220,14 +191,7 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
       value: string,
       known: { jti?: string; userCode?: string },
     ): Promise<AdapterPayload | undefined> {
-      const rows = await db
-        .selectFrom('oidc_payloads')
-        .select(['payload', 'consumed_at'])
-        .where('type', '=', this.type)
-        .where(column, '=', value)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
-        .limit(2)
-        .execute();
+      const rows = await FIND_BY[column](db, { type: this.type, value, now: new Date() });
       // A uid or user code matching two rows is ambiguous; answering with either would be a guess.
       const [row] = rows;
       if (!row || rows.length > 1) return undefined;
@@ -236,6 +200,65 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
     }
   };
 }
+
+/** Live rows only: a row past `expires_at` is never returned, even before the sweep deletes it. */
+const live = (eb: ExpressionBuilder<Schema, 'oidc_payloads'>, now: Date) =>
+  eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]);
+
+// The hot statements, compiled once (db/prepared-query.ts).
+
+const findTokens = preparedQuery((db: Db, v: { key: string; now: Date }) =>
+  db
+    .selectFrom('oidc_payloads as t')
+    .leftJoin('oidc_payloads as g', (join) =>
+      join
+        .on('g.type', '=', 'Grant')
+        .onRef('g.id', '=', 't.grant_id')
+        .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', v.now)])),
+    )
+    .select(['t.type', 't.payload', 't.consumed_at', 'g.id as grant_key', 'g.payload as grant'])
+    .where('t.type', 'in', TOKEN_MODELS)
+    .where('t.id', '=', v.key)
+    .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', v.now)])),
+);
+
+const findRotatingToken = preparedQuery((db: Db, v: { key: string; now: Date }) =>
+  db
+    .selectFrom('oidc_payloads as t')
+    .leftJoin('oidc_payloads as g', (join) =>
+      join
+        .on('g.type', '=', 'Grant')
+        .onRef('g.id', '=', 't.grant_id')
+        .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', v.now)])),
+    )
+    .select(['t.payload', 't.consumed_at', 't.successor', 't.grace_until', 'g.id as grant_key', 'g.payload as grant'])
+    .select(jsonObjectFrom(selectUsersWithRoles(db).where(sql<boolean>`users.id = t.account_id`)).as('account'))
+    .where('t.type', '=', 'RefreshToken')
+    .where('t.id', '=', v.key)
+    .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', v.now)])),
+);
+
+const findByColumn = (column: Lookup) =>
+  preparedQuery((db: Db, v: { type: string; value: string; now: Date }) =>
+    db
+      .selectFrom('oidc_payloads')
+      .select(['payload', 'consumed_at'])
+      .where('type', '=', v.type)
+      .where(column, '=', v.value)
+      .where((eb) => live(eb, v.now))
+      .limit(2),
+  );
+const FIND_BY = { id: findByColumn('id'), uid: findByColumn('uid'), user_code: findByColumn('user_code') };
+
+const consumeRow = preparedQuery((db: Db, v: { type: string; key: string; now: Date }) =>
+  db
+    .updateTable('oidc_payloads')
+    .set({ consumed_at: v.now })
+    .where('type', '=', v.type)
+    .where('id', '=', v.key)
+    .where('consumed_at', 'is', null)
+    .returning('id'),
+);
 
 /**
  * Deletes expired artifacts in batches so one sweep never holds a long lock, and drops the sealed
