@@ -1,10 +1,15 @@
-import type { Compilable, CompiledQuery } from 'kysely';
+import type { CompiledQuery, QueryExecutorProvider } from 'kysely';
 import type { Db } from './database.ts';
 
 const SLOT = Symbol('prepared query slot');
 type Slot = { readonly [SLOT]: string };
 
 const isSlot = (value: unknown): value is Slot => typeof value === 'object' && value !== null && SLOT in value;
+
+/** A query builder's result, or a `sql` template's (which compiles against the database given). */
+interface Compilable<R> {
+  compile(db: QueryExecutorProvider): CompiledQuery<R>;
+}
 
 /**
  * A Kysely query built and compiled once, then run with each call's values. On the token
@@ -41,7 +46,7 @@ function compile<V extends Record<string, unknown>, R>(
       return { [SLOT]: name } satisfies Slot;
     },
   });
-  const query = build(db, standIns).compile();
+  const query = build(db, standIns).compile(db);
   const placed = new Set(query.parameters.filter(isSlot).map((p) => p[SLOT]));
   const lost = [...asked].filter((name) => !placed.has(name));
   if (lost.length) throw new Error(`prepared query: ${lost.join(', ')} did not reach the query as a value`);
