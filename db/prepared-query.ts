@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CompiledQuery, QueryExecutorProvider } from 'kysely';
 import type { Db } from './database.ts';
 
@@ -50,5 +51,18 @@ function compile<V extends Record<string, unknown>, R>(
   const placed = new Set(query.parameters.filter(isSlot).map((p) => p[SLOT]));
   const lost = [...asked].filter((name) => !placed.has(name));
   if (lost.length) throw new Error(`prepared query: ${lost.join(', ')} did not reach the query as a value`);
+  names.set(query.sql, `tessera_${createHash('sha256').update(query.sql).digest('base64url').slice(0, 16)}`);
   return query;
+}
+
+/** The SQL of every prepared query, with the name a connection prepares it under. */
+const names = new Map<string, string>();
+
+/**
+ * The name under which a PostgreSQL connection keeps `sql` prepared (parsed and planned once per
+ * connection instead of once per run), when it is a prepared query's; the set is fixed by the
+ * code, so a connection holds a few dozen statements at most.
+ */
+export function statementName(sql: string): string | undefined {
+  return names.get(sql);
 }
