@@ -1,4 +1,4 @@
-import { type ExpressionBuilder, sql } from 'kysely';
+import { type ExpressionBuilder, type OnConflictBuilder, sql } from 'kysely';
 import { jsonObjectFrom } from 'kysely/helpers/postgres';
 import { type Adapter, type AdapterPayload, errors, Provider } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
@@ -72,22 +72,11 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
       }
       if (this.type === REPLAY_DETECTION) {
         // Insert only: a live row with this key means the JWT was seen already (replay-detection.ts).
-        const inserted = await db
-          .insertInto('oidc_payloads')
-          .values(row)
-          .onConflict((oc) =>
-            oc.columns(['type', 'id']).doUpdateSet(columns).where('oidc_payloads.expires_at', '<=', new Date()),
-          )
-          .returning('id')
-          .executeTakeFirst();
+        const [inserted] = await insertUnlessLive(db, { ...row, now: new Date() });
         if (!inserted) throw new AlreadySeen();
         return;
       }
-      await db
-        .insertInto('oidc_payloads')
-        .values(row)
-        .onConflict((oc) => oc.columns(['type', 'id']).doUpdateSet(columns))
-        .execute();
+      await upsertRow(db, row);
     }
 
     find(id: string) {
@@ -124,15 +113,11 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
     }
 
     async destroy(id: string): Promise<void> {
-      await db.deleteFrom('oidc_payloads').where('type', '=', this.type).where('id', '=', artifactKey(id)).execute();
+      await deleteRow(db, { type: this.type, key: artifactKey(id) });
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await db
-        .deleteFrom('oidc_payloads')
-        .where('type', '=', this.type)
-        .where('grant_id', '=', artifactKey(grantId))
-        .execute();
+      await deleteOfGrant(db, { type: this.type, grantKey: artifactKey(grantId) });
     }
 
     /**
@@ -249,6 +234,57 @@ const findByColumn = (column: Lookup) =>
       .limit(2),
   );
 const FIND_BY = { id: findByColumn('id'), uid: findByColumn('uid'), user_code: findByColumn('user_code') };
+
+interface StoredRow {
+  type: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  account_id: string | null;
+  expires_at: Date | null;
+}
+
+const insertRow = (db: Db, v: StoredRow) =>
+  db.insertInto('oidc_payloads').values({
+    type: v.type,
+    id: v.id,
+    payload: v.payload,
+    grant_id: v.grant_id,
+    user_code: v.user_code,
+    uid: v.uid,
+    account_id: v.account_id,
+    expires_at: v.expires_at,
+  });
+
+/** On a conflict, the row takes every column of the one being inserted but its key. */
+const OVERWRITE = (oc: OnConflictBuilder<Schema, 'oidc_payloads'>) =>
+  oc.columns(['type', 'id']).doUpdateSet((eb) => ({
+    payload: eb.ref('excluded.payload'),
+    grant_id: eb.ref('excluded.grant_id'),
+    user_code: eb.ref('excluded.user_code'),
+    uid: eb.ref('excluded.uid'),
+    account_id: eb.ref('excluded.account_id'),
+    expires_at: eb.ref('excluded.expires_at'),
+  }));
+
+const upsertRow = preparedQuery((db: Db, v: StoredRow) => insertRow(db, v).onConflict(OVERWRITE));
+
+/** Inserts the row unless a live one has its key: answers the key when it inserted. */
+const insertUnlessLive = preparedQuery((db: Db, v: StoredRow & { now: Date }) =>
+  insertRow(db, v)
+    .onConflict((oc) => OVERWRITE(oc).where('oidc_payloads.expires_at', '<=', v.now))
+    .returning('id'),
+);
+
+const deleteRow = preparedQuery((db: Db, v: { type: string; key: string }) =>
+  db.deleteFrom('oidc_payloads').where('type', '=', v.type).where('id', '=', v.key),
+);
+
+const deleteOfGrant = preparedQuery((db: Db, v: { type: string; grantKey: string }) =>
+  db.deleteFrom('oidc_payloads').where('type', '=', v.type).where('grant_id', '=', v.grantKey),
+);
 
 const consumeRow = preparedQuery((db: Db, v: { type: string; key: string; now: Date }) =>
   db

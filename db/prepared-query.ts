@@ -22,23 +22,20 @@ interface Compilable<R> {
  * appear in it; compiling checks the latter. The SQL is PostgreSQL's, which every database of
  * Tessera speaks (a server or PGlite), so one compilation serves them all.
  */
-export function preparedQuery<V extends Record<string, unknown>, R>(
+export function preparedQuery<V extends object, R>(
   build: (db: Db, values: V) => Compilable<R>,
 ): (db: Db, values: V) => Promise<R[]> {
   let compiled: CompiledQuery<R> | undefined;
   return async (db, values) => {
     compiled ??= compile(db, build);
     const query = compiled;
-    const parameters = query.parameters.map((p) => (isSlot(p) ? values[p[SLOT]] : p));
+    const parameters = query.parameters.map((p) => (isSlot(p) ? values[p[SLOT] as keyof V] : p));
     const { rows } = await db.executeQuery<R>({ ...query, parameters });
     return rows;
   };
 }
 
-function compile<V extends Record<string, unknown>, R>(
-  db: Db,
-  build: (db: Db, values: V) => Compilable<R>,
-): CompiledQuery<R> {
+function compile<V extends object, R>(db: Db, build: (db: Db, values: V) => Compilable<R>): CompiledQuery<R> {
   const asked = new Set<string>();
   const standIns = new Proxy({} as V, {
     get(_target, name) {
