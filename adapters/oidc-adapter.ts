@@ -3,7 +3,7 @@ import { jsonObjectFrom } from 'kysely/helpers/postgres';
 import { type Adapter, type AdapterPayload, errors, Provider } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
 import { preparedQuery } from '../db/prepared-query.ts';
-import { selectUsersWithRoles } from '../db/repositories/users.ts';
+import { selectAccountUsers } from '../db/repositories/users.ts';
 import type { Schema } from '../db/schema.ts';
 import { artifactKey } from './artifact-key.ts';
 import { revokeGrantOfReusedRow } from './grant-reuse.ts';
@@ -217,7 +217,7 @@ const findRotatingToken = preparedQuery((db: Db, v: { key: string; now: Date }) 
         .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', v.now)])),
     )
     .select(['t.payload', 't.consumed_at', 't.successor', 't.grace_until', 'g.id as grant_key', 'g.payload as grant'])
-    .select(jsonObjectFrom(selectUsersWithRoles(db).where(sql<boolean>`users.id = t.account_id`)).as('account'))
+    .select(jsonObjectFrom(selectAccountUsers(db).where(sql<boolean>`users.id = t.account_id`)).as('account'))
     .where('t.type', '=', 'RefreshToken')
     .where('t.id', '=', v.key)
     .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', v.now)])),
