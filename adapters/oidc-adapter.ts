@@ -1,8 +1,10 @@
-import { sql } from 'kysely';
+import { type ExpressionBuilder, type OnConflictBuilder, sql } from 'kysely';
 import { jsonObjectFrom } from 'kysely/helpers/postgres';
 import { type Adapter, type AdapterPayload, errors, Provider } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
-import { selectUsersWithRoles } from '../db/repositories/users.ts';
+import { preparedQuery } from '../db/prepared-query.ts';
+import { selectAccountUsers } from '../db/repositories/users.ts';
+import type { Schema } from '../db/schema.ts';
 import { artifactKey } from './artifact-key.ts';
 import { revokeGrantOfReusedRow } from './grant-reuse.ts';
 import { holdRow, holdSpend, inRefreshRotation, noteGraceReplay } from './refresh-rotation.ts';
@@ -70,22 +72,11 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
       }
       if (this.type === REPLAY_DETECTION) {
         // Insert only: a live row with this key means the JWT was seen already (replay-detection.ts).
-        const inserted = await db
-          .insertInto('oidc_payloads')
-          .values(row)
-          .onConflict((oc) =>
-            oc.columns(['type', 'id']).doUpdateSet(columns).where('oidc_payloads.expires_at', '<=', new Date()),
-          )
-          .returning('id')
-          .executeTakeFirst();
+        const [inserted] = await insertUnlessLive(db, { ...row, now: new Date() });
         if (!inserted) throw new AlreadySeen();
         return;
       }
-      await db
-        .insertInto('oidc_payloads')
-        .values(row)
-        .onConflict((oc) => oc.columns(['type', 'id']).doUpdateSet(columns))
-        .execute();
+      await upsertRow(db, row);
     }
 
     find(id: string) {
@@ -112,14 +103,7 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
     async consume(id: string): Promise<void> {
       const key = artifactKey(id);
       if (this.type === 'RefreshToken' && holdSpend(id)) return;
-      const won = await db
-        .updateTable('oidc_payloads')
-        .set({ consumed_at: new Date() })
-        .where('type', '=', this.type)
-        .where('id', '=', key)
-        .where('consumed_at', 'is', null)
-        .returning('id')
-        .executeTakeFirst();
+      const [won] = await consumeRow(db, { type: this.type, key, now: new Date() });
       if (won) return;
       if (this.type === 'PushedAuthorizationRequest') {
         throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
@@ -129,15 +113,11 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
     }
 
     async destroy(id: string): Promise<void> {
-      await db.deleteFrom('oidc_payloads').where('type', '=', this.type).where('id', '=', artifactKey(id)).execute();
+      await deleteRow(db, { type: this.type, key: artifactKey(id) });
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await db
-        .deleteFrom('oidc_payloads')
-        .where('type', '=', this.type)
-        .where('grant_id', '=', artifactKey(grantId))
-        .execute();
+      await deleteOfGrant(db, { type: this.type, grantKey: artifactKey(grantId) });
     }
 
     /**
@@ -157,19 +137,15 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
       if (!won) throw new errors.InvalidRequest('the code has already been used');
     }
 
-    /** A token by id under this model, from one statement that looks under every token model for the request. */
+    /**
+     * A token by id under this model, from one statement that looks under every token model for
+     * the request, and reads the token's Grant with it, which introspection reads next.
+     */
     private async findAnyToken(key: string, id: string): Promise<AdapterPayload | undefined> {
-      const rows = await onceForRequest(`tokens:${key}`, () =>
-        db
-          .selectFrom('oidc_payloads')
-          .select(['type', 'payload', 'consumed_at'])
-          .where('type', 'in', TOKEN_MODELS)
-          .where('id', '=', key)
-          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
-          .execute(),
-      );
+      const rows = await onceForRequest(`tokens:${key}`, () => findTokens(db, { key, now: new Date() }));
       const row = rows.find((r) => r.type === this.type);
       if (!row) return undefined;
+      if (row.grant_key && row.grant) keepForRequest(`Grant:${row.grant_key}`, row.grant);
       const payload = fromStored(this.type, row.payload, { jti: id }, sealer);
       return row.consumed_at ? { ...payload, consumed: true } : payload;
     }
@@ -182,27 +158,7 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
      */
     private async findRotating(key: string, id: string): Promise<AdapterPayload | undefined> {
       const now = new Date();
-      const row = await db
-        .selectFrom('oidc_payloads as t')
-        .leftJoin('oidc_payloads as g', (join) =>
-          join
-            .on('g.type', '=', 'Grant')
-            .onRef('g.id', '=', 't.grant_id')
-            .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', now)])),
-        )
-        .select([
-          't.payload',
-          't.consumed_at',
-          't.successor',
-          't.grace_until',
-          'g.id as grant_key',
-          'g.payload as grant',
-        ])
-        .select(jsonObjectFrom(selectUsersWithRoles(db).where(sql<boolean>`users.id = t.account_id`)).as('account'))
-        .where('t.type', '=', this.type)
-        .where('t.id', '=', key)
-        .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', now)]))
-        .executeTakeFirst();
+      const [row] = await findRotatingToken(db, { key, now });
       if (!row) return undefined;
       if (row.grant_key && row.grant) keepForRequest(`Grant:${row.grant_key}`, row.grant);
       if (row.account) keepForRequest(`Account:${row.account.id}`, row.account);
@@ -220,14 +176,7 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
       value: string,
       known: { jti?: string; userCode?: string },
     ): Promise<AdapterPayload | undefined> {
-      const rows = await db
-        .selectFrom('oidc_payloads')
-        .select(['payload', 'consumed_at'])
-        .where('type', '=', this.type)
-        .where(column, '=', value)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
-        .limit(2)
-        .execute();
+      const rows = await FIND_BY[column](db, { type: this.type, value, now: new Date() });
       // A uid or user code matching two rows is ambiguous; answering with either would be a guess.
       const [row] = rows;
       if (!row || rows.length > 1) return undefined;
@@ -236,6 +185,116 @@ export function payloadAdapter(db: Db, sealer: Sealer) {
     }
   };
 }
+
+/** Live rows only: a row past `expires_at` is never returned, even before the sweep deletes it. */
+const live = (eb: ExpressionBuilder<Schema, 'oidc_payloads'>, now: Date) =>
+  eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]);
+
+// The hot statements, compiled once (db/prepared-query.ts).
+
+const findTokens = preparedQuery((db: Db, v: { key: string; now: Date }) =>
+  db
+    .selectFrom('oidc_payloads as t')
+    .leftJoin('oidc_payloads as g', (join) =>
+      join
+        .on('g.type', '=', 'Grant')
+        .onRef('g.id', '=', 't.grant_id')
+        .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', v.now)])),
+    )
+    .select(['t.type', 't.payload', 't.consumed_at', 'g.id as grant_key', 'g.payload as grant'])
+    .where('t.type', 'in', TOKEN_MODELS)
+    .where('t.id', '=', v.key)
+    .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', v.now)])),
+);
+
+const findRotatingToken = preparedQuery((db: Db, v: { key: string; now: Date }) =>
+  db
+    .selectFrom('oidc_payloads as t')
+    .leftJoin('oidc_payloads as g', (join) =>
+      join
+        .on('g.type', '=', 'Grant')
+        .onRef('g.id', '=', 't.grant_id')
+        .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', v.now)])),
+    )
+    .select(['t.payload', 't.consumed_at', 't.successor', 't.grace_until', 'g.id as grant_key', 'g.payload as grant'])
+    .select(jsonObjectFrom(selectAccountUsers(db).where(sql<boolean>`users.id = t.account_id`)).as('account'))
+    .where('t.type', '=', 'RefreshToken')
+    .where('t.id', '=', v.key)
+    .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', v.now)])),
+);
+
+const findByColumn = (column: Lookup) =>
+  preparedQuery((db: Db, v: { type: string; value: string; now: Date }) =>
+    db
+      .selectFrom('oidc_payloads')
+      .select(['payload', 'consumed_at'])
+      .where('type', '=', v.type)
+      .where(column, '=', v.value)
+      .where((eb) => live(eb, v.now))
+      .limit(2),
+  );
+const FIND_BY = { id: findByColumn('id'), uid: findByColumn('uid'), user_code: findByColumn('user_code') };
+
+interface StoredRow {
+  type: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  account_id: string | null;
+  expires_at: Date | null;
+}
+
+const insertRow = (db: Db, v: StoredRow) =>
+  db.insertInto('oidc_payloads').values({
+    type: v.type,
+    id: v.id,
+    payload: v.payload,
+    grant_id: v.grant_id,
+    user_code: v.user_code,
+    uid: v.uid,
+    account_id: v.account_id,
+    expires_at: v.expires_at,
+  });
+
+/** On a conflict, the row takes every column of the one being inserted but its key. */
+const OVERWRITE = (oc: OnConflictBuilder<Schema, 'oidc_payloads'>) =>
+  oc.columns(['type', 'id']).doUpdateSet((eb) => ({
+    payload: eb.ref('excluded.payload'),
+    grant_id: eb.ref('excluded.grant_id'),
+    user_code: eb.ref('excluded.user_code'),
+    uid: eb.ref('excluded.uid'),
+    account_id: eb.ref('excluded.account_id'),
+    expires_at: eb.ref('excluded.expires_at'),
+  }));
+
+const upsertRow = preparedQuery((db: Db, v: StoredRow) => insertRow(db, v).onConflict(OVERWRITE));
+
+/** Inserts the row unless a live one has its key: answers the key when it inserted. */
+const insertUnlessLive = preparedQuery((db: Db, v: StoredRow & { now: Date }) =>
+  insertRow(db, v)
+    .onConflict((oc) => OVERWRITE(oc).where('oidc_payloads.expires_at', '<=', v.now))
+    .returning('id'),
+);
+
+const deleteRow = preparedQuery((db: Db, v: { type: string; key: string }) =>
+  db.deleteFrom('oidc_payloads').where('type', '=', v.type).where('id', '=', v.key),
+);
+
+const deleteOfGrant = preparedQuery((db: Db, v: { type: string; grantKey: string }) =>
+  db.deleteFrom('oidc_payloads').where('type', '=', v.type).where('grant_id', '=', v.grantKey),
+);
+
+const consumeRow = preparedQuery((db: Db, v: { type: string; key: string; now: Date }) =>
+  db
+    .updateTable('oidc_payloads')
+    .set({ consumed_at: v.now })
+    .where('type', '=', v.type)
+    .where('id', '=', v.key)
+    .where('consumed_at', 'is', null)
+    .returning('id'),
+);
 
 /**
  * Deletes expired artifacts in batches so one sweep never holds a long lock, and drops the sealed

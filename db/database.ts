@@ -5,6 +5,7 @@ import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { createEmbeddedSession } from './embedded-session.ts';
+import { statementName } from './prepared-query.ts';
 import type { Schema } from './schema.ts';
 
 export type Db = Kysely<Schema>;
@@ -48,7 +49,12 @@ export async function openDatabase(options: Options): Promise<Database> {
     ...(role === 'server' ? { statement_timeout: STATEMENT_TIMEOUT_MS } : {}),
   };
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10, ...limits });
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      Client: PreparingClient,
+      ...limits,
+    });
     return overPg(pool, 'postgres', onConnectionError);
   }
   const socket = socketPath(dataDir);
@@ -77,6 +83,21 @@ export async function openDatabase(options: Options): Promise<Database> {
   } catch (err) {
     await lock();
     throw err;
+  }
+}
+
+/**
+ * A pg client that keeps the hot statements (db/prepared-query.ts) prepared on its connection:
+ * PostgreSQL then parses and plans each once per connection, not on every token request, on the
+ * same cores as the server.
+ */
+class PreparingClient extends pg.Client {
+  // biome-ignore lint/suspicious/noExplicitAny: pg's overloads of query cannot be forwarded by type.
+  override query(...args: any[]): any {
+    const [text, values] = args;
+    const name = typeof text === 'string' && args.length === 2 ? statementName(text) : undefined;
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    return name ? super.query({ name, text, values }) : (super.query as (...a: any[]) => any)(...args);
   }
 }
 

@@ -1,5 +1,6 @@
 import { type ExpressionBuilder, sql } from 'kysely';
 import type { Db } from '../database.ts';
+import { preparedQuery } from '../prepared-query.ts';
 import type { NewUser, Schema, User } from '../schema.ts';
 
 export async function insertUser(db: Db, user: NewUser): Promise<User> {
@@ -42,21 +43,44 @@ export type UserWithRoles = User & { roles: string[] };
 
 /** Users with the names of their roles, in one round trip. */
 export function selectUsersWithRoles(db: Db) {
+  return db.selectFrom('users').selectAll('users').select(roleNamesOfUser);
+}
+
+/** The names of a user's roles, sorted, as the column `roles` of a query over `users`. */
+const roleNamesOfUser = (eb: ExpressionBuilder<Schema, 'users'>) =>
+  eb.fn
+    .coalesce(
+      eb
+        .selectFrom('user_roles')
+        .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+        .whereRef('user_roles.user_id', '=', 'users.id')
+        .select(sql<string[]>`array_agg(roles.name order by roles.name)`.as('names')),
+      sql<string[]>`'{}'::text[]`,
+    )
+    .as('roles');
+
+/** What an OpenID account is made of (its claims, whether it is disabled, its roles): no password hash. */
+export type AccountUser = Pick<
+  UserWithRoles,
+  'id' | 'email' | 'email_verified' | 'name' | 'username' | 'disabled_at' | 'roles'
+>;
+
+/** Users as accounts, with the names of their roles, in one round trip. */
+export function selectAccountUsers(db: Db) {
   return db
     .selectFrom('users')
-    .selectAll('users')
-    .select((eb) =>
-      eb.fn
-        .coalesce(
-          eb
-            .selectFrom('user_roles')
-            .innerJoin('roles', 'roles.id', 'user_roles.role_id')
-            .whereRef('user_roles.user_id', '=', 'users.id')
-            .select(sql<string[]>`array_agg(roles.name order by roles.name)`.as('names')),
-          sql<string[]>`'{}'::text[]`,
-        )
-        .as('roles'),
-    );
+    .select(['users.id', 'users.email', 'users.email_verified', 'users.name', 'users.username', 'users.disabled_at'])
+    .select(roleNamesOfUser);
+}
+
+const findAccountUserById = preparedQuery((db: Db, v: { id: string }) =>
+  selectAccountUsers(db).where('users.id', '=', v.id),
+);
+
+/** A user as an account (see AccountUser); the token endpoint's and sign-in's hot path. */
+export async function findAccountUser(db: Db, id: string): Promise<AccountUser | undefined> {
+  const [row] = await findAccountUserById(db, { id });
+  return row;
 }
 
 /** A user and the names of their roles, in one round trip (the token endpoint's hot path). */

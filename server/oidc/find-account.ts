@@ -1,7 +1,7 @@
 import type { Account, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
 import { takeFromRequest } from '../../adapters/request-prefetch.ts';
 import type { Db } from '../../db/database.ts';
-import { findUserWithRoles, type UserWithRoles } from '../../db/repositories/users.ts';
+import { type AccountUser, findAccountUser } from '../../db/repositories/users.ts';
 
 /** An oidc-provider account that also knows its roles, read once per request. */
 export interface TesseraAccount extends Account {
@@ -12,7 +12,7 @@ export interface TesseraAccount extends Account {
 export function accountFinder(db: Db): FindAccount {
   return async (_ctx, sub): Promise<TesseraAccount | undefined> => {
     // A refresh token's rotation read its account with the token (oidc-adapter.ts).
-    const user = takeFromRequest<UserWithRoles>(`Account:${sub}`) ?? (await findUserWithRoles(db, sub));
+    const user = takeFromRequest<AccountUser>(`Account:${sub}`) ?? (await findAccountUser(db, sub));
     if (!user || user.disabled_at) return undefined;
     return {
       accountId: user.id,
