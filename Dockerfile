@@ -1,9 +1,12 @@
 # Tessera: Node 24 runs the TypeScript sources directly (type stripping), so there is no build step.
 FROM node:24-slim
 
+# NODE_COMPILE_CACHE: Node keeps the type-stripped, compiled modules between starts, so a
+# restarted node never loads the TypeScript stripper (see server/main.ts).
 ENV NODE_ENV=production \
     PORT=3000 \
-    DATA_DIR=/var/lib/tessera
+    DATA_DIR=/var/lib/tessera \
+    NODE_COMPILE_CACHE=/app/node_modules/.cache/tessera
 WORKDIR /app
 
 COPY package.json package-lock.json ./
@@ -17,7 +20,7 @@ COPY views ./views
 COPY scripts ./scripts
 
 # The embedded database and its generated secret live here when DATABASE_URL is not set.
-RUN mkdir -p "$DATA_DIR" && chown node:node "$DATA_DIR"
+RUN mkdir -p "$DATA_DIR" "$NODE_COMPILE_CACHE" && chown node:node "$DATA_DIR" "$NODE_COMPILE_CACHE"
 VOLUME ["/var/lib/tessera"]
 USER node
 

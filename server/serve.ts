@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import { createDeps } from './deps.ts';
 import { CLOSE_TIMEOUT_MS, DRAIN_TIMEOUT_MS } from './drain.ts';
 import type { Logger } from './logger.ts';
+import { releaseStartupMemory } from './startup-memory.ts';
 
 /**
  * One node: deps → app → listen (as the only process, or as one of WORKERS sharing the port).
@@ -22,7 +23,9 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
     logger.warn('SMTP_URL is not set: no mail is sent (verification and password reset mails are lost)');
   }
   const deps = await createDeps(config, logger);
-  const server: Server = createApp(deps).listen(config.port);
+  const app = createApp(deps);
+  releaseStartupMemory();
+  const server: Server = app.listen(config.port);
   try {
     await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   } catch (err) {

@@ -1,13 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type AuthenticationResponseJSON,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { Insertable } from 'kysely';
 import { z } from 'zod';
@@ -72,6 +68,10 @@ const authenticationAnswer = z.object({
   authenticatorAttachment: z.string().max(32).optional(),
 });
 
+// @simplewebauthn/server and the ASN.1 and X.509 libraries under it are some 5 MB of a node's
+// memory, loaded at the first ceremony: most nodes never see a passkey.
+const webauthn = () => import('@simplewebauthn/server');
+
 /** The form field a page script posts the browser's answer in, read as JSON; malformed answers throw. */
 function parseAnswer<T>(schema: z.ZodType<T>, posted: string): T {
   try {
@@ -101,7 +101,7 @@ export async function registrationOptions(
   isNew = false,
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const existing = isNew ? [] : await listPasskeysOf(db, user.id);
-  return generateRegistrationOptions({
+  return (await webauthn()).generateRegistrationOptions({
     rpName: rp.name,
     rpID: rp.id,
     userName: user.username ?? user.email,
@@ -131,6 +131,7 @@ export async function verifyRegistration(
   const answer = parseAnswer(registrationAnswer, posted) as RegistrationResponseJSON;
   const spent = await spendAnswerChallenge(db, answer.response.clientDataJSON, 'register', boundTo);
   if (spent.userId !== userId) throw new PasskeyError('challenge');
+  const { verifyRegistrationResponse } = await webauthn();
   const verified = await verifyRegistrationResponse({
     response: answer,
     expectedChallenge: spent.challenge,
@@ -183,7 +184,7 @@ export async function authenticationOptions(
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
   const purpose: WebAuthnPurpose = userId ? 'second_factor' : 'sign_in';
   const allowed = userId ? await listPasskeysOf(db, userId) : [];
-  return generateAuthenticationOptions({
+  return (await webauthn()).generateAuthenticationOptions({
     rpID: rp.id,
     challenge: challengeBytes(await newChallenge(db, purpose, boundTo, userId ?? null)),
     userVerification: userId ? 'preferred' : 'required',
@@ -209,6 +210,7 @@ export async function verifyPasskeyUse(
   if (passkey.user_id !== owner || (secondFactorOf && spent.userId !== secondFactorOf)) {
     throw new PasskeyError('unknown');
   }
+  const { verifyAuthenticationResponse } = await webauthn();
   const verified = await verifyAuthenticationResponse({
     response: answer,
     expectedChallenge: spent.challenge,
