@@ -192,7 +192,8 @@ const live = (eb: ExpressionBuilder<Schema, 'oidc_payloads'>, now: Date) =>
 
 // The hot statements, compiled once (db/prepared-query.ts).
 
-const findTokens = preparedQuery((db: Db, v: { key: string; now: Date }) =>
+/** The live token row `key` (as `t`) with its grant (as `g`) when that is live too. */
+const liveTokenWithGrant = (db: Db, v: { key: string; now: Date }) =>
   db
     .selectFrom('oidc_payloads as t')
     .leftJoin('oidc_payloads as g', (join) =>
@@ -201,26 +202,20 @@ const findTokens = preparedQuery((db: Db, v: { key: string; now: Date }) =>
         .onRef('g.id', '=', 't.grant_id')
         .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', v.now)])),
     )
-    .select(['t.type', 't.payload', 't.consumed_at', 'g.id as grant_key', 'g.payload as grant'])
-    .where('t.type', 'in', TOKEN_MODELS)
     .where('t.id', '=', v.key)
-    .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', v.now)])),
+    .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', v.now)]));
+
+const findTokens = preparedQuery((db: Db, v: { key: string; now: Date }) =>
+  liveTokenWithGrant(db, v)
+    .select(['t.type', 't.payload', 't.consumed_at', 'g.id as grant_key', 'g.payload as grant'])
+    .where('t.type', 'in', TOKEN_MODELS),
 );
 
 const findRotatingToken = preparedQuery((db: Db, v: { key: string; now: Date }) =>
-  db
-    .selectFrom('oidc_payloads as t')
-    .leftJoin('oidc_payloads as g', (join) =>
-      join
-        .on('g.type', '=', 'Grant')
-        .onRef('g.id', '=', 't.grant_id')
-        .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', v.now)])),
-    )
+  liveTokenWithGrant(db, v)
     .select(['t.payload', 't.consumed_at', 't.successor', 't.grace_until', 'g.id as grant_key', 'g.payload as grant'])
     .select(jsonObjectFrom(selectAccountUsers(db).where(sql<boolean>`users.id = t.account_id`)).as('account'))
-    .where('t.type', '=', 'RefreshToken')
-    .where('t.id', '=', v.key)
-    .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', v.now)])),
+    .where('t.type', '=', 'RefreshToken'),
 );
 
 const findByColumn = (column: Lookup) =>

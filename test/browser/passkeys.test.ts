@@ -90,6 +90,25 @@ async function usePasskey(page: Page, button: 'Sign in with a passkey' | 'Use a 
   await page.waitForURL((u) => u.href !== at);
 }
 
+/**
+ * Clicks "Sign in with a passkey" with the page's post to `path` held back (aborted before it
+ * leaves): answers what it would have sent, and the browser's cookies to send it with.
+ */
+async function heldBack(page: Page, path: RegExp): Promise<{ url: string; body: string; cookie: string }> {
+  let posted: { url: string; body: string } | undefined;
+  await page.route(path, async (route) => {
+    posted = { url: route.request().url(), body: route.request().postData() ?? '' };
+    await route.abort();
+  });
+  const aborted = page.waitForEvent('requestfailed');
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await aborted;
+  await page.unroute(path);
+  if (!posted) throw new Error(`the page posted nothing to ${path}`);
+  const cookie = (await page.context().cookies(posted.url)).map((c) => `${c.name}=${c.value}`).join('; ');
+  return { ...posted, cookie };
+}
+
 const claimsOf = (tokens: { id_token?: string }) => decodeJwt(tokens.id_token ?? '');
 
 describe('passkeys', () => {
@@ -194,16 +213,7 @@ describe('a passkey answer', () => {
     const page = await windowWith(passkeys);
     await startAuthorization(page, notes, app, { scope: 'openid' });
     // The browser's own post is held back; the test replays it instead.
-    let posted: { url: string; body: string } | undefined;
-    await page.route(/\/interaction\/[^/]+\/passkey$/, async (route) => {
-      posted = { url: route.request().url(), body: route.request().postData() ?? '' };
-      await route.abort();
-    });
-    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
-    await page.waitForEvent('requestfailed');
-    if (!posted) throw new Error('the passkey answer was not posted');
-    const { url, body } = posted;
-    const cookie = (await page.context().cookies(url)).map((c) => `${c.name}=${c.value}`).join('; ');
+    const { url, body, cookie } = await heldBack(page, /\/interaction\/[^/]+\/passkey$/);
     const answers = await Promise.all(
       Array.from({ length: 100 }, () =>
         fetch(url, {
@@ -241,18 +251,7 @@ describe('a passkey answer', () => {
     const page = await windowWith(passkeys);
     await startAuthorization(page, notes, app, { scope: 'openid' });
     // The page's own ask is held back; the test sends 100 copies of it instead.
-    let asked: { url: string; body: string } | undefined;
-    await page.route(/\/passkey\/options$/, async (route) => {
-      asked = { url: route.request().url(), body: route.request().postData() ?? '' };
-      await route.abort();
-    });
-    const heldBack = page.waitForEvent('requestfailed');
-    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
-    await heldBack;
-    await page.unroute(/\/passkey\/options$/);
-    if (!asked) throw new Error('the page did not ask for passkey options');
-    const { url, body } = asked;
-    const cookie = (await page.context().cookies(url)).map((c) => `${c.name}=${c.value}`).join('; ');
+    const { url, body, cookie } = await heldBack(page, /\/passkey\/options$/);
     const answers = await Promise.all(
       Array.from({ length: 100 }, () =>
         fetch(url, {
