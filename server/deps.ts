@@ -21,7 +21,6 @@ import { countIssuedTokens } from './oidc/token-counter.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit/rate-limits.ts';
 import { createSecrets, resolveSecretKey, type Secrets } from './secrets.ts';
 import { startSweeper } from './sweeper.ts';
-import { lowerThreadpoolPriority } from './threadpool-priority.ts';
 
 /** Everything the server is made of, created here once and handed down. */
 export interface Deps {
@@ -44,8 +43,6 @@ export interface Deps {
 
 export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
   const secrets = createSecrets(await resolveSecretKey(config));
-  const lowered = await lowerThreadpoolPriority();
-  logger.debug({ threads: lowered }, 'threadpool threads run below the event loop');
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
