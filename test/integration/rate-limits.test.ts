@@ -257,6 +257,28 @@ describe.each([
     for (const account of accounts) expect(await store.points('login_account', account)).toBe(0);
   });
 
+  it('lets exactly the allowed several-limit attempts through when 120 guess at once', async () => {
+    // One address guessing one account: the address's 50 count the account's, which allows 30.
+    const address = newKey();
+    const account = newKey();
+    const results = await Promise.all(
+      Array.from({ length: 120 }, () =>
+        limiter.attemptAll([
+          ['login_ip', address],
+          ['login_account', account],
+        ]),
+      ),
+    );
+    const refusedBy = (name: RateLimitName) => results.filter((r) => !r.allowed && r.limit === name).length;
+    expect({
+      allowed: results.filter((r) => r.allowed).length,
+      byAccount: refusedBy('login_account'),
+      byAddress: refusedBy('login_ip'),
+    }).toEqual({ allowed: 30, byAccount: 20, byAddress: 70 });
+    expect(await store.points('login_ip', address)).toBe(120);
+    expect(await store.points('login_account', account)).toBe(50);
+  });
+
   it('forgets a count on reset (a password reset)', async () => {
     const key = newKey();
     await attemptTimes(limiter, 'login_account', key, 31);
