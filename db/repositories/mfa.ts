@@ -102,7 +102,6 @@ export async function countUnusedRecoveryCodes(db: Db, userId: string): Promise<
   return row.n;
 }
 
-/** Whether any role the user holds requires MFA. */
 /**
  * What a sign-in asks of a user's factors, in one statement: whether they have a confirmed TOTP
  * factor, and whether any role they hold requires MFA.

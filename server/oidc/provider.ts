@@ -26,11 +26,9 @@ import { secondFactorWanted } from '../mfa/second-factor-wanted.ts';
 import type { RateLimiter } from '../rate-limit/rate-limits.ts';
 import { registrationPolicies } from '../registration/dynamic-registration.ts';
 import type { Secrets } from '../secrets.ts';
-import { ACCOUNT_CLIENT_ID } from './account-client.ts';
 import { apiKeyIntrospection } from './api-key-introspection.ts';
 import { reuseCatalogClients } from './client-reuse.ts';
 import { oidcConfiguration } from './configuration.ts';
-import { CONSOLE_CLIENT_ID } from './console-client.ts';
 import { answerOutagesAs503, onServerError } from './dependency-outage.ts';
 import { deviceGuard } from './device-guard.ts';
 import { devicePages } from './device-pages.ts';
@@ -149,7 +147,7 @@ function build(deps: HostDependencies, keySet: KeySet) {
       registration: deps.dynamicRegistration ? { policies: registrationPolicies(db, audit) } : undefined,
     }),
   );
-  reuseCatalogClients(provider, [ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID], (clientId) => catalog.findClient(clientId));
+  reuseCatalogClients(provider, (clientId) => catalog.findClient(clientId));
   const postLogout = queueBackchannelLogouts(provider, db);
   replayChecksUnderConcurrency(provider);
   provider.use(answerOutagesAs503(page));
