@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Pool } from 'undici';
 import { BenchError } from './errors.ts';
 import { createHttpClient, type HttpClient } from './http-client.ts';
 import type { Step } from './load.ts';
@@ -21,16 +20,10 @@ export type LoadPlan = {
   | { grant: 'password_login'; clientId: string; redirectUri: string; people: { login: string; password: string }[] }
 );
 
-/**
- * The token and introspection posts go straight to an undici Pool of keep-alive connections, one
- * per step: the load worker shares the machine's cores with the servers, and `fetch` (WHATWG
- * streams and Request/Response objects around the same undici) cost it five to ten times more CPU
- * per request, which both servers then lost alike. A sign-in's eight requests, with their cookies
- * and redirects, go through http-client.ts (node:http on keep-alive connections) for the same reason.
- */
+/** One keep-alive connection per step, through the cheapest client the worker has (http-client.ts). */
 export function stepsFor(plan: LoadPlan, concurrency: number): Step[] {
-  const pool = new Pool(plan.origin, { connections: concurrency });
-  const post = (path: string, body: string) => postForm(plan, pool, path, body);
+  const client = createHttpClient(plan.origin, concurrency);
+  const post = (path: string, body: string) => postForm(plan, client, path, body);
   switch (plan.grant) {
     case 'client_credentials': {
       const step: Step = async () => {
@@ -54,10 +47,8 @@ export function stepsFor(plan: LoadPlan, concurrency: number): Step[] {
         const answer = await post('/token/introspection', new URLSearchParams({ token }).toString());
         if (answer.active !== true) throw new BenchError(`${plan.label}: a live refresh token introspected inactive`);
       });
-    case 'password_login': {
-      const client = createHttpClient();
-      return plan.people.map((person) => async () => signIn(plan, client, person));
-    }
+    case 'password_login':
+      return plan.people.map((person) => async () => signIn(plan, client, post, person));
   }
 }
 
@@ -69,42 +60,14 @@ async function postToken(post: Post, label: string, body: string): Promise<Recor
   return answer;
 }
 
-// undici's dispatch with a handler that collects the body: no stream or response object per request.
-function postForm(plan: LoadPlan, pool: Pool, path: string, body: string): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let status = 0;
-    const chunks: Buffer[] = [];
-    pool.dispatch(
-      {
-        path,
-        method: 'POST',
-        headers: { authorization: plan.authorization, 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-      },
-      {
-        onRequestStart: () => {},
-        onResponseStart: (_controller, statusCode) => {
-          status = statusCode;
-        },
-        onResponseData: (_controller, chunk) => {
-          chunks.push(chunk);
-        },
-        onResponseEnd: () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (status !== 200) {
-            reject(new BenchError(`${plan.label}: HTTP ${status} ${text.slice(0, 300)}`));
-            return;
-          }
-          try {
-            resolve(JSON.parse(text) as Record<string, unknown>);
-          } catch (err) {
-            reject(err);
-          }
-        },
-        onResponseError: (_controller, error) => reject(error),
-      },
-    );
+async function postForm(plan: LoadPlan, client: HttpClient, path: string, body: string) {
+  const answer = await client.send(path, {
+    method: 'POST',
+    headers: { authorization: plan.authorization, 'content-type': 'application/x-www-form-urlencoded' },
+    body,
   });
+  if (answer.status !== 200) throw new BenchError(`${plan.label}: HTTP ${answer.status} ${answer.text.slice(0, 300)}`);
+  return JSON.parse(answer.text) as Record<string, unknown>;
 }
 
 /**
@@ -115,12 +78,14 @@ function postForm(plan: LoadPlan, pool: Pool, path: string, body: string): Promi
 async function signIn(
   plan: Extract<LoadPlan, { grant: 'password_login' }>,
   client: HttpClient,
+  post: Post,
   person: { login: string; password: string },
 ): Promise<void> {
   const jar = new Map<string, string>();
   const request = async (url: URL, body?: URLSearchParams) => {
+    if (url.origin !== plan.origin) throw new BenchError(`${plan.label}: sent away to ${url.origin}`);
     const cookie = [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
-    const res = await client.send(url, {
+    const res = await client.send(`${url.pathname}${url.search}`, {
       method: body ? 'POST' : 'GET',
       headers: {
         accept: 'text/html',
@@ -171,17 +136,14 @@ async function signIn(
   if (next.html) next = await submit(next.html, /\/consent$/, {});
   const code = next.url.searchParams.get('code');
   if (!code) throw new BenchError(`${plan.label}: the sign-in did not end with a code`);
-  const token = await client.send(new URL('/token', plan.origin), {
-    method: 'POST',
-    headers: { authorization: plan.authorization, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
+  const answer = await post(
+    '/token',
+    new URLSearchParams({
       grant_type: 'authorization_code',
       code,
       redirect_uri: plan.redirectUri,
       code_verifier: verifier,
     }).toString(),
-  });
-  if (token.status !== 200) throw new BenchError(`${plan.label}: HTTP ${token.status} ${token.text.slice(0, 300)}`);
-  const answer = JSON.parse(token.text) as Record<string, unknown>;
+  );
   if (typeof answer.id_token !== 'string') throw new BenchError(`${plan.label}: no id_token for the code`);
 }
