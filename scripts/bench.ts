@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { collectGarbage } from '../server/startup-memory.ts';
 import { startBare } from './bench/bare.ts';
 import { Cleanup } from './bench/cleanup.ts';
 import { BenchError } from './bench/errors.ts';
@@ -225,6 +226,9 @@ async function measurePair(scenario: Scenario, targets: Targets, options: Option
 async function measureOnce(scenario: Scenario, target: Target, options: Options): Promise<Measurement> {
   options.signal.throwIfAborted();
   const plan = await scenario.plan(target, options.concurrency);
+  // Both in-process servers share this heap: without this, the garbage the first of a pair left
+  // was collected during the second's measurement (rounds swung by who went first).
+  collectGarbage();
   // The server of an in-process target runs on this thread's event loop (the load on a worker's).
   const loop = target.inProcess ? watchLoopDelay() : undefined;
   const cpuBefore = process.threadCpuUsage();
