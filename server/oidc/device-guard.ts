@@ -4,7 +4,8 @@ import type { RateLimiter } from '../rate-limit/rate-limits.ts';
 import { PREFILLED_USER_CODE } from './device-pages.ts';
 
 /**
- * In front of oidc-provider's /device. Rules:
+ * In front of oidc-provider's /device (`atRoutes` it to `code_verification`, so that /DEVICE or
+ * /device/, which the library serves the same, are guarded too). Rules:
  * - every code posted there spends an attempt of the address's `device_code_ip` limit first, so
  *   user codes (8 characters of 20) cannot be guessed at speed, however many posts arrive at once;
  *   over the limit: 429 with Retry-After, and the code is not looked at;
@@ -13,7 +14,6 @@ import { PREFILLED_USER_CODE } from './device-pages.ts';
  */
 export function deviceGuard(rateLimiter: RateLimiter, page: Page) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
-    if (ctx.path !== '/device') return next();
     if (ctx.method === 'GET' && typeof ctx.query.user_code === 'string') {
       (ctx.state as Record<symbol, string>)[PREFILLED_USER_CODE] = ctx.query.user_code.slice(0, 64);
       ctx.querystring = '';

@@ -27,6 +27,7 @@ import type { RateLimiter } from '../rate-limit/rate-limits.ts';
 import { registrationPolicies } from '../registration/dynamic-registration.ts';
 import type { Secrets } from '../secrets.ts';
 import { apiKeyIntrospection } from './api-key-introspection.ts';
+import { atRoutes } from './at-routes.ts';
 import { reuseCatalogClients } from './client-reuse.ts';
 import { oidcConfiguration } from './configuration.ts';
 import { answerOutagesAs503, onServerError } from './dependency-outage.ts';
@@ -154,23 +155,37 @@ function build(deps: HostDependencies, keySet: KeySet) {
   // Writes a refresh token rotation at the end of its request; a database gone then throws past
   // the library to the error boundary, which answers 503.
   provider.use(
-    commitRotations(db, {
-      sealer: secrets,
-      graceSeconds: async (clientId) => (await catalog.findClient(clientId))?.refresh_grace_seconds ?? 0,
-    }),
+    atRoutes(
+      provider,
+      ['token'],
+      commitRotations(db, {
+        sealer: secrets,
+        graceSeconds: async (clientId) => (await catalog.findClient(clientId))?.refresh_grace_seconds ?? 0,
+      }),
+    ),
   );
   provider.use(
-    jwtIntrospection({
-      issuer,
-      publicKeys: () => keySet.publicKeys,
-      records,
-      clientExists: async (clientId) => (await catalog.findClient(clientId)) !== undefined,
-    }),
+    atRoutes(
+      provider,
+      ['introspection'],
+      jwtIntrospection({
+        issuer,
+        publicKeys: () => keySet.publicKeys,
+        records,
+        clientExists: async (clientId) => (await catalog.findClient(clientId)) !== undefined,
+      }),
+    ),
   );
-  provider.use(revocationAsLibrariesExpect({ issuer, publicKeys: () => keySet.publicKeys, records }));
-  provider.use(rfc6749ErrorCodes);
-  provider.use(deviceGuard(deps.rateLimiter, page));
-  provider.use(apiKeyIntrospection(db, issuer));
+  provider.use(
+    atRoutes(
+      provider,
+      ['revocation'],
+      revocationAsLibrariesExpect({ issuer, publicKeys: () => keySet.publicKeys, records }),
+    ),
+  );
+  provider.use(atRoutes(provider, ['token', 'introspection', 'revocation'], rfc6749ErrorCodes));
+  provider.use(atRoutes(provider, ['code_verification'], deviceGuard(deps.rateLimiter, page)));
+  provider.use(atRoutes(provider, ['introspection'], apiKeyIntrospection(db, issuer)));
   provider.on('server_error', onServerError(logger));
   // Each one access token issued, for people or machines, JWT or opaque.
   provider.on('access_token.issued', deps.tokenIssued);

@@ -34,15 +34,18 @@ beforeAll(async () => {
   config = await relyingParty(suite.tessera.issuer, clientId);
 });
 
-/** A browser session at /device, as a script: its cookies and the form's xsrf token. */
-async function deviceForm(address: string) {
+/**
+ * A browser session at /device, as a script: its cookies and the form's xsrf token. `path` is
+ * where it posts: /device in any letter case, with or without a trailing slash, is the same page.
+ */
+async function deviceForm(address: string, path = '/device') {
   const request = cookieJar();
   const headers = { 'x-forwarded-for': address, accept: 'text/html' };
   const html = await (await request(new URL('/device', suite.tessera.issuer), { headers })).text();
   const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
   expect(xsrf).not.toBe('');
   return (fields: Record<string, string>) =>
-    request(new URL('/device', suite.tessera.issuer), {
+    request(new URL(path, suite.tessera.issuer), {
       method: 'POST',
       headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ xsrf, ...fields }),
@@ -133,6 +136,19 @@ describe('the device flow', () => {
     const refused = guesses.filter((res) => res.status === 429);
     expect(guesses.length - refused.length).toBe(20);
     for (const res of refused) expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused[0]?.text()).toContain('Too many codes were tried');
+  });
+
+  it('counts codes posted to /device spelled in another case or with a trailing slash against the same limit', async () => {
+    const spellings = ['/DEVICE', '/Device/', '/device/'];
+    const posts = await Promise.all(spellings.map((path) => deviceForm('203.0.113.10', path)));
+    const guesses = await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        posts[i % posts.length]?.({ user_code: `CDFG${String(i).padStart(4, '0').replace(/\d/g, 'H')}` }),
+      ),
+    );
+    const refused = guesses.filter((res) => res?.status === 429);
+    expect(refused).toHaveLength(100);
     expect(await refused[0]?.text()).toContain('Too many codes were tried');
   });
 });

@@ -75,6 +75,30 @@ describe('token revocation', () => {
     expect((await oidc.tokenIntrospection(web, refreshed.access_token)).active).toBe(true);
   });
 
+  it("rotates, introspects and revokes the same at another spelling of the endpoints' paths", async () => {
+    // The library serves /TOKEN/ as /token; what Tessera adds to those endpoints must come along.
+    const post = async (path: string, fields: Record<string, string>) => {
+      const res = await fetch(new URL(path, tessera.issuer), {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${btoa(`${webSecret.client_id}:${webSecret.client_secret}`)}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams(fields),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const tokens = await signIn();
+    const rotated = await post('/TOKEN/', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token ?? '' });
+    expect(rotated.status).toBe(200);
+    // The successor was written with the spend: it refreshes in turn.
+    const next = await oidc.refreshTokenGrant(web, String(rotated.body.refresh_token), { resource: API });
+    const jwt = next.access_token;
+    expect((await post('/Token/Introspection', { token: jwt })).body).toMatchObject({ active: true, aud: API });
+    expect(await post('/token/REVOCATION/', { token: jwt })).toEqual({ status: 200, body: {} });
+    expect((await oidc.tokenIntrospection(web, jwt)).active).toBe(false);
+  });
+
   it("does nothing to another client's token, with the same 200", async () => {
     const { access_token } = await oidc.clientCredentialsGrant(machine, { resource: API });
     await oidc.tokenRevocation(web, access_token);
