@@ -1,4 +1,4 @@
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { Page } from '../http/pages.ts';
 import type { RateLimiter } from '../rate-limit/rate-limits.ts';
 import { PREFILLED_USER_CODE } from './device-pages.ts';
@@ -10,12 +10,17 @@ import { PREFILLED_USER_CODE } from './device-pages.ts';
  *   user codes (8 characters of 20) cannot be guessed at speed, however many posts arrive at once;
  *   over the limit: 429 with Retry-After, and the code is not looked at;
  * - a code in the link (`verification_uri_complete`) is taken off the query and shown filled in
- *   on the input page, where the library would have posted it on the person's behalf by script.
+ *   on the input page, where the library would have posted it on the person's behalf by script;
+ *   taken off however it is given (`?user_code=A&user_code=B` too), so that page never shows;
+ * - a post with no session of its own (no form was shown, or the session ended) gets a 400 page
+ *   saying the form expired: it has no form token to check, and the library's error page would
+ *   save a session it never stored and fail with a 500.
  */
-export function deviceGuard(rateLimiter: RateLimiter, page: Page) {
+export function deviceGuard(provider: Provider, rateLimiter: RateLimiter, page: Page) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
-    if (ctx.method === 'GET' && typeof ctx.query.user_code === 'string') {
-      (ctx.state as Record<symbol, string>)[PREFILLED_USER_CODE] = ctx.query.user_code.slice(0, 64);
+    if (ctx.method !== 'POST' && ctx.query.user_code !== undefined) {
+      const [given] = [ctx.query.user_code].flat();
+      if (given) (ctx.state as Record<symbol, string>)[PREFILLED_USER_CODE] = given.slice(0, 64);
       ctx.querystring = '';
     }
     if (ctx.method === 'POST') {
@@ -31,6 +36,19 @@ export function deviceGuard(rateLimiter: RateLimiter, page: Page) {
             message: `Too many codes were tried from your network. Try again in ${Math.ceil(spent.retryAfterSeconds / 60)} minutes.`,
           },
           429,
+        );
+      }
+      const session = await provider.Session.get(ctx);
+      if ((session as { new?: boolean }).new) {
+        return page(
+          ctx,
+          'message',
+          {
+            title: 'This form has expired',
+            heading: 'This form has expired',
+            message: 'Go back to the device page, reload it and enter the code again.',
+          },
+          400,
         );
       }
     }

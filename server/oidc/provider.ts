@@ -184,7 +184,7 @@ function build(deps: HostDependencies, keySet: KeySet) {
     ),
   );
   provider.use(atRoutes(provider, ['token', 'introspection', 'revocation'], rfc6749ErrorCodes));
-  provider.use(atRoutes(provider, ['code_verification'], deviceGuard(deps.rateLimiter, page)));
+  provider.use(atRoutes(provider, ['code_verification'], deviceGuard(provider, deps.rateLimiter, page)));
   provider.use(atRoutes(provider, ['introspection'], apiKeyIntrospection(db, issuer)));
   provider.on('server_error', onServerError(logger));
   // Each one access token issued, for people or machines, JWT or opaque.

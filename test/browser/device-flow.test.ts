@@ -151,4 +151,29 @@ describe('the device flow', () => {
     expect(refused).toHaveLength(100);
     expect(await refused[0]?.text()).toContain('Too many codes were tried');
   });
+
+  it('answers a code posted without the page (no session, so no form token) with 400: the form expired', async () => {
+    const res = await fetch(new URL('/device', suite.tessera.issuer), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'text/html',
+        'x-forwarded-for': '203.0.113.11',
+      },
+      body: new URLSearchParams({ user_code: 'BCDFGHJK' }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('This form has expired');
+  });
+
+  it('shows its own input page for a link with the code given twice, never a page that posts by script', async () => {
+    const res = await fetch(new URL('/device?user_code=BCDF-GHJK&user_code=KLMN-PQRS', suite.tessera.issuer), {
+      headers: { accept: 'text/html' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const html = await res.text();
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('value="BCDF-GHJK"');
+  });
 });
