@@ -6,10 +6,11 @@ import type { Metrics } from './metrics.ts';
 /**
  * /healthz: the process answers. /readyz: and its database does, within two seconds. /metrics:
  * Prometheus text (see metrics.ts); like most exporters it asks for no credentials, so keep it
- * to the internal network at the proxy.
+ * to the internal network at the proxy. These paths answer only as written (no other letter case,
+ * no trailing slash), so a proxy rule for the exact path covers them.
  */
 export function healthRouter(db: Db, stylesheet: string, metrics: Metrics): Router {
-  const router = new Router();
+  const router = new Router({ sensitive: true, strict: true });
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });

@@ -114,7 +114,7 @@ export function respondUnavailable(ctx: Context, page: Page, asPage = wantsPage(
 
 /** The JSON API always answers JSON; elsewhere, a browser gets a page. */
 function wantsPage(ctx: Context): boolean {
-  return !ctx.path.startsWith('/api/') && ctx.accepts('html', 'json') === 'html';
+  return !ctx.path.toLowerCase().startsWith('/api/') && ctx.accepts('html', 'json') === 'html';
 }
 
 function headingFor(status: number): string {

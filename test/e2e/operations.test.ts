@@ -61,6 +61,15 @@ describe('metrics', () => {
   });
 });
 
+describe('the operational paths', () => {
+  it('answer only as written, so a proxy rule for /metrics covers every way to reach it', async () => {
+    for (const path of ['/METRICS', '/Metrics/', '/metrics/', '/HEALTHZ']) {
+      expect((await fetch(new URL(path, tessera.issuer))).status).toBe(404);
+    }
+    expect((await fetch(new URL('/metrics', tessera.issuer))).status).toBe(200);
+  });
+});
+
 describe('every response', () => {
   it('carries a request id (the caller’s when it sent a sane one) and the security headers', async () => {
     const own = await fetch(new URL('/healthz', tessera.issuer), { headers: { 'x-request-id': 'trace-1234abcd' } });
