@@ -152,18 +152,27 @@ describe('the device flow', () => {
     expect(await refused[0]?.text()).toContain('Too many codes were tried');
   });
 
-  it('answers a code posted without the page (no session, so no form token) with 400: the form expired', async () => {
-    const res = await fetch(new URL('/device', suite.tessera.issuer), {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        accept: 'text/html',
-        'x-forwarded-for': '203.0.113.11',
-      },
-      body: new URLSearchParams({ user_code: 'BCDFGHJK' }),
-    });
-    expect(res.status).toBe(400);
-    expect(await res.text()).toContain('This form has expired');
+  it('answers codes posted without the page (no session, so no form token) with 400, spending none of the limit', async () => {
+    const address = '203.0.113.11';
+    const bare = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        fetch(new URL('/device', suite.tessera.issuer), {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            accept: 'text/html',
+            'x-forwarded-for': address,
+          },
+          body: new URLSearchParams({ user_code: 'BCDFGHJK' }),
+        }),
+      ),
+    );
+    expect(bare.map((res) => res.status)).toEqual(Array(100).fill(400));
+    expect(await bare[0]?.text()).toContain('This form has expired');
+    // The address's 20 attempts are all still there for a person at the page.
+    const post = await deviceForm(address);
+    const guesses = await Promise.all(Array.from({ length: 21 }, () => post({ user_code: 'BCDFGHJK' })));
+    expect(guesses.filter((res) => res.status === 429)).toHaveLength(1);
   });
 
   it('shows its own input page for a link with the code given twice, never a page that posts by script', async () => {
