@@ -21,7 +21,9 @@ import { selfServiceRouter } from './self-service/router.ts';
  */
 export function createApp(deps: Deps): Koa {
   // The provider signs its cookies with these keys; the host app must hold the same ones.
-  const app = new Koa({ proxy: deps.config.trustProxy });
+  // Behind the one proxy TRUST_PROXY trusts, the client's address is the last in X-Forwarded-For,
+  // the one that proxy appended: whatever comes before it, the client may have written itself.
+  const app = new Koa({ proxy: deps.config.trustProxy, maxIpsCount: 1 });
   app.keys = deps.secrets.cookieSigner;
   const health = healthRouter(deps.db, deps.stylesheet, deps.metrics);
   const secure = deps.config.issuer.startsWith('https:');

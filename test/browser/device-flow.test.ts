@@ -152,6 +152,17 @@ describe('the device flow', () => {
     expect(await refused[0]?.text()).toContain('Too many codes were tried');
   });
 
+  it('counts the address the proxy saw, not one the client put in front of it in X-Forwarded-For', async () => {
+    // The proxy appends the address it saw; what comes before it is whatever the client sent.
+    const posts = await Promise.all(
+      Array.from({ length: 120 }, (_, i) => deviceForm(`198.51.100.${i + 1}, 203.0.113.12`)),
+    );
+    const guesses = await Promise.all(
+      posts.map((post, i) => post({ user_code: `DFGH${String(i).padStart(4, '0').replace(/\d/g, 'J')}` })),
+    );
+    expect(guesses.filter((res) => res.status !== 429)).toHaveLength(20);
+  });
+
   it('answers codes posted without the page (no session, so no form token) with 400, spending none of the limit', async () => {
     const address = '203.0.113.11';
     const bare = await Promise.all(
