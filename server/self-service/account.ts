@@ -23,7 +23,7 @@ import { hasTotp, recoveryCodesLeft } from '../mfa/factors.ts';
 import { isFresh } from '../mfa/fresh-proof.ts';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import { browserSession, startFirstPartySignIn } from '../oidc/first-party-sign-in.ts';
-import { accountIpKey, accountKey } from '../rate-limit/login-limits.ts';
+import { passwordAttemptLimits } from '../rate-limit/login-limits.ts';
 
 /**
  * /account: the signed-in person's profile, password, two-step verification (account-mfa.ts),
@@ -206,16 +206,20 @@ export async function proveFirstFactor(ctx: Context, deps: AccountDeps, who: Sig
   return { status: 403, error: 'This change needs a recent sign-in. Sign in again, then make it.' };
 }
 
-/** A wrong current password counts like a failed login, so the account page is no side door. */
+/**
+ * A current password typed here spends the limits a sign-in with it would (per address, per
+ * account from everywhere, or the known browser's own), so the account page is no side door for
+ * someone holding only the session cookie.
+ */
 export async function checkPassword(ctx: Context, deps: AccountDeps, who: SignedIn, password: string) {
-  const limit = await deps.rateLimiter.attempt('login_account_ip', accountIpKey(accountKey(who.user.id), ctx.ip));
-  if (!limit.allowed) {
-    const details = { limit: 'login_account_ip', during: 'account' };
+  const spent = await deps.rateLimiter.attemptAll(passwordAttemptLimits(ctx, deps.secrets, '', who.user));
+  if (!spent.allowed) {
+    const details = { limit: spent.limit, during: 'account' };
     await deps.audit({ type: 'rate_limit.hit', userId: who.user.id, ...seenIn(ctx), details });
-    return { status: 429, error: tooManyAttempts(ctx, limit.retryAfterSeconds) };
+    return { status: 429, error: tooManyAttempts(ctx, spent.retryAfterSeconds) };
   }
   if (who.user.password_hash && (await verifyPassword(who.user.password_hash, password))) {
-    await limit.succeeded();
+    await spent.succeeded();
     return undefined;
   }
   await deps.audit({ type: 'password.check_failed', userId: who.user.id, ...seenIn(ctx) });

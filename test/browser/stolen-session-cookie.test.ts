@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { openAccount, totpCode } from '../support/account.ts';
 import { screenshot } from '../support/browser.ts';
 import { browserSuitePerFile, createClient, createUser } from '../support/browser-suite.ts';
+import { csrfOf, postForm } from '../support/form-posts.ts';
 import { type ClientApp, consentIfAsked, finishAtClient, startAuthorization } from '../support/oidc-flow.ts';
 import type { RunningTessera } from '../support/tessera.ts';
 
@@ -20,13 +21,17 @@ let browser: Browser;
 let app: ClientApp;
 let strict: oidc.Configuration;
 
-browserSuitePerFile((suite) => {
-  ({ tessera, browser, app } = suite);
-});
+browserSuitePerFile(
+  (suite) => {
+    ({ tessera, browser, app } = suite);
+  },
+  // Behind a proxy, so a thief's guesses can come from many addresses (X-Forwarded-For).
+  { TRUST_PROXY: 'true' },
+);
 
 beforeAll(async () => {
   strict = (await createClient({ tessera, app }, 'Payroll', 'spa', '--require-mfa')).config;
-  for (const username of ['vera', 'otto']) await createUser(tessera, { username, password: PASSWORD });
+  for (const username of ['vera', 'otto', 'ines']) await createUser(tessera, { username, password: PASSWORD });
 });
 
 /** A fresh browser holding nothing but copies of `victim`'s cookies. */
@@ -99,6 +104,30 @@ describe('a stolen session cookie', () => {
     await victim.fill('#code', await totpCode(secret));
     await victim.getByRole('button', { name: 'Turn on' }).click();
     expect(await victim.textContent('h1')).toBe('Your recovery codes');
+    await thief.context().close();
+    await victim.context().close();
+  });
+
+  it('meets the sign-in limits when guessing the password from many addresses at once', async () => {
+    const victim = await openAccount(browser, tessera.issuer, 'ines', PASSWORD);
+    const thief = await withStolenCookies(victim);
+    await thief.goto(new URL('/account', tessera.issuer).href);
+    const csrf = await csrfOf(thief);
+    const guesses = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        postForm(
+          thief.context(),
+          new URL('/account/mfa/start', tessera.issuer).href,
+          { csrf, password: `guess number ${i}` },
+          `198.51.100.${i + 1}`,
+        ),
+      ),
+    );
+    const statuses = guesses.map((res) => res.status());
+    // The copies include the mark of a browser that signed in to the account before, so they get
+    // that browser's own 5 guesses in 15 minutes, as at the sign-in form, wherever they come from.
+    expect(statuses.filter((s) => s === 400)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(55);
     await thief.context().close();
     await victim.context().close();
   });
