@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Db } from '../../db/database.ts';
 import { findUserByLogin, insertUser } from '../../db/repositories/users.ts';
 import type { Audit } from '../audit/audit.ts';
+import type { RateLimiter } from '../rate-limit/rate-limits.ts';
 import { type MailDeps, queueSignupAttemptMail, queueVerificationMail } from './account-mail.ts';
 import { passwordProblemFor } from './password-policy.ts';
 import { hashPassword } from './passwords.ts';
@@ -13,7 +14,8 @@ import { pendingSignupDeadline } from './pending-signups.ts';
  * - a username someone holds is refused plainly (usernames are public), whatever the address,
  *   the holder's own included;
  * - every other valid form ends on "check your email": a new address gets a verification link,
- *   a registered one's owner gets a mail saying someone tried, and nothing else changes;
+ *   a registered one's owner gets a mail saying someone tried (at most `signup_email`'s points an
+ *   hour, so nobody can flood an inbox with them), and nothing else changes;
  * - a new account is pending: it claims its username only when the address is verified (so an
  *   earlier sign-up's username tells nothing about its address) and expires if never verified;
  * - an account may start with a passkey instead of a password: the passkey is stored with the
@@ -42,6 +44,7 @@ export type SignupResult = { ok: true; email: string } | { ok: false; errors: Si
 
 export interface SignupDeps extends MailDeps {
   audit: Audit;
+  rateLimiter: RateLimiter;
 }
 
 /** A sign-up with a passkey and no password: the account's id (the passkey's user handle) and what stores the passkey. */
@@ -77,7 +80,9 @@ export async function signUp(
   }
   const audited = { ip: seen.ip, userAgent: seen.userAgent };
   if (await findUserByLogin(deps.db, email)) {
-    await queueSignupAttemptMail(deps.db, email);
+    const mail = await deps.rateLimiter.attempt('signup_email', email.toLowerCase());
+    if (mail.allowed) await queueSignupAttemptMail(deps.db, email);
+    else await deps.audit({ type: 'rate_limit.hit', ...audited, details: { limit: 'signup_email' } });
     await deps.audit({ type: 'signup.existing_email', ...audited });
     return { ok: true, email };
   }

@@ -33,6 +33,7 @@ export type RateLimitName =
   | 'login_device'
   | 'login_ip'
   | 'signup_ip'
+  | 'signup_email'
   | 'reset_email'
   | 'reset_ip'
   | 'totp_account'
@@ -56,6 +57,8 @@ export const RATE_LIMITS: Readonly<Record<RateLimitName, RateLimitPolicy>> = Obj
   login_device: { points: 5, windowSeconds: 15 * MINUTE },
   login_ip: { points: 50, windowSeconds: 15 * MINUTE },
   signup_ip: { points: 10, windowSeconds: HOUR },
+  // Mails to a registered address saying someone tried to sign up with it: no mail-bombing.
+  signup_email: { points: 3, windowSeconds: HOUR },
   reset_email: { points: 3, windowSeconds: HOUR },
   reset_ip: { points: 10, windowSeconds: HOUR },
   totp_account: { points: 5, windowSeconds: 15 * MINUTE },

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.ts';
+import { createUser } from '../support/browser-suite.ts';
+import { formClient } from '../support/form-client.ts';
 import {
   type ClientApp,
   enterPassword,
@@ -128,6 +130,30 @@ describe('sign-up', () => {
     expect(await page.textContent('h1')).toBe('Check your email');
     const mail = await smtp.waitForMail('june@example.test', 'Someone tried to sign up with your email');
     expect(smtp.linkIn(mail)).toContain('/forgot-password');
+  });
+
+  it('mails the owner of a taken address at most 3 times an hour, however many sign-ups name it', async () => {
+    await createUser(tessera, { username: 'kim', email: 'kim@example.test', password: PASSWORD });
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const client = formClient();
+        const headers = { 'x-forwarded-for': `198.51.100.${i + 1}` };
+        const interaction = await client.authorize(tessera.issuer, spa.client_id, app.redirectUri, {
+          prompt: 'create',
+        });
+        const fields = { email: 'kim@example.test', username: `not-kim-${i}`, full_name: 'M', password: PASSWORD };
+        const res = await client.submit(interaction, `${interaction.pathname}/signup`, fields, headers);
+        return { status: res.status, text: await res.text() };
+      }),
+    );
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(answer.text).toContain('Check your email');
+    }
+    const toKim = () => smtp.mails.filter((m) => m.to.toLowerCase() === 'kim@example.test');
+    await eventually(async () => expect(toKim()).toHaveLength(3));
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(toKim()).toHaveLength(3);
   });
 
   it('will not finish a login before the email is verified, and sends a new link on request', async () => {
