@@ -17,7 +17,7 @@ import { addPasskey, passkeyRegistrationOptions, removePasskey } from './account
 import { revokeGrant, revokeSession, signOutEverywhere } from './account-sessions.ts';
 import { showInvitation, submitInvitation } from './invitation.ts';
 import { showForgotPassword, showResetPassword, submitForgotPassword, submitResetPassword } from './password-reset.ts';
-import { showVerifyEmail } from './verify-email.ts';
+import { showVerifyEmail, submitVerifyEmail } from './verify-email.ts';
 
 /** Pages a person reaches from a mail, a link or their account, outside any app's sign-in. */
 export function selfServiceRouter(deps: AccountDeps, secure: boolean): Router {
@@ -28,7 +28,8 @@ export function selfServiceRouter(deps: AccountDeps, secure: boolean): Router {
     await handler(ctx, deps);
   };
 
-  router.get('/verify-email', page(showVerifyEmail));
+  router.get('/verify-email', form.token, page(showVerifyEmail));
+  router.post('/verify-email', ...form.post, page(submitVerifyEmail));
   router.get('/forgot-password', form.token, page(showForgotPassword));
   router.post('/forgot-password', ...form.post, page(submitForgotPassword));
   router.get('/reset-password', form.token, page(showResetPassword));

@@ -1,34 +1,50 @@
 import type { Context } from 'koa';
+import { checkEmailToken } from '../accounts/email-tokens.ts';
 import { verifyEmail } from '../accounts/verification.ts';
 import { seenIn } from '../audit/audit.ts';
+import { formField } from '../interaction/interaction.ts';
 import { INTERACTION_UID } from '../interaction/uid.ts';
 import type { SelfServiceDeps } from './deps.ts';
 
-/** GET /verify-email?token=…[&interaction=…]: spends the link and, when it can, continues the sign-in. */
-
+/**
+ * The mailed verification link, in two steps: GET /verify-email?token=…[&interaction=…] only
+ * shows a button, and its POST spends the link and, when it can, continues the sign-in. Mail
+ * scanners and link previews fetch every link in a message; had the GET spent it, the person
+ * clicking next would be told it expired, and a scanner would pass for them.
+ */
 export async function showVerifyEmail(ctx: Context, deps: SelfServiceDeps) {
   const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
-  const verified = token && (await verifyEmail(deps.db, deps.audit, token, seenIn(ctx)));
-  if (!verified) {
-    return deps.page(
-      ctx,
-      'message',
-      {
-        title: 'Link expired',
-        heading: 'This link has expired or was already used',
-        message: 'Sign in to the application you came from, and we will send you a new link.',
-      },
-      400,
-    );
-  }
-  const uid =
-    typeof ctx.query.interaction === 'string' && INTERACTION_UID.test(ctx.query.interaction)
-      ? ctx.query.interaction
-      : '';
+  if (!token || !(await checkEmailToken(deps.db, token, 'verify_email'))) return expiredLink(ctx, deps);
+  const interaction = typeof ctx.query.interaction === 'string' ? ctx.query.interaction : '';
+  deps.page(ctx, 'verify-email', {
+    title: 'Verify your email address',
+    token,
+    interaction: INTERACTION_UID.test(interaction) ? interaction : '',
+  });
+}
+
+export async function submitVerifyEmail(ctx: Context, deps: SelfServiceDeps) {
+  const token = formField(ctx, 'token');
+  if (!token || !(await verifyEmail(deps.db, deps.audit, token, seenIn(ctx)))) return expiredLink(ctx, deps);
+  const interaction = formField(ctx, 'interaction');
+  const uid = INTERACTION_UID.test(interaction) ? interaction : '';
   deps.page(ctx, 'message', {
     title: 'Email verified',
     heading: 'Your email address is verified',
     message: uid ? 'You can now sign in.' : 'You can now sign in to the application you came from.',
     link: uid ? { href: `/interaction/${uid}/login`, text: 'Continue signing in' } : undefined,
   });
+}
+
+function expiredLink(ctx: Context, deps: SelfServiceDeps) {
+  deps.page(
+    ctx,
+    'message',
+    {
+      title: 'Link expired',
+      heading: 'This link has expired or was already used',
+      message: 'Sign in to the application you came from, and we will send you a new link.',
+    },
+    400,
+  );
 }

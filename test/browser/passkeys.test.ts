@@ -360,6 +360,7 @@ describe('sign-up with a passkey', () => {
 
     const mail = await smtp.waitForMail('emmy@example.test', 'Verify your email address');
     await page.goto(smtp.linkIn(mail, '/verify-email'));
+    await page.getByRole('button', { name: 'Verify my email address' }).click();
     await page.getByRole('link', { name: 'Continue signing in' }).click();
     await usePasskey(page, 'Sign in with a passkey');
     await consentIfAsked(page);
