@@ -10,6 +10,7 @@ import { seenIn } from '../audit/audit.ts';
 import { formField, tooManyAttempts } from '../interaction/interaction.ts';
 import { accountIpKey, accountKey } from '../rate-limit/login-limits.ts';
 import type { SelfServiceDeps } from './deps.ts';
+import { expiredLink } from './expired-link.ts';
 
 /**
  * /forgot-password answers the same for every address, and does the same work for each (one
@@ -68,23 +69,15 @@ export async function submitForgotPassword(ctx: Context, deps: SelfServiceDeps) 
   });
 }
 
-function expiredLink(ctx: Context, deps: SelfServiceDeps) {
-  deps.page(
-    ctx,
-    'message',
-    {
-      title: 'Link expired',
-      heading: 'This link has expired or was already used',
-      message: 'Ask for a new one; it works for 1 hour.',
-      link: { href: '/forgot-password', text: 'Reset your password' },
-    },
-    400,
-  );
-}
+const expired = (ctx: Context, deps: SelfServiceDeps) =>
+  expiredLink(ctx, deps, {
+    message: 'Ask for a new one; it works for 1 hour.',
+    link: { href: '/forgot-password', text: 'Reset your password' },
+  });
 
 export async function showResetPassword(ctx: Context, deps: SelfServiceDeps) {
   const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
-  if (!token || !(await checkEmailToken(deps.db, token, 'reset_password'))) return expiredLink(ctx, deps);
+  if (!token || !(await checkEmailToken(deps.db, token, 'reset_password'))) return expired(ctx, deps);
   deps.page(ctx, 'reset-password', { title: 'Choose a new password', token });
 }
 
@@ -93,7 +86,7 @@ export async function submitResetPassword(ctx: Context, deps: SelfServiceDeps) {
   const password = formField(ctx, 'password');
   const live = token ? await checkEmailToken(deps.db, token, 'reset_password') : undefined;
   const user = live ? await findUserById(deps.db, live.user_id) : undefined;
-  if (!user) return expiredLink(ctx, deps);
+  if (!user) return expired(ctx, deps);
   const problem = passwordProblemFor(password, user);
   if (problem) return deps.page(ctx, 'reset-password', { title: 'Choose a new password', token, error: problem }, 400);
   const hash = await hashPassword(password);
@@ -102,7 +95,7 @@ export async function submitResetPassword(ctx: Context, deps: SelfServiceDeps) {
     await updatePasswordHash(trx, user.id, hash);
     return revokeEverythingOf(trx, user.id);
   });
-  if (revoked === undefined) return expiredLink(ctx, deps);
+  if (revoked === undefined) return expired(ctx, deps);
   // The mailed link proved the person holds the address: guesses by others no longer lock them out.
   await deps.rateLimiter.reset('login_account', accountKey(user.id));
   await deps.rateLimiter.reset('login_account_ip', accountIpKey(accountKey(user.id), ctx.ip));

@@ -5,6 +5,7 @@ import { seenIn } from '../audit/audit.ts';
 import { formField } from '../interaction/interaction.ts';
 import { INTERACTION_UID } from '../interaction/uid.ts';
 import type { SelfServiceDeps } from './deps.ts';
+import { expiredLink } from './expired-link.ts';
 
 /**
  * The mailed verification link, in two steps: GET /verify-email?token=…[&interaction=…] only
@@ -14,7 +15,7 @@ import type { SelfServiceDeps } from './deps.ts';
  */
 export async function showVerifyEmail(ctx: Context, deps: SelfServiceDeps) {
   const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
-  if (!token || !(await checkEmailToken(deps.db, token, 'verify_email'))) return expiredLink(ctx, deps);
+  if (!token || !(await checkEmailToken(deps.db, token, 'verify_email'))) return expired(ctx, deps);
   const interaction = typeof ctx.query.interaction === 'string' ? ctx.query.interaction : '';
   deps.page(ctx, 'verify-email', {
     title: 'Verify your email address',
@@ -25,7 +26,7 @@ export async function showVerifyEmail(ctx: Context, deps: SelfServiceDeps) {
 
 export async function submitVerifyEmail(ctx: Context, deps: SelfServiceDeps) {
   const token = formField(ctx, 'token');
-  if (!token || !(await verifyEmail(deps.db, deps.audit, token, seenIn(ctx)))) return expiredLink(ctx, deps);
+  if (!token || !(await verifyEmail(deps.db, deps.audit, token, seenIn(ctx)))) return expired(ctx, deps);
   const interaction = formField(ctx, 'interaction');
   const uid = INTERACTION_UID.test(interaction) ? interaction : '';
   deps.page(ctx, 'message', {
@@ -36,15 +37,5 @@ export async function submitVerifyEmail(ctx: Context, deps: SelfServiceDeps) {
   });
 }
 
-function expiredLink(ctx: Context, deps: SelfServiceDeps) {
-  deps.page(
-    ctx,
-    'message',
-    {
-      title: 'Link expired',
-      heading: 'This link has expired or was already used',
-      message: 'Sign in to the application you came from, and we will send you a new link.',
-    },
-    400,
-  );
-}
+const expired = (ctx: Context, deps: SelfServiceDeps) =>
+  expiredLink(ctx, deps, { message: 'Sign in to the application you came from, and we will send you a new link.' });
