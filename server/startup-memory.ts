@@ -7,10 +7,13 @@ type Gc = (options: { type: 'major'; execution: 'sync'; flavor?: 'regular' | 'la
  * V8's collector, reached through a context made while --expose-gc is briefly on (the technique
  * of the expose-gc package), so neither a flag on the command line nor a global `gc` is needed.
  */
+let gc: Gc | undefined;
 function collector(): Gc {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as Gc;
-  setFlagsFromString('--no-expose-gc');
+  if (!gc) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as Gc;
+    setFlagsFromString('--no-expose-gc');
+  }
   return gc;
 }
 

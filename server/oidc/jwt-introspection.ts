@@ -5,7 +5,7 @@ import { verifyAccessToken } from '../keys/access-tokens.ts';
 /**
  * oidc-provider does not store JWT access tokens, so its introspection endpoint refuses them with
  * `unsupported_token_type`. Resource servers still expect an answer, so this middleware (added
- * with `provider.use`) takes over after the library has authenticated the calling client, and
+ * with `provider.use` at the introspection endpoint, see at-routes.ts) takes over after the library has authenticated the calling client, and
  * answers from the token itself: signature by one of our keys, issuer, `typ`, expiry, and, for
  * tokens issued to a user, whether their grant still exists (a revoked grant is deleted).
  * `recordJwtAccessToken` keeps the jti → grant link that last check needs; a token revoked at
@@ -24,7 +24,7 @@ export function jwtIntrospection(deps: Dependencies) {
   return async function introspectJwtAccessTokens(ctx: KoaContextWithOIDC, next: () => Promise<void>) {
     await next();
     const body = ctx.body as { error?: string } | undefined;
-    if (ctx.oidc?.route !== 'introspection' || body?.error !== 'unsupported_token_type') return;
+    if (body?.error !== 'unsupported_token_type') return;
     const { client, params, provider } = ctx.oidc;
     if (!client || typeof params?.token !== 'string') return;
     ctx.status = 200;

@@ -3,7 +3,8 @@ import type { Adapter, KoaContextWithOIDC } from 'oidc-provider';
 import { verifyAccessToken } from '../keys/access-tokens.ts';
 
 /**
- * The revocation endpoint (RFC 7009) as client libraries expect it, added with `provider.use`:
+ * The revocation endpoint (RFC 7009) as client libraries expect it, added with `provider.use` at
+ * that endpoint (at-routes.ts):
  * - a success is `{}` typed application/json: oidc-provider's empty text/plain answer makes
  *   oidc-client-ts throw, so an SPA with `revokeTokensOnSignout` never reaches /session/end;
  * - a JWT access token, which the library refuses (`unsupported_token_type`, as it never stores
@@ -21,7 +22,6 @@ interface Dependencies {
 export function revocationAsLibrariesExpect(deps: Dependencies) {
   return async function answerRevocation(ctx: KoaContextWithOIDC, next: () => Promise<void>) {
     await next();
-    if (ctx.oidc?.route !== 'revocation') return;
     const body = ctx.body as { error?: string } | undefined;
     if (body?.error === 'unsupported_token_type') {
       const { client, params } = ctx.oidc;
