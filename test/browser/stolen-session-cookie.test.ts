@@ -114,7 +114,7 @@ describe('a stolen session cookie', () => {
     await thief.goto(new URL('/account', tessera.issuer).href);
     const csrf = await csrfOf(thief);
     const guesses = await Promise.all(
-      Array.from({ length: 60 }, (_, i) =>
+      Array.from({ length: 120 }, (_, i) =>
         postForm(
           thief.context(),
           new URL('/account/mfa/start', tessera.issuer).href,
@@ -127,7 +127,7 @@ describe('a stolen session cookie', () => {
     // The copies include the mark of a browser that signed in to the account before, so they get
     // that browser's own 5 guesses in 15 minutes, as at the sign-in form, wherever they come from.
     expect(statuses.filter((s) => s === 400)).toHaveLength(5);
-    expect(statuses.filter((s) => s === 429)).toHaveLength(55);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(115);
     await thief.context().close();
     await victim.context().close();
   });
