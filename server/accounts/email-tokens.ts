@@ -43,3 +43,23 @@ export function checkEmailToken(db: Db, token: string, purpose: EmailTokenPurpos
 export function consumeEmailToken(db: Db, token: string, purpose: EmailTokenPurpose) {
   return consumeEmailTokenRow(db, sha256(token), purpose);
 }
+
+// Requests holding the same link, in the order they came; an entry lives while one is in flight.
+const linkQueues = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `use` for one link after every earlier request with the same link in this process has
+ * finished. The database alone already lets only one request spend a link; this saves the rest of
+ * a burst from each checking and hashing a password first (tens of ms of CPU apiece), since by
+ * their turn the link is spent and they stop at the first read.
+ */
+export function oneRequestPerLink<T>(token: string, use: () => Promise<T>): Promise<T> {
+  const previous = linkQueues.get(token) ?? Promise.resolve();
+  const turn = previous.then(use, use);
+  const settled = turn.catch(() => undefined);
+  linkQueues.set(token, settled);
+  void settled.then(() => {
+    if (linkQueues.get(token) === settled) linkQueues.delete(token);
+  });
+  return turn;
+}

@@ -3,7 +3,7 @@ import type { Db } from '../../db/database.ts';
 import { findUserById, markEmailVerified, updatePasswordHash } from '../../db/repositories/users.ts';
 import { parseInput } from '../validation.ts';
 import { queueInvitationMail } from './account-mail.ts';
-import { checkEmailToken, consumeEmailToken } from './email-tokens.ts';
+import { checkEmailToken, consumeEmailToken, oneRequestPerLink } from './email-tokens.ts';
 import { passwordProblemFor } from './password-policy.ts';
 import { hashPassword } from './passwords.ts';
 import { describeUser, insertAccount, type UserView, userInput } from './users.ts';
@@ -37,17 +37,19 @@ export async function invitedUser(db: Db, token: string) {
 export type Acceptance = { ok: true; userId: string } | { ok: false; problem?: string };
 
 /** Sets the invited person's first password with the link; `problem` names a password the policy refuses. */
-export async function acceptInvitation(db: Db, token: string, password: string): Promise<Acceptance> {
-  const user = await invitedUser(db, token);
-  if (!user) return { ok: false };
-  const problem = passwordProblemFor(password, user);
-  if (problem) return { ok: false, problem };
-  return db.transaction().execute(async (trx) => {
-    const spent = await consumeEmailToken(trx, token, 'invitation');
-    if (!spent) return { ok: false } as const;
-    // Hashed only by the request that spent the link: a burst of others stops at the line above.
-    await updatePasswordHash(trx, spent.user_id, await hashPassword(password));
-    await markEmailVerified(trx, spent.user_id, spent.email);
-    return { ok: true, userId: spent.user_id } as const;
+export function acceptInvitation(db: Db, token: string, password: string): Promise<Acceptance> {
+  return oneRequestPerLink(token, async () => {
+    const user = await invitedUser(db, token);
+    if (!user) return { ok: false };
+    const problem = await passwordProblemFor(password, user);
+    if (problem) return { ok: false, problem };
+    return db.transaction().execute(async (trx) => {
+      const spent = await consumeEmailToken(trx, token, 'invitation');
+      if (!spent) return { ok: false } as const;
+      // Hashed only by the request that spent the link (another node's burst stops at the line above).
+      await updatePasswordHash(trx, spent.user_id, await hashPassword(password));
+      await markEmailVerified(trx, spent.user_id, spent.email);
+      return { ok: true, userId: spent.user_id } as const;
+    });
   });
 }

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
-import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import Tinypool from 'tinypool';
+import type { Guessability } from './password-checker.ts';
 
 /**
  * The password policy for sign-up, password change and reset, after NIST SP 800-63B §5.1.1.2:
@@ -16,39 +16,13 @@ export const PASSWORD_MAX_LENGTH = 256; // argon2 input bound, and long passphra
 const MIN_SCORE = 3;
 const ADVICE = 'Try a longer passphrase of a few unrelated words.';
 
-// zxcvbn's cost grows quickly with length and with l33t-able characters (a 256-char random string
-// takes ~1.7 s with the defaults), and it runs on the event loop. These bounds keep the worst case
-// near 60 ms without changing any verdict we test; the first 100 characters that are still weak
-// make the whole password weak. Levenshtein matching stays off: it costs 100–500 ms a call.
-const ZXCVBN_MAX_LENGTH = 100;
-const L33T_MAX_SUBSTITUTIONS = 8;
-
-// Loaded and built on first use: the dictionaries take ~35 MB that a node signing people in with
-// passwords never needs (only setting one is checked), ranking them ~100 ms; the result is immutable.
-let checker: ZxcvbnFactory | undefined;
-const load = createRequire(import.meta.url);
-
-function getChecker(): ZxcvbnFactory {
-  if (checker) return checker;
-  const { ZxcvbnFactory } = load('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
-  const { adjacencyGraphs, dictionary: commonDictionary } = load(
-    '@zxcvbn-ts/language-common',
-  ) as typeof import('@zxcvbn-ts/language-common');
-  const { dictionary: englishDictionary, translations } = load(
-    '@zxcvbn-ts/language-en',
-  ) as typeof import('@zxcvbn-ts/language-en');
-  checker = new ZxcvbnFactory({
-    dictionary: { ...commonDictionary, ...englishDictionary },
-    graphs: adjacencyGraphs,
-    translations: {
-      ...translations,
-      warnings: { ...translations.warnings, userInputs: 'Avoid your name, email address or the name of this site.' },
-    },
-    maxLength: ZXCVBN_MAX_LENGTH,
-    l33tMaxSubstitutions: L33T_MAX_SUBSTITUTIONS,
-  });
-  return checker;
-}
+// One thread: checks queue there rather than each holding ~35 MB of dictionaries; it leaves when idle.
+const checker = new Tinypool({
+  filename: new URL('./password-checker.ts', import.meta.url).href,
+  minThreads: 0,
+  maxThreads: 1,
+  idleTimeout: 60_000,
+});
 
 /** Each context value whole, an email's local part, and the words of a name, plus our own name. */
 function userInputs(context: (string | null | undefined)[]): string[] {
@@ -66,21 +40,24 @@ function userInputs(context: (string | null | undefined)[]): string[] {
 }
 
 /** Undefined when acceptable, else a sentence or two to show next to the password field. */
-export function passwordProblem(password: string, context: (string | null | undefined)[] = []): string | undefined {
+export async function passwordProblem(
+  password: string,
+  context: (string | null | undefined)[] = [],
+): Promise<string | undefined> {
   // A code point is one or two UTF-16 units: past 512 units it is too long without counting.
   const length = password.length > PASSWORD_MAX_LENGTH * 2 ? Number.POSITIVE_INFINITY : [...password].length;
   if (length < PASSWORD_MIN_LENGTH) return `Use at least ${PASSWORD_MIN_LENGTH} characters.`;
   if (length > PASSWORD_MAX_LENGTH) return `Use at most ${PASSWORD_MAX_LENGTH} characters.`;
 
-  const { score, feedback } = getChecker().check(password, userInputs(context));
+  const { score, warning }: Guessability = await checker.run({ password, userInputs: userInputs(context) });
   if (score >= MIN_SCORE) return undefined;
-  return feedback.warning ? `${feedback.warning} ${ADVICE}` : `This password is easy to guess. ${ADVICE}`;
+  return warning ? `${warning} ${ADVICE}` : `This password is easy to guess. ${ADVICE}`;
 }
 
 /** The policy for one person's password: their email, username and name count against it. */
 export function passwordProblemFor(
   password: string,
   person: { email: string; username: string | null; name: string | null },
-): string | undefined {
+): Promise<string | undefined> {
   return passwordProblem(password, [person.email, person.username, person.name]);
 }

@@ -67,7 +67,7 @@ export async function signUp(
   }
   const weak = passkey
     ? undefined
-    : passwordProblemFor(form.password, { email: form.email, username: form.username, name: form.full_name });
+    : await passwordProblemFor(form.password, { email: form.email, username: form.username, name: form.full_name });
   if (weak) errors.password = weak;
   if (!parsed.success || weak) return { ok: false, errors };
 

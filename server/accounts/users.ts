@@ -56,7 +56,7 @@ export function describeUser(user: User, roles: string[]): UserView {
  */
 export async function createUser(db: Db, input: z.input<typeof userInput>): Promise<UserView> {
   const u = parseInput(userInput, input);
-  const problem = passwordProblemFor(u.password, {
+  const problem = await passwordProblemFor(u.password, {
     email: u.email,
     username: u.username ?? null,
     name: u.name ?? null,

@@ -260,7 +260,7 @@ export const changePassword = requireSignIn(async (ctx, deps, who) => {
   if (wrong) return render(ctx, deps, who, wrong.status, { passwordError: wrong.error });
   const password = formField(ctx, 'password');
   const { user } = who;
-  const problem = passwordProblemFor(password, user);
+  const problem = await passwordProblemFor(password, user);
   if (problem) return render(ctx, deps, who, 400, { passwordError: problem });
   await updatePasswordHash(deps.db, user.id, await hashPassword(password));
   await deps.audit({ type: first ? 'password.set' : 'password.changed', userId: user.id, ...seenIn(ctx) });

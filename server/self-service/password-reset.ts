@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
 import { findUserById, findUserByLogin, updatePasswordHash } from '../../db/repositories/users.ts';
 import { queueResetMail } from '../accounts/account-mail.ts';
-import { checkEmailToken, consumeEmailToken } from '../accounts/email-tokens.ts';
+import { checkEmailToken, consumeEmailToken, oneRequestPerLink } from '../accounts/email-tokens.ts';
 import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/passwords.ts';
 import { seenIn } from '../audit/audit.ts';
@@ -83,11 +83,16 @@ export async function showResetPassword(ctx: Context, deps: SelfServiceDeps) {
 
 export async function submitResetPassword(ctx: Context, deps: SelfServiceDeps) {
   const token = formField(ctx, 'token');
+  if (!token) return expired(ctx, deps);
+  await oneRequestPerLink(token, () => resetWithLink(ctx, deps, token));
+}
+
+async function resetWithLink(ctx: Context, deps: SelfServiceDeps, token: string) {
   const password = formField(ctx, 'password');
-  const live = token ? await checkEmailToken(deps.db, token, 'reset_password') : undefined;
+  const live = await checkEmailToken(deps.db, token, 'reset_password');
   const user = live ? await findUserById(deps.db, live.user_id) : undefined;
   if (!user) return expired(ctx, deps);
-  const problem = passwordProblemFor(password, user);
+  const problem = await passwordProblemFor(password, user);
   if (problem) return deps.page(ctx, 'reset-password', { title: 'Choose a new password', token, error: problem }, 400);
   const hash = await hashPassword(password);
   const revoked = await deps.db.transaction().execute(async (trx) => {

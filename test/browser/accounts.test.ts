@@ -272,6 +272,55 @@ describe('password reset', () => {
     expect(again.tokens?.claims()?.sub).toBe(tokens?.claims()?.sub);
     await fresh.close();
   });
+
+  it('sets one password from a link posted 100 times at once, each with a different password', async () => {
+    await createUser(tessera, { username: 'rosa', email: 'rosa@example.test', password: PASSWORD });
+    const requested = smtp.mails.length;
+    const request = cookieJar();
+    const forgot = new URL('/forgot-password', tessera.issuer);
+    const csrf = csrfIn(await (await request(forgot)).text()) ?? '';
+    await request(forgot, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ email: 'rosa@example.test', csrf }),
+    });
+    const link = await eventually(async () => {
+      const mail = smtp.mails.slice(requested).find((m) => m.to.includes('rosa@example.test'));
+      expect(mail?.subject).toBe('Reset your password');
+      return smtp.linkIn(mail as NonNullable<typeof mail>, '/reset-password');
+    });
+    const token = new URL(link).searchParams.get('token') ?? '';
+    const opened = await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        const request = cookieJar();
+        return { request, csrf: csrfIn(await (await request(link)).text()) ?? '' };
+      }),
+    );
+    const answers = await Promise.all(
+      opened.map(async ({ request, csrf }, i) => {
+        const res = await request(new URL('/reset-password', link), {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ csrf, token, password: `${PASSWORD} ${i}` }),
+        });
+        return { status: res.status, text: await res.text() };
+      }),
+    );
+    const winners = answers.flatMap((a, i) => (a.text.includes('Your password has been changed') ? [i] : []));
+    expect(winners).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 400 && a.text.includes('has expired or was already used'))).toHaveLength(
+      99,
+    );
+    const fresh = await browser.newContext();
+    const signedIn = await signInThroughPages(await fresh.newPage(), config, {
+      app,
+      login: 'rosa',
+      password: `${PASSWORD} ${winners[0]}`,
+      scope: 'openid email',
+    });
+    expect(signedIn.tokens?.claims()?.email).toBe('rosa@example.test');
+    await fresh.close();
+  });
 });
 
 describe('repeated wrong passwords', () => {

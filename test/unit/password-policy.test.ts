@@ -19,24 +19,24 @@ describe('passwordProblem', () => {
     ['7 characters', 'k9#Qz!w'],
     ['7 emoji, 14 UTF-16 units', '🦊🌲🌙🍄🦉🔥💧'],
     ['7 characters with a space', 'fox den'],
-  ])('rejects %s as too short', (_label, password) => {
-    expect(passwordProblem(password)).toBe(TOO_SHORT);
+  ])('rejects %s as too short', async (_label, password) => {
+    expect(await passwordProblem(password)).toBe(TOO_SHORT);
   });
 
   it.each([
     ['257 ASCII characters', 'x'.repeat(257)],
     ['257 emoji', '🦊'.repeat(257)],
     ['a megabyte', 'x'.repeat(1_000_000)],
-  ])('rejects %s as too long', (_label, password) => {
-    expect(passwordProblem(password)).toBe(TOO_LONG);
+  ])('rejects %s as too long', async (_label, password) => {
+    expect(await passwordProblem(password)).toBe(TOO_LONG);
   });
 
   it.each([
     ['8 characters', 'k9#Qz!w2'],
     ['256 characters', 'x'.repeat(256)],
     ['256 emoji, 512 UTF-16 units', '🦊'.repeat(256)],
-  ])('lets %s past the length check', (_label, password) => {
-    const problem = passwordProblem(password);
+  ])('lets %s past the length check', async (_label, password) => {
+    const problem = await passwordProblem(password);
     expect(problem).not.toBe(TOO_SHORT);
     expect(problem).not.toBe(TOO_LONG);
   });
@@ -52,8 +52,8 @@ describe('passwordProblem', () => {
     ['leading and trailing spaces kept', '  wombat kettle drizzle  '],
     ['a long passphrase', 'my grandmother kept seventeen clocks in the attic and none of them told the same time'],
     ['a 256-character passphrase', 'plum orbit vessel 7 lantern quiet '.repeat(8).slice(0, 256)],
-  ])('accepts %s', (_label, password) => {
-    expect(passwordProblem(password, context)).toBeUndefined();
+  ])('accepts %s', async (_label, password) => {
+    expect(await passwordProblem(password, context)).toBeUndefined();
   });
 
   it.each([
@@ -66,8 +66,8 @@ describe('passwordProblem', () => {
     ['p@ssw0rd', 'This is similar to a commonly used password.'],
     ['passwordpassword', 'Repeated character patterns like "abcabcabc" are easy to guess.'],
     ['x7#Kp2!q', 'This password is easy to guess.'],
-  ])('rejects %s, saying why without echoing it', (password, warning) => {
-    const problem = passwordProblem(password, context);
+  ])('rejects %s, saying why without echoing it', async (password, warning) => {
+    const problem = await passwordProblem(password, context);
     expect(problem).toBe(`${warning} ${ADVICE}`);
     expect(problem).not.toContain(password);
   });
@@ -76,22 +76,24 @@ describe('passwordProblem', () => {
     ['the username plus digits', 'quokkafern123'],
     ['the email local part plus digits', 'quokka.fernsby123'],
     ['the surname and a year', 'Fernsby!2024'],
-  ])('rejects %s only when it knows who is asking', (_label, password) => {
-    expect(passwordProblem(password)).toBeUndefined();
-    expect(passwordProblem(password, context)).toBe(
+  ])('rejects %s only when it knows who is asking', async (_label, password) => {
+    expect(await passwordProblem(password)).toBeUndefined();
+    expect(await passwordProblem(password, context)).toBe(
       `Avoid your name, email address or the name of this site. ${ADVICE}`,
     );
   });
 
   it.each([['tessera123'], ['tessera2024!']])(
     'rejects %s, built on the site name, even without context',
-    (password) => {
-      expect(passwordProblem(password)).toBe(`Avoid your name, email address or the name of this site. ${ADVICE}`);
+    async (password) => {
+      expect(await passwordProblem(password)).toBe(
+        `Avoid your name, email address or the name of this site. ${ADVICE}`,
+      );
     },
   );
 
-  it('ignores missing context values', () => {
-    expect(passwordProblem('quokkafern123', [null, undefined, ''])).toBeUndefined();
-    expect(passwordProblem('quokkafern123', [null, 'quokkafern', undefined])).toBeDefined();
+  it('ignores missing context values', async () => {
+    expect(await passwordProblem('quokkafern123', [null, undefined, ''])).toBeUndefined();
+    expect(await passwordProblem('quokkafern123', [null, 'quokkafern', undefined])).toBeDefined();
   });
 });
