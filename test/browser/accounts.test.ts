@@ -74,6 +74,26 @@ async function fillSignup(values: { email: string; username: string; full_name: 
 
 const signIn = (login: string, password: string) => enterPassword(page, login, password);
 
+/** A hundred browsers open a mailed link's page while it is live, then all post its form at once. */
+async function postLinkAtOnce(link: string, fields: (i: number) => Record<string, string>) {
+  const opened = await Promise.all(
+    Array.from({ length: 100 }, async () => {
+      const request = cookieJar();
+      return { request, csrf: csrfIn(await (await request(link)).text()) ?? '' };
+    }),
+  );
+  return Promise.all(
+    opened.map(async ({ request, csrf }, i) => {
+      const res = await request(new URL(new URL(link).pathname, link), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf, ...fields(i) }),
+      });
+      return { status: res.status, text: await res.text() };
+    }),
+  );
+}
+
 describe('sign-up', () => {
   it('creates an account, verifies it by mail, and continues to the client with email_verified', async () => {
     const started = await startAuthorization(page, config, app);
@@ -168,23 +188,7 @@ describe('sign-up', () => {
     expect((await client.submit(interaction, `${interaction.pathname}/signup`, fields)).status).toBe(200);
     const link = smtp.linkIn(await smtp.waitForMail('lin@example.test', 'Verify your email address'), '/verify-email');
     const token = new URL(link).searchParams.get('token') ?? '';
-    // A hundred browsers open the page while the link is live, then all post at once.
-    const opened = await Promise.all(
-      Array.from({ length: 100 }, async () => {
-        const request = cookieJar();
-        return { request, csrf: csrfIn(await (await request(link)).text()) ?? '' };
-      }),
-    );
-    const answers = await Promise.all(
-      opened.map(async ({ request, csrf }) => {
-        const res = await request(new URL('/verify-email', link), {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ csrf, token }),
-        });
-        return { status: res.status, text: await res.text() };
-      }),
-    );
+    const answers = await postLinkAtOnce(link, () => ({ token }));
     // Exactly one spent the link; the others are told it was used.
     expect(answers.filter((a) => a.text.includes('Your email address is verified'))).toHaveLength(1);
     expect(answers.filter((a) => a.status === 400 && a.text.includes('has expired or was already used'))).toHaveLength(
@@ -290,22 +294,7 @@ describe('password reset', () => {
       return smtp.linkIn(mail as NonNullable<typeof mail>, '/reset-password');
     });
     const token = new URL(link).searchParams.get('token') ?? '';
-    const opened = await Promise.all(
-      Array.from({ length: 100 }, async () => {
-        const request = cookieJar();
-        return { request, csrf: csrfIn(await (await request(link)).text()) ?? '' };
-      }),
-    );
-    const answers = await Promise.all(
-      opened.map(async ({ request, csrf }, i) => {
-        const res = await request(new URL('/reset-password', link), {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ csrf, token, password: `${PASSWORD} ${i}` }),
-        });
-        return { status: res.status, text: await res.text() };
-      }),
-    );
+    const answers = await postLinkAtOnce(link, (i) => ({ token, password: `${PASSWORD} ${i}` }));
     const winners = answers.flatMap((a, i) => (a.text.includes('Your password has been changed') ? [i] : []));
     expect(winners).toHaveLength(1);
     expect(answers.filter((a) => a.status === 400 && a.text.includes('has expired or was already used'))).toHaveLength(
