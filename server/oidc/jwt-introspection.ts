@@ -5,9 +5,10 @@ import { verifyAccessToken } from '../keys/access-tokens.ts';
 /**
  * oidc-provider does not store JWT access tokens, so its introspection endpoint refuses them with
  * `unsupported_token_type`. Resource servers still expect an answer, so this middleware (added
- * with `provider.use` at the introspection endpoint, see at-routes.ts) takes over after the library has authenticated the calling client, and
- * answers from the token itself: signature by one of our keys, issuer, `typ`, expiry, and, for
- * tokens issued to a user, whether their grant still exists (a revoked grant is deleted).
+ * with `provider.use` at the introspection endpoint, see at-routes.ts) takes over after the
+ * library has authenticated the calling client, and answers from the token itself: signature by
+ * one of our keys, issuer, `typ`, expiry, and, for tokens issued to a user, whether their grant
+ * still exists (a revoked grant is deleted).
  * `recordJwtAccessToken` keeps the jti → grant link that last check needs; a token revoked at
  * the revocation endpoint is marked there too (see revocation.ts).
  */
