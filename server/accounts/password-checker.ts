@@ -44,13 +44,12 @@ export interface Guessability {
   warning: string | null;
 }
 
-export default function guessability({
-  password,
-  userInputs,
-}: {
+export interface CheckInput {
   password: string;
   userInputs: string[];
-}): Guessability {
+}
+
+export default function guessability({ password, userInputs }: CheckInput): Guessability {
   const { score, feedback } = getChecker().check(password, userInputs);
   return { score, warning: feedback.warning };
 }

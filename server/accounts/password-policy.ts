@@ -1,5 +1,6 @@
-import Tinypool from 'tinypool';
-import type { Guessability } from './password-checker.ts';
+import type { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { CheckInput, Guessability } from './password-checker.ts';
 
 /**
  * The password policy for sign-up, password change and reset, after NIST SP 800-63B §5.1.1.2:
@@ -17,12 +18,25 @@ const MIN_SCORE = 3;
 const ADVICE = 'Try a longer passphrase of a few unrelated words.';
 
 // One thread: checks queue there rather than each holding ~35 MB of dictionaries; it leaves when idle.
-const checker = new Tinypool({
+const checker = new Piscina<CheckInput, Guessability>({
   filename: new URL('./password-checker.ts', import.meta.url).href,
   minThreads: 0,
   maxThreads: 1,
   idleTimeout: 60_000,
 });
+
+/**
+ * If the thread dies mid-check (out of memory, say), the pool fails the check it was running and
+ * starts no thread for those queued behind it until asked again: asking again starts one, which
+ * answers this check and the queue. A second failure is a real fault and propagates.
+ */
+async function guessability(input: CheckInput): Promise<Guessability> {
+  try {
+    return await checker.run(input);
+  } catch {
+    return checker.run(input);
+  }
+}
 
 /** Each context value whole, an email's local part, and the words of a name, plus our own name. */
 function userInputs(context: (string | null | undefined)[]): string[] {
@@ -49,7 +63,7 @@ export async function passwordProblem(
   if (length < PASSWORD_MIN_LENGTH) return `Use at least ${PASSWORD_MIN_LENGTH} characters.`;
   if (length > PASSWORD_MAX_LENGTH) return `Use at most ${PASSWORD_MAX_LENGTH} characters.`;
 
-  const { score, warning }: Guessability = await checker.run({ password, userInputs: userInputs(context) });
+  const { score, warning } = await guessability({ password, userInputs: userInputs(context) });
   if (score >= MIN_SCORE) return undefined;
   return warning ? `${warning} ${ADVICE}` : `This password is easy to guess. ${ADVICE}`;
 }
@@ -60,4 +74,9 @@ export function passwordProblemFor(
   person: { email: string; username: string | null; name: string | null },
 ): Promise<string | undefined> {
   return passwordProblem(password, [person.email, person.username, person.name]);
+}
+
+/** The checker's live threads; a test kills one mid-burst to show no check is lost. */
+export function passwordCheckerThreads(): readonly Worker[] {
+  return checker.threads;
 }

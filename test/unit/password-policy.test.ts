@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from '../../server/accounts/password-policy.ts';
+import {
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  passwordCheckerThreads,
+  passwordProblem,
+} from '../../server/accounts/password-policy.ts';
 
 const TOO_SHORT = 'Use at least 8 characters.';
 const TOO_LONG = 'Use at most 256 characters.';
@@ -95,5 +100,24 @@ describe('passwordProblem', () => {
   it('ignores missing context values', async () => {
     expect(await passwordProblem('quokkafern123', [null, undefined, ''])).toBeUndefined();
     expect(await passwordProblem('quokkafern123', [null, 'quokkafern', undefined])).toBeDefined();
+  });
+
+  it('answers every check of a burst when the checker thread dies in the middle of it', async () => {
+    let answered = 0;
+    const checks = Array.from({ length: 100 }, async (_, i) => {
+      const problem = await passwordProblem(i % 2 ? 'password1' : `wombat kettle ${i} drizzle`);
+      answered += 1;
+      return problem;
+    });
+    while (answered < 10) await new Promise((resolve) => setTimeout(resolve, 5));
+    const [thread] = passwordCheckerThreads();
+    await thread.terminate();
+    expect(answered).toBeLessThan(100); // it died with checks still running and queued
+
+    const problems = await Promise.all(checks);
+    problems.forEach((problem, i) => {
+      expect(problem).toBe(i % 2 ? `This is a commonly used password. ${ADVICE}` : undefined);
+    });
+    expect(await passwordProblem('qwertyuiop')).toBe(`This is a frequently used password. ${ADVICE}`);
   });
 });
