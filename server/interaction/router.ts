@@ -52,7 +52,8 @@ export function interactionRouter(deps: InteractionDeps, secure: boolean): Route
   router.post('/mfa/enrol', ...form.post, step(submitEnrolment));
   router.post('/mfa/continue', ...form.post, step(continueAfterEnrolment));
   router.post('/consent', ...form.post, step(submitConsent));
-  router.get('/abort', step(abort));
+  // A post with the form's token: a cross-site link must not be able to cancel a sign-in.
+  router.post('/abort', ...form.post, step(abort));
   return router;
 }
 

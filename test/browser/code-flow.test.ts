@@ -3,7 +3,14 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.ts';
-import { type ClientApp, relyingParty, signInThroughPages, startClientApp } from '../support/oidc-flow.ts';
+import {
+  type ClientApp,
+  enterPassword,
+  relyingParty,
+  signInThroughPages,
+  startAuthorization,
+  startClientApp,
+} from '../support/oidc-flow.ts';
 import { eventually, type RunningTessera, startTessera } from '../support/tessera.ts';
 
 const API = 'https://api.example.test/notes';
@@ -179,11 +186,30 @@ describe('authorization code with PKCE through the login and consent pages', () 
         code_challenge_method: 'S256',
       }).href,
     );
-    await page.getByRole('link', { name: /Cancel/ }).click();
+    // A link or a post from another site, even with the browser's cookies, cancels nothing.
+    const abort = `${page.url().replace(/\/login$/, '')}/abort`;
+    expect((await page.request.get(abort, { maxRedirects: 0 })).status()).toBe(405);
+    const forged = await page.request.post(abort, { form: { csrf: 'guessed' }, maxRedirects: 0 });
+    expect(forged.status()).toBe(403);
+    expect(await forged.text()).toContain('This form has expired');
+
+    await page.getByRole('button', { name: 'Cancel and return to Notes SPA' }).click();
     await page.waitForURL((u) => u.href.startsWith(app.redirectUri));
     const params = new URL(page.url()).searchParams;
     expect(params.get('error')).toBe('access_denied');
     expect(params.get('state')).toBe('cancel-state');
+  });
+
+  it('lets a person deny access on the consent page, which sends access_denied back to the client', async () => {
+    const config = await relyingParty(tessera.issuer, spa.client_id);
+    const started = await startAuthorization(page, config, app, { scope: 'openid', prompt: 'consent' });
+    await enterPassword(page, 'ada', PASSWORD);
+    await page.getByRole('button', { name: 'Deny' }).click();
+    await page.waitForURL((u) => u.href.startsWith(app.redirectUri));
+    const params = new URL(page.url()).searchParams;
+    expect(params.get('error')).toBe('access_denied');
+    expect(params.get('state')).toBe(started.state);
+    expect(params.get('code')).toBeNull();
   });
 
   it('gives a JWT access token for a registered API, introspectable until the grant is revoked', async () => {
