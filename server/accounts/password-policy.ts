@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { DependencyUnavailable } from '../http/dependency-errors.ts';
 import type { CheckInput, Guessability } from './password-checker.ts';
 
 /**
@@ -24,18 +25,30 @@ const checker = new Piscina<CheckInput, Guessability>({
   maxThreads: 1,
   idleTimeout: 60_000,
 });
+// A thread that fails while starting has no check to fail, so the pool reports it as an event,
+// which unheard would end the process; the checks waiting for it time out instead (below).
+checker.on('error', () => {});
+
+/** How long a check may wait and run: a burst of 100 sign-ups queues ~2 s behind the one thread. */
+const CHECK_TIMEOUT_MS = 15_000;
 
 /**
- * If the thread dies mid-check (out of memory, say), the pool fails the check it was running and
- * starts no thread for those queued behind it until asked again: asking again starts one, which
- * answers this check and the queue. A second failure is a real fault and propagates.
+ * The checker's verdict, asked twice at most. A thread that dies (out of memory, say) fails the
+ * check it was running and starts no thread for those queued behind it until asked again: asking
+ * again starts one, which answers this check and the queue. A check that fails again, or waits
+ * past the timeout, is the checker's outage: the request gets 503 with Retry-After, never a hang.
  */
-async function guessability(input: CheckInput): Promise<Guessability> {
-  try {
-    return await checker.run(input);
-  } catch {
-    return checker.run(input);
+async function askChecker(input: CheckInput): Promise<Guessability> {
+  let failure: unknown;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      return await checker.run(input, { signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) });
+    } catch (err) {
+      failure = err;
+      if ((err as Error).name === 'AbortError') break;
+    }
   }
+  throw new DependencyUnavailable('password_checker', 'the password checker did not answer', { cause: failure });
 }
 
 /** Each context value whole, an email's local part, and the words of a name, plus our own name. */
@@ -63,7 +76,7 @@ export async function passwordProblem(
   if (length < PASSWORD_MIN_LENGTH) return `Use at least ${PASSWORD_MIN_LENGTH} characters.`;
   if (length > PASSWORD_MAX_LENGTH) return `Use at most ${PASSWORD_MAX_LENGTH} characters.`;
 
-  const { score, warning } = await guessability({ password, userInputs: userInputs(context) });
+  const { score, warning } = await askChecker({ password, userInputs: userInputs(context) });
   if (score >= MIN_SCORE) return undefined;
   return warning ? `${warning} ${ADVICE}` : `This password is easy to guess. ${ADVICE}`;
 }
@@ -76,7 +89,7 @@ export function passwordProblemFor(
   return passwordProblem(password, [person.email, person.username, person.name]);
 }
 
-/** The checker's live threads; a test kills one mid-burst to show no check is lost. */
+/** The checker's live threads, for the tests that kill them mid-check. */
 export function passwordCheckerThreads(): readonly Worker[] {
   return checker.threads;
 }

@@ -2,12 +2,22 @@
  * Which errors mean "a dependency is down" rather than "this request is wrong" or "our bug".
  * Rules this file enforces:
  * - the database (PostgreSQL or PGlite's socket) or Redis unreachable, restarting, refusing,
- *   dropping a connection or timing out is an outage: the caller gets 503 `temporarily_unavailable`
+ *   dropping a connection or timing out, or the password checker's thread not answering, is an outage: the caller gets 503 `temporarily_unavailable`
  *   with `Retry-After`, never 500, and may simply try again;
  * - everything else (constraint violations, bad SQL, our own bugs) is not, and stays a 500;
  * - the answer is one place, used by Tessera's error boundary and by oidc-provider's.
  */
-export type Dependency = 'database' | 'redis';
+export type Dependency = 'database' | 'redis' | 'password_checker';
+
+/** Thrown by a part of Tessera whose own helper (a worker thread, say) is not answering. */
+export class DependencyUnavailable extends Error {
+  override name = 'DependencyUnavailable';
+  readonly dependency: Dependency;
+  constructor(dependency: Dependency, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.dependency = dependency;
+  }
+}
 
 /** Seconds a client is told to wait: about how long a restarted PostgreSQL takes to take connections. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -48,6 +58,7 @@ const RATE_LIMIT_STORE_DOWN = new RegExp(`^rate limit store failed: .*\\b(${[...
 /** The dependency whose outage `err` reports, or undefined when it is not an outage. */
 export function failedDependency(err: unknown): Dependency | undefined {
   for (const link of causes(err)) {
+    if (link instanceof DependencyUnavailable) return link.dependency;
     const { code, message } = link as { code?: unknown; message?: unknown };
     const text = typeof message === 'string' ? message : '';
     if (REDIS_MESSAGES.test(text)) return 'redis';

@@ -5,6 +5,7 @@ import {
   passwordCheckerThreads,
   passwordProblem,
 } from '../../server/accounts/password-policy.ts';
+import { DependencyUnavailable, failedDependency } from '../../server/http/dependency-errors.ts';
 
 const TOO_SHORT = 'Use at least 8 characters.';
 const TOO_LONG = 'Use at most 256 characters.';
@@ -112,12 +113,33 @@ describe('passwordProblem', () => {
     while (answered < 10) await new Promise((resolve) => setTimeout(resolve, 5));
     const [thread] = passwordCheckerThreads();
     await thread.terminate();
-    expect(answered).toBeLessThan(100); // it died with checks still running and queued
+    expect(answered).toBeLessThan(100); // the premise: it died with checks still to answer
 
     const problems = await Promise.all(checks);
     problems.forEach((problem, i) => {
       expect(problem).toBe(i % 2 ? `This is a commonly used password. ${ADVICE}` : undefined);
     });
+    expect(await passwordProblem('qwertyuiop')).toBe(`This is a frequently used password. ${ADVICE}`);
+  });
+
+  it('reports an outage (answered 503) for a check whose thread dies twice, and answers the next', async () => {
+    const killed: unknown[] = [];
+    const killEachNewThread = async () => {
+      while (killed.length < 2) {
+        const [thread] = passwordCheckerThreads();
+        if (thread && !killed.includes(thread)) {
+          killed.push(thread);
+          await thread.terminate();
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const [failure] = await Promise.all([
+      passwordProblem('wombat kettle drizzle').catch((err: unknown) => err),
+      killEachNewThread(),
+    ]);
+    expect(failure).toBeInstanceOf(DependencyUnavailable);
+    expect(failedDependency(failure)).toBe('password_checker');
     expect(await passwordProblem('qwertyuiop')).toBe(`This is a frequently used password. ${ADVICE}`);
   });
 });
