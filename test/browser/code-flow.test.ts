@@ -186,7 +186,7 @@ describe('authorization code with PKCE through the login and consent pages', () 
         code_challenge_method: 'S256',
       }).href,
     );
-    // A link or a post from another site, even with the browser's cookies, cancels nothing.
+    // A link, or a post without the page's form token (as another site would send), cancels nothing.
     const abort = `${page.url().replace(/\/login$/, '')}/abort`;
     expect((await page.request.get(abort, { maxRedirects: 0 })).status()).toBe(405);
     const forged = await page.request.post(abort, { form: { csrf: 'guessed' }, maxRedirects: 0 });

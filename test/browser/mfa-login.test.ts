@@ -98,6 +98,17 @@ describe('MFA at sign-in', () => {
     expect(tokens.claims()).toMatchObject({ amr: ['pwd', 'otp'], acr: ACR_MFA });
   });
 
+  it('lets a person cancel at the second step, which sends access_denied back to the client', async () => {
+    const started = await startAuthorization(page, config, app, { scope: 'openid' });
+    await password('root');
+    expect(await page.textContent('h1')).toBe('Two-step verification');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForURL((u) => u.href.startsWith(app.redirectUri));
+    const params = new URL(page.url()).searchParams;
+    expect(params.get('error')).toBe('access_denied');
+    expect(params.get('state')).toBe(started.state);
+  });
+
   it('accepts a recovery code once', async () => {
     for (const attempt of ['first', 'second']) {
       await context.clearCookies();
