@@ -10,7 +10,7 @@ export function showTotpSetup(
   ctx: Context,
   page: Page,
   enrolment: Enrolment,
-  where: { action: string; lead: string; back?: string },
+  where: { action: string; lead: string; back?: string; cancel?: string },
   status = 200,
   error?: string,
 ) {

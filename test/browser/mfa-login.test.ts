@@ -57,6 +57,17 @@ async function code(value: string) {
 
 describe('MFA at sign-in', () => {
   it('takes an admin without a factor through enrolment before the flow continues', async () => {
+    // Cancel at enrolment goes back to the client with access_denied.
+    const cancelled = await startAuthorization(page, config, app, { scope: 'openid' });
+    await password('root');
+    expect(await page.textContent('h1')).toBe('Set up two-step verification');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForURL((u) => u.href.startsWith(app.redirectUri));
+    expect(Object.fromEntries(new URL(page.url()).searchParams)).toMatchObject({
+      error: 'access_denied',
+      state: cancelled.state,
+    });
+
     const started = await startAuthorization(page, config, app, { scope: 'openid' });
     await password('root');
     expect(await page.textContent('h1')).toBe('Set up two-step verification');
