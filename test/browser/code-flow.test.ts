@@ -6,6 +6,7 @@ import { freshPagePerTest, launchBrowser, screenshot } from '../support/browser.
 import {
   type ClientApp,
   enterPassword,
+  leaveForClient,
   relyingParty,
   signInThroughPages,
   startAuthorization,
@@ -193,23 +194,19 @@ describe('authorization code with PKCE through the login and consent pages', () 
     expect(forged.status()).toBe(403);
     expect(await forged.text()).toContain('This form has expired');
 
-    await page.getByRole('button', { name: 'Cancel and return to Notes SPA' }).click();
-    await page.waitForURL((u) => u.href.startsWith(app.redirectUri));
-    const params = new URL(page.url()).searchParams;
-    expect(params.get('error')).toBe('access_denied');
-    expect(params.get('state')).toBe('cancel-state');
+    expect(await leaveForClient(page, app, 'Cancel and return to Notes SPA')).toMatchObject({
+      error: 'access_denied',
+      state: 'cancel-state',
+    });
   });
 
   it('lets a person deny access on the consent page, which sends access_denied back to the client', async () => {
     const config = await relyingParty(tessera.issuer, spa.client_id);
     const started = await startAuthorization(page, config, app, { scope: 'openid', prompt: 'consent' });
     await enterPassword(page, 'ada', PASSWORD);
-    await page.getByRole('button', { name: 'Deny' }).click();
-    await page.waitForURL((u) => u.href.startsWith(app.redirectUri));
-    const params = new URL(page.url()).searchParams;
-    expect(params.get('error')).toBe('access_denied');
-    expect(params.get('state')).toBe(started.state);
-    expect(params.get('code')).toBeNull();
+    const answer = await leaveForClient(page, app, 'Deny');
+    expect(answer).toMatchObject({ error: 'access_denied', state: started.state });
+    expect(answer.code).toBeUndefined();
   });
 
   it('gives a JWT access token for a registered API, introspectable until the grant is revoked', async () => {

@@ -9,6 +9,7 @@ import {
   consentIfAsked,
   enterPassword,
   finishAtClient,
+  leaveForClient,
   startAuthorization,
 } from '../support/oidc-flow.ts';
 import type { RunningTessera } from '../support/tessera.ts';
@@ -61,12 +62,7 @@ describe('MFA at sign-in', () => {
     const cancelled = await startAuthorization(page, config, app, { scope: 'openid' });
     await password('root');
     expect(await page.textContent('h1')).toBe('Set up two-step verification');
-    await page.getByRole('button', { name: 'Cancel' }).click();
-    await page.waitForURL((u) => u.href.startsWith(app.redirectUri));
-    expect(Object.fromEntries(new URL(page.url()).searchParams)).toMatchObject({
-      error: 'access_denied',
-      state: cancelled.state,
-    });
+    expect(await leaveForClient(page, app, 'Cancel')).toMatchObject({ error: 'access_denied', state: cancelled.state });
 
     const started = await startAuthorization(page, config, app, { scope: 'openid' });
     await password('root');
@@ -113,11 +109,7 @@ describe('MFA at sign-in', () => {
     const started = await startAuthorization(page, config, app, { scope: 'openid' });
     await password('root');
     expect(await page.textContent('h1')).toBe('Two-step verification');
-    await page.getByRole('button', { name: 'Cancel' }).click();
-    await page.waitForURL((u) => u.href.startsWith(app.redirectUri));
-    const params = new URL(page.url()).searchParams;
-    expect(params.get('error')).toBe('access_denied');
-    expect(params.get('state')).toBe(started.state);
+    expect(await leaveForClient(page, app, 'Cancel')).toMatchObject({ error: 'access_denied', state: started.state });
   });
 
   it('accepts a recovery code once', async () => {

@@ -94,6 +94,13 @@ export async function finishAtClient(
   });
 }
 
+/** Clicks the page's `button` (Cancel, Deny) and answers the query the client's redirect URI gets. */
+export async function leaveForClient(page: Page, app: ClientApp, button: string): Promise<Record<string, string>> {
+  await page.getByRole('button', { name: button, exact: true }).click();
+  await page.waitForURL((u) => u.href.startsWith(app.redirectUri));
+  return Object.fromEntries(new URL(page.url()).searchParams);
+}
+
 /** Fills the login form the browser shows and sends it. */
 export async function enterPassword(page: Page, login: string, password: string) {
   await page.fill('#login', login);
