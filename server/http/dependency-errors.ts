@@ -2,8 +2,9 @@
  * Which errors mean "a dependency is down" rather than "this request is wrong" or "our bug".
  * Rules this file enforces:
  * - the database (PostgreSQL or PGlite's socket) or Redis unreachable, restarting, refusing,
- *   dropping a connection or timing out, or the password checker's thread not answering, is an outage: the caller gets 503 `temporarily_unavailable`
- *   with `Retry-After`, never 500, and may simply try again;
+ *   dropping a connection or timing out, or the password checker's thread not answering, is an
+ *   outage: the caller gets 503 `temporarily_unavailable` with `Retry-After`, never 500, and may
+ *   simply try again;
  * - everything else (constraint violations, bad SQL, our own bugs) is not, and stays a 500;
  * - the answer is one place, used by Tessera's error boundary and by oidc-provider's.
  */

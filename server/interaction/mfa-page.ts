@@ -68,7 +68,7 @@ export const showEnrolment = (
     enrolment,
     {
       action: `/interaction/${interaction.uid}/mfa/enrol`,
-      cancel: `/interaction/${interaction.uid}/abort`,
+      signInUid: interaction.uid,
       lead: 'This account needs a second step at sign-in. Scan the code with an authenticator app, then type the six-digit code it shows.',
     },
     status,

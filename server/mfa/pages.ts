@@ -4,13 +4,14 @@ import type { Enrolment } from './factors.ts';
 
 /**
  * The two MFA pages shown both during sign-in and on /account; only where the form posts and
- * what follows the codes differ.
+ * what follows the codes differ. `signInUid`: the sign-in a setup is part of, which it offers to
+ * cancel.
  */
 export function showTotpSetup(
   ctx: Context,
   page: Page,
   enrolment: Enrolment,
-  where: { action: string; lead: string; back?: string; cancel?: string },
+  where: { action: string; lead: string; back?: string; signInUid?: string },
   status = 200,
   error?: string,
 ) {
