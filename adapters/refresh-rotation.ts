@@ -1,7 +1,7 @@
 import { type Insertable, sql } from 'kysely';
 import { type KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
-import { preparedQuery } from '../db/prepared-query.ts';
+import { preparedQueryPerCount } from '../db/prepared-query.ts';
 import type { OidcPayloadsTable } from '../db/schema.ts';
 import { artifactKey } from './artifact-key.ts';
 import { revokeReusedGrant } from './grant-reuse.ts';
@@ -223,40 +223,28 @@ async function spendAndWrite(db: Db, { tokenKey, rows }: HeldRotation, kept: Kep
 
 const ROW_COLUMNS = ['type', 'id', 'payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at'] as const;
 
-/** The spend statement for each number of held rows, compiled once (db/prepared-query.ts). */
-const spendStatements = new Map<number, ReturnType<typeof prepareSpend>>();
-function spendAndWriteRows(count: number) {
-  let statement = spendStatements.get(count);
-  if (!statement) {
-    statement = prepareSpend(count);
-    spendStatements.set(count, statement);
-  }
-  return statement;
-}
-
-function prepareSpend(count: number) {
-  return preparedQuery((_db: Db, v: Record<string, unknown>) => {
-    const spend = sql`
+/** The spend statement for each number of held rows, compiled once per count (db/prepared-query.ts). */
+const spendAndWriteRows = preparedQueryPerCount((count: number) => (_db: Db, v: Record<string, unknown>) => {
+  const spend = sql`
       update oidc_payloads
       set consumed_at = ${v.now}, successor = ${v.successor}, grace_until = ${v.until}
       where type = 'RefreshToken' and id = ${v.tokenKey} and consumed_at is null
       returning 1`;
-    const held = Array.from(
-      { length: count },
-      (_, i) =>
-        sql`(${v[`type${i}`]}, ${v[`id${i}`]}, ${v[`payload${i}`]}::json, ${v[`grant_id${i}`]}, ${v[`user_code${i}`]}, ${v[`uid${i}`]}, ${v[`account_id${i}`]}, ${v[`expires_at${i}`]}::timestamptz)`,
-    );
-    const write =
-      count === 0
-        ? sql``
-        : sql`, written as (
+  const held = Array.from(
+    { length: count },
+    (_, i) =>
+      sql`(${v[`type${i}`]}, ${v[`id${i}`]}, ${v[`payload${i}`]}::json, ${v[`grant_id${i}`]}, ${v[`user_code${i}`]}, ${v[`uid${i}`]}, ${v[`account_id${i}`]}, ${v[`expires_at${i}`]}::timestamptz)`,
+  );
+  const write =
+    count === 0
+      ? sql``
+      : sql`, written as (
             insert into oidc_payloads (type, id, payload, grant_id, user_code, uid, account_id, expires_at)
             select * from (values ${sql.join(held)}) as v (type, id, payload, grant_id, user_code, uid, account_id, expires_at)
             where exists (select 1 from spent)
             ${UPSERT}
           )`;
-    return sql<{ spent: boolean }>`
+  return sql<{ spent: boolean }>`
       with spent as (${spend})${write}
       select exists (select 1 from spent) as spent`;
-  });
-}
+});

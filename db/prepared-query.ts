@@ -35,6 +35,24 @@ export function preparedQuery<V extends object, R>(
   };
 }
 
+/**
+ * `preparedQuery` for statements whose shape grows with a count (how many rows, how many
+ * counters): `build(count)` gives the builder for that count, compiled once per count used.
+ */
+export function preparedQueryPerCount<V extends object, R>(
+  build: (count: number) => (db: Db, values: V) => Compilable<R>,
+): (count: number) => (db: Db, values: V) => Promise<R[]> {
+  const byCount = new Map<number, (db: Db, values: V) => Promise<R[]>>();
+  return (count) => {
+    let query = byCount.get(count);
+    if (!query) {
+      query = preparedQuery(build(count));
+      byCount.set(count, query);
+    }
+    return query;
+  };
+}
+
 function compile<V extends object, R>(db: Db, build: (db: Db, values: V) => Compilable<R>): CompiledQuery<R> {
   const asked = new Set<string>();
   const standIns = new Proxy({} as V, {

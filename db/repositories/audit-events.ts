@@ -1,5 +1,6 @@
 import { type ExpressionBuilder, type Insertable, sql } from 'kysely';
 import type { Db } from '../database.ts';
+import { preparedQuery } from '../prepared-query.ts';
 import type { AuditEventsTable, Schema } from '../schema.ts';
 import { addingToDailyCounts } from './daily-counts.ts';
 
@@ -43,20 +44,24 @@ export async function lockAuditChainForSlots(
   db: Db,
   count: number,
 ): Promise<{ lastHash: string; slots: { id: string; at: Date }[] }> {
-  const { rows } = await sql<{ last_hash: string; id: string; at: Date }>`
+  const rows = await lockChainAndDrawSlots(db, { count });
+  const first = rows[0];
+  if (!first) throw new Error('the audit chain has no head row');
+  const slots = rows.map(({ id, at }) => ({ id, at })).sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+  return { lastHash: first.last_hash, slots };
+}
+
+const lockChainAndDrawSlots = preparedQuery(
+  (_db: Db, v: { count: number }) => sql<{ last_hash: string; id: string; at: Date }>`
     select slot.last_hash, slot.id, slot.at
     from (select last_hash from audit_chain for update) as head
     cross join lateral (
       select head.last_hash,
              nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id,
              date_trunc('milliseconds', clock_timestamp()) as at
-      from generate_series(1, ${count}::int)
-    ) as slot`.execute(db);
-  const first = rows[0];
-  if (!first) throw new Error('the audit chain has no head row');
-  const slots = rows.map(({ id, at }) => ({ id, at })).sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-  return { lastHash: first.last_hash, slots };
-}
+      from generate_series(1, ${v.count}::int)
+    ) as slot`,
+);
 
 /**
  * Inserts chained events, adds them to the day's counts (`counts`, by kind), and moves the chain's

@@ -1,5 +1,6 @@
 import type { Insertable, Updateable } from 'kysely';
 import type { Db } from '../database.ts';
+import { preparedQuery } from '../prepared-query.ts';
 import type { ConnectionRow, ConnectionsTable } from '../schema.ts';
 
 export interface ConnectionWithDomains extends ConnectionRow {
@@ -29,16 +30,19 @@ export async function listConnections(db: Db, only?: { enabled: true }): Promise
   }));
 }
 
-/** The id and name of each enabled connection an operator made, oldest first: what the sign-in pages offer. */
-export async function listOperatorConnectionNames(db: Db): Promise<{ id: string; name: string }[]> {
-  return db
+const operatorConnectionNames = preparedQuery((db: Db, _v: object) =>
+  db
     .selectFrom('connections')
     .select(['id', 'name'])
     .where('enabled', '=', true)
     .where('source', '=', 'operator')
     .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+    .orderBy('id'),
+);
+
+/** The id and name of each enabled connection an operator made, oldest first: what the sign-in pages offer. */
+export async function listOperatorConnectionNames(db: Db): Promise<{ id: string; name: string }[]> {
+  return operatorConnectionNames(db, {});
 }
 
 async function domainsOf(db: Db, id: string): Promise<string[]> {
@@ -62,15 +66,19 @@ export async function setConnectionDomains(db: Db, id: string, domains: string[]
   }
 }
 
-/** The enabled connection that holds `domain`, for home-realm discovery. */
-export async function enabledConnectionOfDomain(db: Db, domain: string): Promise<ConnectionRow | undefined> {
-  return db
+const enabledConnectionByDomain = preparedQuery((db: Db, v: { domain: string }) =>
+  db
     .selectFrom('connection_domains')
     .innerJoin('connections', 'connections.id', 'connection_domains.connection_id')
     .selectAll('connections')
-    .where('connection_domains.domain', '=', domain)
-    .where('connections.enabled', '=', true)
-    .executeTakeFirst();
+    .where('connection_domains.domain', '=', v.domain)
+    .where('connections.enabled', '=', true),
+);
+
+/** The enabled connection that holds `domain`, for home-realm discovery. */
+export async function enabledConnectionOfDomain(db: Db, domain: string): Promise<ConnectionRow | undefined> {
+  const [row] = await enabledConnectionByDomain(db, { domain });
+  return row;
 }
 
 export async function updateConnectionRow(db: Db, id: string, patch: Updateable<ConnectionsTable>): Promise<boolean> {

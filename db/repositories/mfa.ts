@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../database.ts';
+import { preparedQuery } from '../prepared-query.ts';
 
 /**
  * Writes a new unconfirmed secret, dated now (`created_at` is when the current secret was made);
@@ -102,6 +103,31 @@ export async function countUnusedRecoveryCodes(db: Db, userId: string): Promise<
   return row.n;
 }
 
+const findMfaStanding = preparedQuery((db: Db, v: { userId: string }) =>
+  db.selectNoFrom((eb) => [
+    eb
+      .exists(
+        eb
+          .selectFrom('totp_factors')
+          .select('user_id')
+          .where('user_id', '=', v.userId)
+          .where('confirmed_at', 'is not', null),
+      )
+      .as('totp'),
+    eb.exists(eb.selectFrom('passkeys').select('user_id').where('user_id', '=', v.userId)).as('passkey'),
+    eb
+      .exists(
+        eb
+          .selectFrom('user_roles')
+          .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+          .select('roles.id')
+          .where('user_roles.user_id', '=', v.userId)
+          .where('roles.requires_mfa', '=', true),
+      )
+      .as('role_requires_mfa'),
+  ]),
+);
+
 /**
  * What a sign-in asks of a user's factors, in one statement: whether they have a confirmed TOTP
  * factor, and whether any role they hold requires MFA.
@@ -110,31 +136,8 @@ export async function mfaStanding(
   db: Db,
   userId: string,
 ): Promise<{ totp: boolean; passkey: boolean; roleRequiresMfa: boolean }> {
-  const row = await db
-    .selectNoFrom((eb) => [
-      eb
-        .exists(
-          eb
-            .selectFrom('totp_factors')
-            .select('user_id')
-            .where('user_id', '=', userId)
-            .where('confirmed_at', 'is not', null),
-        )
-        .as('totp'),
-      eb.exists(eb.selectFrom('passkeys').select('user_id').where('user_id', '=', userId)).as('passkey'),
-      eb
-        .exists(
-          eb
-            .selectFrom('user_roles')
-            .innerJoin('roles', 'roles.id', 'user_roles.role_id')
-            .select('roles.id')
-            .where('user_roles.user_id', '=', userId)
-            .where('roles.requires_mfa', '=', true),
-        )
-        .as('role_requires_mfa'),
-    ])
-    .executeTakeFirstOrThrow();
-  return { totp: Boolean(row.totp), passkey: Boolean(row.passkey), roleRequiresMfa: Boolean(row.role_requires_mfa) };
+  const [row] = await findMfaStanding(db, { userId });
+  return { totp: Boolean(row?.totp), passkey: Boolean(row?.passkey), roleRequiresMfa: Boolean(row?.role_requires_mfa) };
 }
 
 export async function clientRequiresMfa(db: Db, clientId: string): Promise<boolean> {

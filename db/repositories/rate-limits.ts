@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../database.ts';
+import { preparedQueryPerCount } from '../prepared-query.ts';
 
 /** A counter as the database sees it: points used in its window, milliseconds until the window ends (its clock). */
 export interface RateLimitCount {
@@ -37,7 +38,7 @@ export interface RateLimitInTurn {
 }
 
 // One upsert of `incrementRateLimit`, as a named CTE; `gate` decides whether it counts at all.
-const upsertCte = (name: string, { key, windowSeconds }: RateLimitInTurn, gate: RawBuilder<unknown>) => sql`
+const upsertCte = (name: string, key: unknown, windowSeconds: unknown, gate: RawBuilder<unknown>) => sql`
   ${sql.raw(name)} as (
     insert into rate_limits (key, points, expires_at)
     select ${key}::text, 1, now() + make_interval(secs => ${windowSeconds}) ${gate}
@@ -47,6 +48,20 @@ const upsertCte = (name: string, { key, windowSeconds }: RateLimitInTurn, gate: 
     returning points, (extract(epoch from expires_at - now()) * 1000)::float8 as ms_left
   )`;
 
+/** `incrementRateLimitsInTurn`'s statement for `count` counters, compiled once per count. */
+const incrementInTurn = preparedQueryPerCount((count: number) => (_db: Db, v: Record<string, unknown>) => {
+  const ctes = Array.from({ length: count }, (_, i) => {
+    const gate = i > 0 ? sql`where (select points from ${sql.raw(`c${i - 1}`)}) <= ${v[`points${i - 1}`]}::int` : sql``;
+    return upsertCte(`c${i}`, v[`key${i}`], v[`window${i}`], gate);
+  });
+  const counts = Array.from(
+    { length: count },
+    (_, i) => sql`select ${i}::int as i, points, ms_left from ${sql.raw(`c${i}`)}`,
+  );
+  return sql<RateLimitCount & { i: number }>`
+    with ${sql.join(ctes)} ${sql.join(counts, sql` union all `)} order by i`;
+});
+
 /**
  * `incrementRateLimit` for each counter in turn, in one statement: a counter is counted only when
  * the one before it is still within its points, so the counts come back up to and including the
@@ -54,16 +69,31 @@ const upsertCte = (name: string, { key, windowSeconds }: RateLimitInTurn, gate: 
  * PostgreSQL run them in order, so rows are locked in the order given, as one call at a time would.
  */
 export async function incrementRateLimitsInTurn(db: Db, limits: RateLimitInTurn[]): Promise<RateLimitCount[]> {
-  const ctes = limits.map((limit, i) => {
-    const before = limits[i - 1];
-    const gate = before ? sql`where (select points from ${sql.raw(`c${i - 1}`)}) <= ${before.points}::int` : sql``;
-    return upsertCte(`c${i}`, limit, gate);
+  const values: Record<string, unknown> = {};
+  limits.forEach(({ key, windowSeconds, points }, i) => {
+    values[`key${i}`] = key;
+    values[`window${i}`] = windowSeconds;
+    // The last counter's points gate nothing after it.
+    if (i < limits.length - 1) values[`points${i}`] = points;
   });
-  const counts = limits.map((_, i) => sql`select ${i}::int as i, points, ms_left from ${sql.raw(`c${i}`)}`);
-  const { rows } = await sql<RateLimitCount & { i: number }>`
-    with ${sql.join(ctes)} ${sql.join(counts, sql` union all `)} order by i`.execute(db);
+  const rows = await incrementInTurn(limits.length)(db, values);
   return rows.map(({ points, ms_left }) => ({ points, ms_left }));
 }
+
+/** `decrementRateLimits`' statement for `count` counters, compiled once per count. */
+const decrementTogether = preparedQueryPerCount((count: number) => (_db: Db, v: Record<string, unknown>) => {
+  const given = sql.join(
+    Array.from({ length: count }, (_, i) => sql`(${v[`key${i}`]}::text, ${v[`points${i}`]}::int, ${i}::int)`),
+  );
+  return sql`
+    with given (key, n, position) as (values ${given}),
+    locked as (
+      select rate_limits.key, given.n from rate_limits join given on given.key = rate_limits.key
+      where rate_limits.expires_at > now() order by given.position for update of rate_limits
+    )
+    update rate_limits set points = greatest(rate_limits.points - locked.n, 0)
+    from locked where rate_limits.key = locked.key`;
+});
 
 /**
  * `decrementRateLimit` for several counters in one statement. Their rows are locked in the order
@@ -71,15 +101,12 @@ export async function incrementRateLimitsInTurn(db: Db, limits: RateLimitInTurn[
  */
 export async function decrementRateLimits(db: Db, takes: { key: string; points: number }[]): Promise<void> {
   if (takes.length === 0) return;
-  const given = sql.join(takes.map(({ key, points }, i) => sql`(${key}::text, ${points}::int, ${i}::int)`));
-  await sql`
-    with given (key, n, position) as (values ${given}),
-    locked as (
-      select rate_limits.key, given.n from rate_limits join given on given.key = rate_limits.key
-      where rate_limits.expires_at > now() order by given.position for update of rate_limits
-    )
-    update rate_limits set points = greatest(rate_limits.points - locked.n, 0)
-    from locked where rate_limits.key = locked.key`.execute(db);
+  const values: Record<string, unknown> = {};
+  takes.forEach(({ key, points }, i) => {
+    values[`key${i}`] = key;
+    values[`points${i}`] = points;
+  });
+  await decrementTogether(takes.length)(db, values);
 }
 
 /**

@@ -11,14 +11,17 @@ export async function findUserById(db: Db, id: string): Promise<User | undefined
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** By email or username, case-insensitively. */
-export async function findUserByLogin(db: Db, login: string): Promise<User | undefined> {
-  const key = login.toLowerCase();
-  return db
+const findUserByLowerLogin = preparedQuery((db: Db, v: { key: string }) =>
+  db
     .selectFrom('users')
     .selectAll()
-    .where((eb) => eb.or([eb(sql`lower(email)`, '=', key), eb(sql`lower(username)`, '=', key)]))
-    .executeTakeFirst();
+    .where((eb) => eb.or([eb(sql`lower(email)`, '=', v.key), eb(sql`lower(username)`, '=', v.key)])),
+);
+
+/** By email or username, case-insensitively. */
+export async function findUserByLogin(db: Db, login: string): Promise<User | undefined> {
+  const [row] = await findUserByLowerLogin(db, { key: login.toLowerCase() });
+  return row;
 }
 
 /** Stores a hash Tessera made; an imported hash it replaces is gone for good. */
