@@ -79,7 +79,8 @@ describe('every response', () => {
     expect(odd.headers.get('x-content-type-options')).toBe('nosniff');
     expect(odd.headers.get('x-frame-options')).toBe('DENY');
     expect(odd.headers.get('referrer-policy')).toBe('no-referrer');
-    expect(tessera.logs()).toContain('"reqId":"trace-1234abcd"');
+    // The server's log and its answer come by different pipes: the line may arrive after the answer.
+    await eventually(async () => expect(tessera.logs()).toContain('"reqId":"trace-1234abcd"'));
   });
 
   it('answers an unknown path with 404 as JSON or as a page, whichever was asked for', async () => {
