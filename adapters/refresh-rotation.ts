@@ -1,7 +1,7 @@
 import { type Insertable, sql } from 'kysely';
 import { type KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
-import { preparedQueryPerCount } from '../db/prepared-query.ts';
+import { numberedValues, preparedQueryPerCount } from '../db/prepared-query.ts';
 import type { OidcPayloadsTable } from '../db/schema.ts';
 import { artifactKey } from './artifact-key.ts';
 import { revokeReusedGrant } from './grant-reuse.ts';
@@ -208,15 +208,13 @@ async function writeRows(db: Db, rows: Row[]): Promise<void> {
 
 /** One statement: spends the token if still unused and, only then, writes the held rows. Answers whether it spent. */
 async function spendAndWrite(db: Db, { tokenKey, rows }: HeldRotation, kept: Kept): Promise<boolean> {
-  const values: Record<string, unknown> = {
+  const values = {
     now: new Date(),
     successor: kept?.sealed ?? null,
     until: kept?.until ?? null,
     tokenKey,
+    ...numberedValues(rows, (r) => Object.fromEntries(ROW_COLUMNS.map((column) => [column, r[column] ?? null]))),
   };
-  rows.forEach((r, i) => {
-    for (const column of ROW_COLUMNS) values[`${column}${i}`] = r[column] ?? null;
-  });
   const [answer] = await spendAndWriteRows(rows.length)(db, values);
   return answer?.spent === true;
 }

@@ -53,6 +53,21 @@ export function preparedQueryPerCount<V extends object, R>(
   };
 }
 
+/**
+ * The values of a `preparedQueryPerCount` statement for `items`: each item's fields numbered by
+ * its position (`key0`, `key1`, …), as the statement for that count reads them.
+ */
+export function numberedValues<T>(
+  items: readonly T[],
+  fields: (item: T, index: number) => Record<string, unknown>,
+): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  items.forEach((item, i) => {
+    for (const [name, value] of Object.entries(fields(item, i))) values[`${name}${i}`] = value;
+  });
+  return values;
+}
+
 function compile<V extends object, R>(db: Db, build: (db: Db, values: V) => Compilable<R>): CompiledQuery<R> {
   const asked = new Set<string>();
   const standIns = new Proxy({} as V, {

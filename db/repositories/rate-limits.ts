@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../database.ts';
-import { preparedQueryPerCount } from '../prepared-query.ts';
+import { numberedValues, preparedQueryPerCount } from '../prepared-query.ts';
 
 /** A counter as the database sees it: points used in its window, milliseconds until the window ends (its clock). */
 export interface RateLimitCount {
@@ -69,13 +69,10 @@ const incrementInTurn = preparedQueryPerCount((count: number) => (_db: Db, v: Re
  * PostgreSQL run them in order, so rows are locked in the order given, as one call at a time would.
  */
 export async function incrementRateLimitsInTurn(db: Db, limits: RateLimitInTurn[]): Promise<RateLimitCount[]> {
-  const values: Record<string, unknown> = {};
-  limits.forEach(({ key, windowSeconds, points }, i) => {
-    values[`key${i}`] = key;
-    values[`window${i}`] = windowSeconds;
+  const values = numberedValues(limits, ({ key, windowSeconds, points }, i) =>
     // The last counter's points gate nothing after it.
-    if (i < limits.length - 1) values[`points${i}`] = points;
-  });
+    i < limits.length - 1 ? { key, window: windowSeconds, points } : { key, window: windowSeconds },
+  );
   const rows = await incrementInTurn(limits.length)(db, values);
   return rows.map(({ points, ms_left }) => ({ points, ms_left }));
 }
@@ -101,12 +98,10 @@ const decrementTogether = preparedQueryPerCount((count: number) => (_db: Db, v: 
  */
 export async function decrementRateLimits(db: Db, takes: { key: string; points: number }[]): Promise<void> {
   if (takes.length === 0) return;
-  const values: Record<string, unknown> = {};
-  takes.forEach(({ key, points }, i) => {
-    values[`key${i}`] = key;
-    values[`points${i}`] = points;
-  });
-  await decrementTogether(takes.length)(db, values);
+  await decrementTogether(takes.length)(
+    db,
+    numberedValues(takes, ({ key, points }) => ({ key, points })),
+  );
 }
 
 /**
