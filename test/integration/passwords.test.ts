@@ -1,7 +1,9 @@
-import { describe, expect, it } from '@jest/globals';
+import { availableParallelism } from 'node:os';
+import { describe, expect, it, jest } from '@jest/globals';
 import argon2 from 'argon2';
 import type { Db } from '../../db/database.ts';
 import { findUserById, insertUser } from '../../db/repositories/users.ts';
+import { hashPassword, verifyPassword } from '../../server/accounts/passwords.ts';
 import { authenticate } from '../../server/accounts/users.ts';
 import { AppError } from '../../server/errors.ts';
 import { migratedDatabasePerFile } from '../support/database.ts';
@@ -39,6 +41,33 @@ describe('authenticate', () => {
     for (const err of errors) {
       expect(err).toBeInstanceOf(AppError);
       expect(err).toMatchObject({ code: 'invalid_credentials', message: 'Incorrect email, username or password.' });
+    }
+  });
+});
+
+describe('password hashing under a burst', () => {
+  it('checks 120 passwords at once, at most one per core at a time, each with its right answer', async () => {
+    const hash = await hashPassword('the one right passphrase');
+    let running = 0;
+    let most = 0;
+    const verify = argon2.verify.bind(argon2);
+    const spy = jest.spyOn(argon2, 'verify').mockImplementation(async (...args: Parameters<typeof argon2.verify>) => {
+      running++;
+      most = Math.max(most, running);
+      try {
+        return await verify(...args);
+      } finally {
+        running--;
+      }
+    });
+    try {
+      const tries = Array.from({ length: 120 }, (_, i) => (i % 3 === 0 ? 'the one right passphrase' : `wrong ${i}`));
+      const answers = await Promise.all(tries.map((password) => verifyPassword(hash, password)));
+      expect(answers).toEqual(tries.map((password) => password === 'the one right passphrase'));
+      expect(spy).toHaveBeenCalledTimes(120);
+      expect(most).toBeLessThanOrEqual(availableParallelism());
+    } finally {
+      spy.mockRestore();
     }
   });
 });
