@@ -13,6 +13,8 @@ export default {
   testPathIgnorePatterns: process.env.DATABASE_URL
     ? ['/node_modules/']
     : ['/node_modules/', '\\.postgres\\.test\\.ts$'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 120_000,
   maxWorkers: 2,
 };

@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { generate } from 'otplib';
 import type { Db } from '../../db/database.ts';
-import { migrateToLatest } from '../../db/migrator.ts';
 import { insertUser } from '../../db/repositories/users.ts';
 import {
   confirmTotpEnrolment,
@@ -30,8 +29,7 @@ const at = (ms: number) => jest.spyOn(Date, 'now').mockReturnValue(ms);
 const codeAt = (secret: string, ms: number) => generate({ secret, epoch: Math.floor(ms / 1000) });
 
 beforeAll(async () => {
-  ({ db, close } = await openTestDb());
-  await migrateToLatest(db);
+  ({ db, close } = await openTestDb({ migrated: true }));
   await insertUser(db, { id: user.id, email: user.email });
 });
 

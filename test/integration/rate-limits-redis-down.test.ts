@@ -9,7 +9,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Db } from '../../db/database.ts';
-import { migrateToLatest } from '../../db/migrator.ts';
 import { createRateLimiter, type RateLimiter } from '../../server/rate-limit/rate-limits.ts';
 import { openTestDb } from '../support/database.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
@@ -46,8 +45,7 @@ const burst = (key: string, n = 120) =>
   Promise.all(Array.from({ length: n }, () => limiter.attempt('totp_account', key)));
 
 beforeAll(async () => {
-  ({ db, close: closeDb } = await openTestDb());
-  await migrateToLatest(db);
+  ({ db, close: closeDb } = await openTestDb({ migrated: true }));
   redis = new Redis(REDIS_URL);
   const target = new URL(REDIS_URL);
   proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });

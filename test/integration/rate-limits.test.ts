@@ -14,7 +14,6 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import type { Db } from '../../db/database.ts';
-import { migrateToLatest } from '../../db/migrator.ts';
 import {
   createRateLimiter,
   RATE_LIMITS,
@@ -42,8 +41,7 @@ interface Store {
 }
 
 async function databaseStore(): Promise<Store> {
-  const { db, close } = await openTestDb();
-  await migrateToLatest(db);
+  const { db, close } = await openTestDb({ migrated: true });
   const limiters: RateLimiter[] = [];
   return {
     limiter(policies) {
@@ -77,8 +75,7 @@ async function databaseStore(): Promise<Store> {
 async function redisStore(): Promise<Store> {
   const redis = new Redis(REDIS_URL);
   // The fallback store while Redis is away; these tests keep Redis up, so it must stay empty.
-  const fallback = await openTestDb();
-  await migrateToLatest(fallback.db);
+  const fallback = await openTestDb({ migrated: true });
   const limiters: RateLimiter[] = [];
   return {
     limiter(policies) {
@@ -368,8 +365,7 @@ describe('the database store', () => {
   let limiter: RateLimiter;
 
   beforeAll(async () => {
-    ({ db, close } = await openTestDb());
-    await migrateToLatest(db);
+    ({ db, close } = await openTestDb({ migrated: true }));
     limiter = createRateLimiter({ db, redisUrl: undefined, logger: quiet });
   });
 
