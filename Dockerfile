@@ -2,7 +2,7 @@
 FROM node:24-slim
 
 # NODE_COMPILE_CACHE: Node keeps the type-stripped, compiled modules between starts, so a
-# restarted node never loads the TypeScript stripper (see server/main.ts).
+# restarted node never loads the TypeScript stripper (see server/compile-cache.ts).
 ENV NODE_ENV=production \
     PORT=3000 \
     DATA_DIR=/var/lib/tessera \

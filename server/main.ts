@@ -1,25 +1,13 @@
 import cluster from 'node:cluster';
-import { enableCompileCache } from 'node:module';
-import { join } from 'node:path';
+import { cacheCompiledModules } from './compile-cache.ts';
 
 /**
  * config → one node (serve.ts), or with WORKERS above 1 a primary that runs that many nodes as
  * worker processes sharing the port (cluster.ts). Both are imported only where they run: the
  * primary loads neither the database nor the provider.
- *
- * Node's compile cache keeps each module's type-stripped source and compiled code between starts,
- * keyed by its path and content. Every module but this one is imported after it is on, so a restart
- * strips no types and compiles less: Node's TypeScript stripper is a WebAssembly instance whose
- * memory grows with each file it strips and never shrinks (some 10 MB of an idle node's RSS). With
- * NODE_COMPILE_CACHE set (the Docker image sets it) this file too comes from the cache and the
- * stripper is never loaded. The cache lives in the project's node_modules/.cache, not the shared
- * system temporary directory, where another local user could plant entries; where it cannot be
- * written, Node runs without it.
  */
-const COMPILE_CACHE = join(import.meta.dirname, '..', 'node_modules', '.cache', 'tessera');
-
 async function main() {
-  enableCompileCache(COMPILE_CACHE);
+  cacheCompiledModules(); // before any other module of ours is imported
   const { ConfigError, loadConfig } = await import('./config.ts');
   const { createLogger } = await import('./logger.ts');
   let config: ReturnType<typeof loadConfig>;
