@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -6,45 +6,34 @@ import { Kysely, PGliteDialect } from 'kysely';
 import { migrateToLatest } from '../../db/migrator.ts';
 
 /**
- * Once before the test files: a folder for the whole run, which the workers find through the
- * environment they inherit. It holds what every test's servers and CLI commands would otherwise
- * make again each time, at a cost of seconds of CPU each on a suite that starts some seventy
- * databases and three hundred processes:
- * - on the embedded database, a PGlite database migrated to the latest schema, as a data
- *   directory (for servers) and as a tarball (for databases in a test's own process), which each
- *   test database starts as a copy of instead of running initdb;
- * - Node's compile cache, so a spawned server or CLI command does not compile Tessera again.
+ * Once before the test files, on the embedded database: a PGlite database migrated to the latest
+ * schema, as a data directory (for servers) and as a tarball (for databases in a test's own
+ * process). Every migrated test database starts as a copy: PGlite's initdb costs seconds of CPU
+ * each time, a copy milliseconds, and a run makes some seventy databases. The workers find it
+ * through the environment they inherit; the global teardown removes it.
  */
-export const RUN_DIR_ENV = 'TESSERA_TEST_RUN_DIR';
+export const TEMPLATE_ENV = 'TESSERA_TEST_TEMPLATE';
 
-const templateOf = (runDir: string) => join(runDir, 'template');
-const compileCacheOf = (runDir: string) => join(runDir, 'compile-cache');
-
-function currentRunDir(): string {
-  const dir = process.env[RUN_DIR_ENV];
-  if (!dir) throw new Error(`${RUN_DIR_ENV} is not set: run the tests with npm test, whose global setup makes it`);
+/** The template's folder: `pgdata/` and `pgdata.tar`. */
+export function templateDir(): string {
+  const dir = process.env[TEMPLATE_ENV];
+  if (!dir) throw new Error(`${TEMPLATE_ENV} is not set: run the tests with npm test, whose global setup makes it`);
   return dir;
 }
 
-/** The embedded databases' migrated template: `pgdata/` and `pgdata.tar`. */
-export const templateDir = () => templateOf(currentRunDir());
-/** Where spawned servers and CLI commands keep what Node compiled (NODE_COMPILE_CACHE). */
-export const compileCacheDir = () => compileCacheOf(currentRunDir());
-
 export default async function globalSetup(): Promise<void> {
-  const runDir = await mkdtemp(join(tmpdir(), 'tessera-test-run-'));
+  if (process.env.DATABASE_URL) return;
+  const template = await mkdtemp(join(tmpdir(), 'tessera-test-template-'));
   try {
-    await mkdir(compileCacheOf(runDir));
-    if (!process.env.DATABASE_URL) await makeTemplate(templateOf(runDir));
+    await makeTemplate(template);
   } catch (err) {
-    await rm(runDir, { recursive: true, force: true });
+    await rm(template, { recursive: true, force: true });
     throw err;
   }
-  process.env[RUN_DIR_ENV] = runDir;
+  process.env[TEMPLATE_ENV] = template;
 }
 
 async function makeTemplate(template: string): Promise<void> {
-  await mkdir(template);
   const pglite = await PGlite.create(join(template, 'pgdata'));
   try {
     await migrateToLatest(new Kysely<never>({ dialect: new PGliteDialect({ pglite }) }));

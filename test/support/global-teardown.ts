@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
-import { RUN_DIR_ENV } from './global-setup.ts';
+import { TEMPLATE_ENV } from './global-setup.ts';
 
 export default async function globalTeardown(): Promise<void> {
-  const runDir = process.env[RUN_DIR_ENV];
-  if (runDir) await rm(runDir, { recursive: true, force: true });
+  const template = process.env[TEMPLATE_ENV];
+  if (template) await rm(template, { recursive: true, force: true });
 }

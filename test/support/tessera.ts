@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from './database.ts';
-import { compileCacheDir } from './global-setup.ts';
 
 /**
  * A real Tessera server in a child process, as `npm start` runs it, on a free port, with its
@@ -60,7 +59,7 @@ export async function startTessera(
 
   const start = async () => {
     child = spawn(process.execPath, [join(ROOT, 'server', 'main.ts')], {
-      env: processEnv(env),
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const started = child;
@@ -121,18 +120,10 @@ export async function startTessera(
   };
 }
 
-/** A spawned server's or command's whole environment: `env` and little else, as on a clean host. */
-const processEnv = (env: Record<string, string>) => ({
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  NODE_COMPILE_CACHE: compileCacheDir(),
-  ...env,
-});
-
 export function runCli(env: Record<string, string>, args: string[], stdin?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'scripts', 'tessera.ts'), ...args], {
-      env: processEnv(env),
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
