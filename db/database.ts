@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import type { PGliteOptions } from '@electric-sql/pglite';
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -115,6 +116,22 @@ function overPg(pool: pg.Pool, mode: 'postgres' | 'socket', onConnectionError: (
 
 const EMBEDDED_SHARED_BUFFERS = '32MB';
 
+/**
+ * How an embedded database is opened, by the server and by anything that must build one the same
+ * way (the tests' migrated template). PGlite is imported here: a node on PostgreSQL never loads it.
+ */
+export async function embeddedPgliteOptions(): Promise<PGliteOptions> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  // pg_trgm: the index behind searching users by part of a name (migration 20261130T1810).
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
+  return {
+    // PostgreSQL's default 128 MB of shared buffers lives in the process's WebAssembly memory,
+    // which never shrinks; a small deployment's working set fits in far less.
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
+    extensions: { pg_trgm },
+  };
+}
+
 async function embedded(
   dataDir: string,
   serve: boolean,
@@ -124,14 +141,7 @@ async function embedded(
   // Imported here: a node on PostgreSQL never loads PGlite.
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  // pg_trgm: the index behind searching users by part of a name (migration 20261130T1810).
-  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
-  // PostgreSQL's default 128 MB of shared buffers lives in the process's WebAssembly memory, which
-  // never shrinks; a small deployment's working set fits in far less.
-  const pglite = await PGlite.create(join(dataDir, 'pgdata'), {
-    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
-    extensions: { pg_trgm },
-  });
+  const pglite = await PGlite.create(join(dataDir, 'pgdata'), await embeddedPgliteOptions());
   const session = createEmbeddedSession(pglite, { warn });
   const db = new Kysely<Schema>({ dialect: session.dialect });
   let server: PGLiteSocketServer | undefined;

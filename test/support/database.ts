@@ -6,7 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll } from '@jest/globals';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import type { Db } from '../../db/database.ts';
+import { type Db, embeddedPgliteOptions } from '../../db/database.ts';
 import { migrateToLatest } from '../../db/migrator.ts';
 import { templateDir } from './global-setup.ts';
 
@@ -49,9 +49,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export async function openTestDb(options: { migrated?: boolean } = {}): Promise<{ db: Db; close(): Promise<void> }> {
   const base = process.env.DATABASE_URL;
   if (!base) {
-    const pglite = options.migrated
-      ? await PGlite.create({ loadDataDir: new Blob([await readFile(join(templateDir(), 'pgdata.tar'))]) })
-      : new PGlite();
+    const pglite = await PGlite.create({
+      ...(await embeddedPgliteOptions()),
+      ...(options.migrated && { loadDataDir: new Blob([await readFile(join(templateDir(), 'pgdata.tar'))]) }),
+    });
     const db = new Kysely<never>({ dialect: new PGliteDialect({ pglite }) }) as unknown as Db;
     return { db, close: () => db.destroy() };
   }

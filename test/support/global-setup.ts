@@ -3,14 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect } from 'kysely';
+import { embeddedPgliteOptions } from '../../db/database.ts';
 import { migrateToLatest } from '../../db/migrator.ts';
 
 /**
- * Once before the test files, on the embedded database: a PGlite database migrated to the latest
- * schema, as a data directory (for servers) and as a tarball (for databases in a test's own
- * process). Every migrated test database starts as a copy: PGlite's initdb costs seconds of CPU
- * each time, a copy milliseconds, and a run makes some seventy databases. The workers find it
- * through the environment they inherit; the global teardown removes it.
+ * Once before the test files, on the embedded database: a PGlite database, opened as the server
+ * opens one (its extensions and settings) and migrated to the latest schema, kept as a data
+ * directory (for servers) and as a tarball (for databases in a test's own process). Every migrated
+ * test database starts as a copy: PGlite's initdb costs seconds of CPU each time, a copy
+ * milliseconds, and a run makes some seventy databases. The workers find it through the
+ * environment they inherit; the global teardown removes it.
  */
 export const TEMPLATE_ENV = 'TESSERA_TEST_TEMPLATE';
 
@@ -34,7 +36,7 @@ export default async function globalSetup(): Promise<void> {
 }
 
 async function makeTemplate(template: string): Promise<void> {
-  const pglite = await PGlite.create(join(template, 'pgdata'));
+  const pglite = await PGlite.create(join(template, 'pgdata'), await embeddedPgliteOptions());
   try {
     await migrateToLatest(new Kysely<never>({ dialect: new PGliteDialect({ pglite }) }));
     const tarball = await pglite.dumpDataDir('none');
