@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it, jest } from '@jest/globals';
-import argon2 from 'argon2';
+import argon2 from '@node-rs/argon2';
 import type { Db } from '../../db/database.ts';
 import { findUserById, insertUser } from '../../db/repositories/users.ts';
 import { hashPassword, verifyPassword } from '../../server/accounts/passwords.ts';
@@ -16,16 +16,13 @@ migratedDatabasePerFile((opened) => {
 
 describe('authenticate', () => {
   it('rehashes a password stored with older argon2 parameters on the next good login', async () => {
-    const old = await argon2.hash('an old but long passphrase', {
-      type: argon2.argon2id,
-      memoryCost: 8_192,
-      timeCost: 1,
-    });
+    // argon2id (the default) at parameters Tessera no longer uses.
+    const old = await argon2.hash('an old but long passphrase', { memoryCost: 8_192, timeCost: 1 });
     await insertUser(db, { id: 'u-old', email: 'old@example.test', password_hash: old, email_verified: true });
     await authenticate(db, 'old@example.test', 'an old but long passphrase');
     const stored = (await findUserById(db, 'u-old'))?.password_hash ?? '';
     expect(stored).not.toBe(old);
-    expect(stored).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(stored).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     await expect(authenticate(db, 'OLD@example.test', 'an old but long passphrase')).resolves.toMatchObject({
       id: 'u-old',
     });

@@ -56,6 +56,14 @@ describe('imported password hashes', () => {
     expect(await verifyPassword(hash, 'a long and unusual passphrase')).toBe(true);
   });
 
+  it('keeps hashes stored by earlier versions, whose parameters are written m, p, t', async () => {
+    const hash = (await hashPassword('a long and unusual passphrase')).replace('m=19456,t=2,p=1', 'm=19456,p=1,t=2');
+    expect(hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(needsRehash(hash)).toBe(false);
+    expect(await verifyPassword(hash, 'a long and unusual passphrase')).toBe(true);
+    expect(await verifyPassword(hash, 'a long and unusual passphrasE')).toBe(false);
+  });
+
   it.each([
     ['an MD5 crypt hash', '$1$saltsalt$qjXMvbEw8oaL.CzflDugX/'],
     ['SHA-512 crypt', '$6$rounds=5000$saltsalt$abcdefghijklmnopqrstuvwxyz'],

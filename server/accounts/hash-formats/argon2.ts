@@ -1,4 +1,4 @@
-import argon2 from 'argon2';
+import argon2 from '@node-rs/argon2';
 import { boundedInt, type HashFormat } from './format.ts';
 
 /**
