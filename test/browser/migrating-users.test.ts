@@ -1,7 +1,7 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { totpCode } from '../support/account.ts';
@@ -32,6 +32,8 @@ let browser: Browser;
 let app: ClientApp;
 let page: Page;
 let config: oidc.Configuration;
+/** This file's import files, removed when it ends. */
+let work = '';
 let jsonLines = '';
 const keycloakExport = join(FIXTURES, 'keycloak-realm-export.json');
 
@@ -46,7 +48,8 @@ beforeAll(async () => {
   };
   const bcrypt = hashes.hashes.find((h) => h.source === 'python bcrypt 2b')?.hash;
   const django = hashes.hashes.find((h) => h.format === 'django-pbkdf2-sha256')?.hash;
-  jsonLines = join(await mkdtemp(join(tmpdir(), 'tessera-import-')), 'users.jsonl');
+  work = await mkdtemp(join(tmpdir(), 'tessera-import-'));
+  jsonLines = join(work, 'users.jsonl');
   const users = [
     {
       email: 'ann@shop.test',
@@ -60,6 +63,10 @@ beforeAll(async () => {
     { email: 'nobody' },
   ];
   await writeFile(jsonLines, `${users.map((u) => JSON.stringify(u)).join('\n')}\n`);
+});
+
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
 });
 
 freshPagePerTest(
@@ -123,7 +130,7 @@ describe('tessera users import', () => {
   });
 
   it('prints a progress line on a long file', async () => {
-    const file = join(await mkdtemp(join(tmpdir(), 'tessera-import-')), 'many.jsonl');
+    const file = join(work, 'many.jsonl');
     const users = Array.from({ length: 5_500 }, (_, i) => JSON.stringify({ email: `many${i}@shop.test` }));
     await writeFile(file, users.join('\n'));
     const imported = await tessera.cli(['users', 'import', file]);
