@@ -35,9 +35,7 @@ export function needsRehash(hash: string): boolean {
   if (!hash.startsWith('$argon2id$')) return true;
   try {
     const stored = argon2.parseOptions(hash);
-    return (['algorithm', 'version', 'memoryCost', 'timeCost', 'parallelism'] as const).some(
-      (option) => stored[option] !== OPTIONS[option],
-    );
+    return Object.entries(OPTIONS).some(([option, value]) => stored[option as keyof typeof OPTIONS] !== value);
   } catch {
     return true;
   }

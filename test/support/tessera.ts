@@ -59,7 +59,7 @@ export async function startTessera(
 
   const start = async () => {
     child = spawn(process.execPath, [join(ROOT, 'server', 'main.ts')], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      env: processEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const started = child;
@@ -120,10 +120,13 @@ export async function startTessera(
   };
 }
 
+/** A spawned server's or command's whole environment: `env` and little else, as on a clean host. */
+const processEnv = (env: Record<string, string>) => ({ PATH: process.env.PATH, HOME: process.env.HOME, ...env });
+
 export function runCli(env: Record<string, string>, args: string[], stdin?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'scripts', 'tessera.ts'), ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      env: processEnv(env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
