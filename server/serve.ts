@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { shareHashingCores } from './accounts/passwords.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { createDeps } from './deps.ts';
@@ -22,6 +23,7 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
   } else if (!config.smtpUrl) {
     logger.warn('SMTP_URL is not set: no mail is sent (verification and password reset mails are lost)');
   }
+  if (worker) shareHashingCores(config.workers);
   const deps = await createDeps(config, logger);
   const app = createApp(deps);
   releaseStartupMemory();

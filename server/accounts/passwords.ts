@@ -29,6 +29,14 @@ const OPTIONS = {
  */
 const hashing = new Semaphore(availableParallelism());
 
+/**
+ * With WORKERS, that many processes share the cores: each takes its share of the hashing, so the
+ * machine still runs one hash per core at most, not one per core in every process.
+ */
+export function shareHashingCores(processes: number): void {
+  hashing.setValue(Math.max(1, Math.floor(availableParallelism() / processes)));
+}
+
 export const hashPassword = (password: string) => hashing.runExclusive(() => argon2.hash(password, OPTIONS));
 
 export function needsRehash(hash: string): boolean {
