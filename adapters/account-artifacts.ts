@@ -1,7 +1,12 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { artifactKey } from './artifact-key.ts';
-import { deletedSessionPayload, queueLogoutsOfDeleted, queueLogoutsOfSessions } from './session-logouts.ts';
+import {
+  deletedSessionPayload,
+  inTransaction,
+  queueLogoutsOfDeleted,
+  queueLogoutsOfSessions,
+} from './session-logouts.ts';
 
 /**
  * One user's sessions and grants, as the account page lists and ends them. Every query is scoped
@@ -102,5 +107,22 @@ export async function revokeSessionOf(db: Db, accountId: string, sessionKey: str
     await queueLogoutsOfSessions(trx, accountId, [session.payload]);
     await revokeGrantsOf(trx, accountId, grantKeysOf(session.payload));
     return true;
+  });
+}
+
+/**
+ * Ends everything one user holds: sessions, grants and every token issued from them. JWT access
+ * tokens are not stored, but introspection answers them inactive once their grant is gone. The
+ * apps signed in through the ended sessions are owed a back-channel logout: queued in the same
+ * transaction.
+ */
+export async function revokeEverythingOf(db: Db, accountId: string): Promise<number> {
+  return inTransaction(db, async (trx) => {
+    const rows = await trx
+      .deleteFrom('oidc_payloads')
+      .where('account_id', '=', accountId)
+      .returning(deletedSessionPayload)
+      .execute();
+    return queueLogoutsOfDeleted(trx, accountId, rows);
   });
 }

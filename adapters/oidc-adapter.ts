@@ -9,7 +9,6 @@ import { artifactKey } from './artifact-key.ts';
 import { revokeGrantOfReusedRow } from './grant-reuse.ts';
 import { holdRow, holdSpend, inRefreshRotation, noteGraceReplay } from './refresh-rotation.ts';
 import { keepForRequest, onceForRequest, takeFromRequest } from './request-prefetch.ts';
-import { deletedSessionPayload, inTransaction, queueLogoutsOfDeleted } from './session-logouts.ts';
 import { fromStored, type Sealer, toStored } from './stored-payload.ts';
 
 /**
@@ -342,21 +341,4 @@ async function inBatches(batchSize: number, batch: () => Promise<number>): Promi
     total += touched;
     if (touched < batchSize) return total;
   }
-}
-
-/**
- * Ends everything one user holds: sessions, grants and every token issued from them. JWT access
- * tokens are not stored, but introspection answers them inactive once their grant is gone. The
- * apps signed in through the ended sessions are owed a back-channel logout: queued in the same
- * transaction.
- */
-export async function revokeEverythingOf(db: Db, accountId: string): Promise<number> {
-  return inTransaction(db, async (trx) => {
-    const rows = await trx
-      .deleteFrom('oidc_payloads')
-      .where('account_id', '=', accountId)
-      .returning(deletedSessionPayload)
-      .execute();
-    return queueLogoutsOfDeleted(trx, accountId, rows);
-  });
 }

@@ -1,4 +1,4 @@
-import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
+import { revokeEverythingOf } from '../../adapters/account-artifacts.ts';
 import type { Db } from '../../db/database.ts';
 import { identitiesOfUser } from '../../db/repositories/federated-identities.ts';
 import { findTotpFactor } from '../../db/repositories/mfa.ts';

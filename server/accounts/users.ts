@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
+import { revokeEverythingOf } from '../../adapters/account-artifacts.ts';
 import type { Db } from '../../db/database.ts';
 import { setUserRoles, userRoleNames } from '../../db/repositories/roles.ts';
 import {

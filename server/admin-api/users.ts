@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
+import { revokeEverythingOf } from '../../adapters/account-artifacts.ts';
 import type { Db } from '../../db/database.ts';
 import {
   deleteUser,

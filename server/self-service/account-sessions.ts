@@ -1,5 +1,4 @@
-import { revokeGrantsOf, revokeSessionOf } from '../../adapters/account-artifacts.ts';
-import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
+import { revokeEverythingOf, revokeGrantsOf, revokeSessionOf } from '../../adapters/account-artifacts.ts';
 import { seenIn } from '../audit/audit.ts';
 import { done, requireSignIn } from './account.ts';
 

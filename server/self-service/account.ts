@@ -1,7 +1,6 @@
 import type { Context } from 'koa';
-import { listArtifactsOf } from '../../adapters/account-artifacts.ts';
+import { listArtifactsOf, revokeEverythingOf } from '../../adapters/account-artifacts.ts';
 import { artifactKey } from '../../adapters/artifact-key.ts';
-import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
 import { connectionIdentitiesOf } from '../../db/repositories/connections.ts';
 import { identityOfUser } from '../../db/repositories/federated-identities.ts';
 import { listPasskeysOf } from '../../db/repositories/passkeys.ts';

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { revokeEverythingOf } from '../../adapters/oidc-adapter.ts';
+import { revokeEverythingOf } from '../../adapters/account-artifacts.ts';
 import { findUserById, findUserByLogin, updatePasswordHash } from '../../db/repositories/users.ts';
 import { queueResetMail } from '../accounts/account-mail.ts';
 import { checkEmailToken, consumeEmailToken, oneRequestPerLink } from '../accounts/email-tokens.ts';
