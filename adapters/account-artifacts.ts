@@ -9,12 +9,14 @@ import {
 } from './session-logouts.ts';
 
 /**
- * One user's sessions and grants, as the account page lists and ends them. Every query is scoped
- * by `account_id`, so a user can only ever touch their own. Ending a grant deletes it and every
- * token issued from it; ending a session also ends the grants made in it. Sessions and grants are
- * named by the key they are stored under (the hash of their id), never by the session cookie; a
- * session to keep is named by its `uid` (kept in the payload as is). Every ended session queues
- * the back-channel logouts owed to its apps, in the same transaction (session-logouts.ts).
+ * One user's sessions and grants, as the account page lists and ends them, and as all of them end
+ * at once (signing out everywhere, a new password, a disabled account, a removed factor). Every
+ * query is scoped by `account_id`, so a user can only ever touch their own. Ending a grant deletes
+ * it and every token issued from it; ending a session also ends the grants made in it. Sessions
+ * and grants are named by the key they are stored under (the hash of their id), never by the
+ * session cookie; a session to keep is named by its `uid` (kept in the payload as is). Every ended
+ * session queues the back-channel logouts owed to its apps, in the same transaction
+ * (session-logouts.ts).
  */
 export interface StoredArtifact {
   /** The stored key: `artifactKey` of the session or grant id. */

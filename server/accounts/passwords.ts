@@ -31,7 +31,8 @@ const hashing = new Semaphore(availableParallelism());
 
 /**
  * With WORKERS, that many processes share the cores: each takes its share of the hashing, so the
- * machine still runs one hash per core at most, not one per core in every process.
+ * machine still runs one hash per core at most, not one per core in every process. Called at
+ * start-up, while nothing hashes: it sets the free places, which a hash in flight would overcount.
  */
 export function shareHashingCores(processes: number): void {
   hashing.setValue(Math.max(1, Math.floor(availableParallelism() / processes)));
