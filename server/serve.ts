@@ -23,7 +23,7 @@ export async function serve(config: Config, logger: Logger, worker: boolean): Pr
   } else if (!config.smtpUrl) {
     logger.warn('SMTP_URL is not set: no mail is sent (verification and password reset mails are lost)');
   }
-  if (worker) shareHashingCores(config.workers);
+  shareHashingCores(config.workers); // a single node (WORKERS=1) keeps one hash per core
   const deps = await createDeps(config, logger);
   const app = createApp(deps);
   releaseStartupMemory();
