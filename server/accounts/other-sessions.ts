@@ -4,7 +4,7 @@ import type { Audit } from '../audit/audit.ts';
 
 /**
  * After a change to how an account signs in (a password set or changed, two-step verification
- * turned on or off, new recovery codes, GitHub unlinked, a passkey added or removed), every other session and grant of the
+ * turned on or off, new recovery codes, GitHub linked or unlinked, a passkey added or removed), every other session and grant of the
  * account ends, with the tokens issued from them: whoever else holds one may be the reason for
  * the change. The session that made the change stays, and so do the grants it holds.
  */
@@ -14,6 +14,7 @@ export type SignInChange =
   | 'mfa_enabled'
   | 'mfa_disabled'
   | 'recovery_codes_regenerated'
+  | 'github_linked'
   | 'github_unlinked'
   | 'passkey_added'
   | 'passkey_removed';

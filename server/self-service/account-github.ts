@@ -5,15 +5,21 @@ import { GitHubError } from '../federation/github.ts';
 import { linkGitHub } from '../federation/github-accounts.ts';
 import { GITHUB_REFUSALS } from '../federation/github-failures.ts';
 import { finishGitHub, ACCOUNT_RETURN as RETURN_TO, startGitHub } from '../federation/github-flow.ts';
-import { done, render, requireSignIn } from './account.ts';
+import { formField } from '../interaction/interaction.ts';
+import { done, proveFirstFactor, render, requireSignIn } from './account.ts';
 
 /**
  * GitHub on /account: link it (a round trip to GitHub from the signed-in account) and unlink it.
- * Unlinking is refused while GitHub is the only way in, that is, while no password is set; once
- * done, it ends every other session and grant of the account.
+ * Both are a change of how the account signs in, so both need the password (or, without one, a
+ * fresh sign-in): a linked GitHub is a way in that outlives a password change, and must not be
+ * added by someone holding only the session cookie. Unlinking is refused while GitHub is the only
+ * way in, that is, while no password is set. Either change, once done, ends every other session
+ * and grant of the account.
  */
 
 export const startGitHubLink = requireSignIn(async (ctx, deps, who) => {
+  const wrong = await proveFirstFactor(ctx, deps, who, formField(ctx, 'password'));
+  if (wrong) return render(ctx, deps, who, wrong.status, { githubError: wrong.error });
   await startGitHub(ctx, deps, RETURN_TO, who.user.id);
 });
 
@@ -29,6 +35,7 @@ export const finishGitHubLink = requireSignIn(async (ctx, deps, who) => {
     const profile = await finishGitHub(ctx, deps, RETURN_TO, who.user.id);
     if (!(await linkGitHub(deps.db, who.user.id, profile))) return refuse('already_linked');
     await deps.audit({ type: 'github.linked', ...audited, details: { github_id: profile.id, during: 'account' } });
+    await endOtherSessions(deps, who.user.id, who.sessionUid, 'github_linked', seenIn(ctx));
     done(ctx, 'github-linked');
   } catch (err) {
     if (!(err instanceof GitHubError)) throw err;
@@ -43,6 +50,8 @@ export const unlinkGitHub = requireSignIn(async (ctx, deps, who) => {
       githubError: 'GitHub is the only way you sign in. Set a password first, then unlink GitHub.',
     });
   }
+  const wrong = await proveFirstFactor(ctx, deps, who, formField(ctx, 'password'));
+  if (wrong) return render(ctx, deps, who, wrong.status, { githubError: wrong.error });
   if (await deleteIdentity(deps.db, who.user.id, 'github')) {
     await deps.audit({ type: 'github.unlinked', userId: who.user.id, ...seenIn(ctx) });
     await endOtherSessions(deps, who.user.id, who.sessionUid, 'github_unlinked', seenIn(ctx));

@@ -58,7 +58,7 @@ const DONE: Record<string, string> = {
   session: 'The session was signed out.',
   grant: 'The app no longer has access to your account.',
   'mfa-off': 'Two-step verification was turned off. Every other session was signed out.',
-  'github-linked': 'Your GitHub account is linked. You can now sign in with it.',
+  'github-linked': 'Your GitHub account is linked. You can now sign in with it. Every other session was signed out.',
   'github-unlinked': 'GitHub is no longer linked to your account. Every other session was signed out.',
   'passkey-added': 'Your passkey was added. Every other session was signed out.',
   'passkey-removed': 'The passkey was removed. Every other session was signed out.',
@@ -195,7 +195,7 @@ export const done = (ctx: Context, what: keyof typeof DONE) => {
 };
 
 /**
- * The fresh first-factor proof a change of second factor needs: the password typed in the form,
+ * The fresh first-factor proof a change of how the account signs in needs: the password typed in the form,
  * or, for an account without one (GitHub or a passkey only), a sign-in from the last few minutes. Undefined
  * when proved, else what to show.
  */

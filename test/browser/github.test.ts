@@ -56,6 +56,7 @@ beforeAll(async () => {
     ['ada@example.test', 'ada'],
     ['grace@example.test', 'grace'],
     ['plain@example.test', 'plain'],
+    ['linus@example.test', 'linus'],
   ]) {
     await tessera.cli(['users', 'create', '--email', email, '--username', username, '--password-stdin'], PASSWORD);
   }
@@ -264,15 +265,26 @@ describe('Continue with GitHub', () => {
 describe('GitHub on /account', () => {
   const hopper: GitHubUser = gitHubUser(1906, 'grace-hopper', 'grace@navy.test', 'Grace Hopper');
 
+  /** Link GitHub on `account`'s page, the password typed, as far as GitHub's authorize page. */
+  async function startLink(account: Page) {
+    await account.fill('#github_link_password', PASSWORD);
+    await account.getByRole('button', { name: 'Link GitHub' }).click();
+  }
+
   it('links GitHub to a password account, shows since when, and unlinks it', async () => {
     const [grace] = await userId('grace@example.test');
     const account = await openAccount(browser, tessera.issuer, 'grace', PASSWORD);
+    const elsewhere = await openAccount(browser, tessera.issuer, 'grace', PASSWORD);
     expect(await account.textContent('#github-status')).toContain('Not linked');
     github.signIn(hopper);
-    await account.getByRole('button', { name: 'Link GitHub' }).click();
+    await startLink(account);
     await account.getByRole('button', { name: 'Authorize' }).click();
     await account.waitForURL((u) => u.pathname === '/account');
     expect(await account.getByRole('status').textContent()).toContain('Your GitHub account is linked');
+    // A new way in signs every other browser out, as any change of how the account signs in does.
+    await elsewhere.reload();
+    expect(await elsewhere.textContent('h1')).toBe('Sign in to manage your account');
+    await elsewhere.context().close();
     const status = await account.textContent('#github-status');
     expect(status).toContain('Linked to @grace-hopper since');
     expect(status).toContain(String(new Date().getUTCFullYear()));
@@ -282,6 +294,7 @@ describe('GitHub on /account', () => {
     // The linked identity now signs in to this account, whatever GitHub's email says.
     expect(await signInWithGitHub(hopper)).toMatchObject({ sub: grace, amr: ['fed'] });
 
+    await account.fill('#github_unlink_password', PASSWORD);
     await account.getByRole('button', { name: 'Unlink GitHub' }).click();
     expect(await account.getByRole('status').textContent()).toContain('GitHub is no longer linked');
     expect(await account.textContent('#github-status')).toContain('Not linked');
@@ -289,7 +302,7 @@ describe('GitHub on /account', () => {
 
     // An identity already linked to someone else is refused, and stays where it was.
     github.signIn(OCTOCAT);
-    await account.getByRole('button', { name: 'Link GitHub' }).click();
+    await startLink(account);
     await account.getByRole('button', { name: 'Authorize' }).click();
     await account.waitForURL((u) => u.pathname === '/account/github/callback');
     expect(await account.textContent('#github-error')).toContain('already linked');
@@ -300,7 +313,7 @@ describe('GitHub on /account', () => {
   it('says so on the account page when the person cancels at GitHub', async () => {
     const account = await openAccount(browser, tessera.issuer, 'plain', PASSWORD);
     github.signIn(hopper);
-    await account.getByRole('button', { name: 'Link GitHub' }).click();
+    await startLink(account);
     await account.getByRole('button', { name: 'Cancel' }).click();
     await account.waitForURL((u) => u.pathname === '/account/github/callback');
     expect(await account.textContent('#github-error')).toContain('You cancelled at GitHub');
@@ -314,7 +327,7 @@ describe('GitHub on /account', () => {
   it('links nothing when another account signs in while GitHub is asking', async () => {
     const account = await openAccount(browser, tessera.issuer, 'plain', PASSWORD);
     github.signIn(hopper);
-    await account.getByRole('button', { name: 'Link GitHub' }).click();
+    await startLink(account);
     expect(await account.textContent('h1')).toBe('Authorize Tessera');
 
     // Meanwhile, in another tab of the same browser: sign out, and sign in as someone else.
@@ -353,8 +366,61 @@ describe('GitHub on /account', () => {
     await page.fill('#new_password', 'a fresh password for octocat');
     await page.getByRole('button', { name: 'Set password' }).click();
     expect(await page.getByRole('status').textContent()).toContain('Your password is set');
+    await page.fill('#github_unlink_password', 'a fresh password for octocat');
     await page.getByRole('button', { name: 'Unlink GitHub' }).click();
     expect(await page.textContent('#github-status')).toContain('Not linked');
+  });
+});
+
+describe('GitHub on /account, with only a copy of the session cookie', () => {
+  const mallory: GitHubUser = gitHubUser(6660, 'mallory', 'mallory@evil.test');
+
+  /** A fresh browser holding nothing but copies of `victim`'s cookies, on the account page. */
+  async function thiefOf(victim: Page): Promise<Page> {
+    const thief = await (await browser.newContext()).newPage();
+    await thief.context().addCookies(await victim.context().cookies());
+    await thief.goto(new URL('/account', tessera.issuer).href);
+    expect(await thief.textContent('h1')).toBe('Your account');
+    return thief;
+  }
+
+  it("cannot link the thief's own GitHub, nor unlink the owner's, without the password", async () => {
+    const [linus] = await userId('linus@example.test');
+    const victim = await openAccount(browser, tessera.issuer, 'linus', PASSWORD);
+    const thief = await thiefOf(victim);
+    github.signIn(mallory);
+
+    // Without the password, or with a guess, the link never reaches GitHub.
+    for (const guess of ['', 'password123']) {
+      await thief.fill('#github_link_password', guess);
+      await thief.getByRole('button', { name: 'Link GitHub' }).click();
+      expect(new URL(thief.url()).origin).toBe(new URL(tessera.issuer).origin);
+      expect(await thief.textContent('#github-error')).toBe('Your current password is not right.');
+      expect(await thief.textContent('#github-status')).toContain('Not linked');
+    }
+    expect((await auditEvents('github.linked')).map((e) => e.user_id)).not.toContain(linus);
+    expect((await auditEvents('password.check_failed')).filter((e) => e.user_id === linus)).toHaveLength(2);
+
+    // Mallory's GitHub is no way into Linus's account: it makes an account of its own.
+    const claims = await signInWithGitHub(mallory);
+    expect(claims.sub).not.toBe(linus);
+    expect(claims.email).toBe('mallory@evil.test');
+
+    // Once the owner has linked GitHub, the copy cannot unlink it either.
+    github.signIn(gitHubUser(1991, 'torvalds', 'linus@example.test'));
+    await victim.reload();
+    await victim.fill('#github_link_password', PASSWORD);
+    await victim.getByRole('button', { name: 'Link GitHub' }).click();
+    await victim.getByRole('button', { name: 'Authorize' }).click();
+    await victim.waitForURL((u) => u.pathname === '/account');
+    expect(await victim.textContent('#github-status')).toContain('Linked to @torvalds');
+    // The copy is of the session that linked, so it is still signed in; it still cannot unlink.
+    await thief.reload();
+    await thief.getByRole('button', { name: 'Unlink GitHub' }).click();
+    expect(await thief.textContent('#github-error')).toBe('Your current password is not right.');
+    expect(await thief.textContent('#github-status')).toContain('Linked to @torvalds');
+    expect((await auditEvents('github.unlinked')).map((e) => e.user_id)).not.toContain(linus);
+    for (const p of [victim, thief]) await p.context().close();
   });
 });
 
