@@ -53,3 +53,9 @@ export async function deletePasskey(db: Db, userId: string, id: string): Promise
   const result = await db.deleteFrom('passkeys').where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
+
+/** Deletes every passkey of the user; how many there were. */
+export async function deletePasskeysOf(db: Db, userId: string): Promise<number> {
+  const result = await db.deleteFrom('passkeys').where('user_id', '=', userId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

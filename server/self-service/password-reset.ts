@@ -1,12 +1,20 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { revokeEverythingOf } from '../../adapters/account-artifacts.ts';
-import { findUserById, findUserByLogin, updatePasswordHash } from '../../db/repositories/users.ts';
+import { deletePasskeysOf } from '../../db/repositories/passkeys.ts';
+import {
+  dropPendingUsername,
+  findUserById,
+  findUserByLogin,
+  markEmailVerified,
+  updatePasswordHash,
+} from '../../db/repositories/users.ts';
 import { queueResetMail } from '../accounts/account-mail.ts';
 import { checkEmailToken, consumeEmailToken, oneRequestPerLink } from '../accounts/email-tokens.ts';
 import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/passwords.ts';
 import { seenIn } from '../audit/audit.ts';
+import { removeMfa } from '../mfa/factors.ts';
 import { formField, tooManyAttempts } from '../interaction/interaction.ts';
 import { accountIpKey, accountKey } from '../rate-limit/login-limits.ts';
 import type { SelfServiceDeps } from './deps.ts';
@@ -20,6 +28,12 @@ import { expiredLink } from './expired-link.ts';
  * login limits (the link proved who this is). Spending the link, setting the password and ending
  * the sessions are one transaction: a database failing half-way leaves the old password, sessions
  * and link as they were, never a new password with the old sessions still alive.
+ *
+ * On a sign-up whose address was never verified, the link is the first proof of who holds the
+ * address, and whoever signed up with it may be someone else who added their own passkey to wait
+ * for the owner to verify it. So the same transaction removes the account's passkeys, second
+ * factor and the username it asked for, and marks the address verified: the account is the address
+ * holder's, with their password.
  */
 const email = z.email().max(254);
 
@@ -95,12 +109,20 @@ async function resetWithLink(ctx: Context, deps: SelfServiceDeps, token: string)
   const problem = await passwordProblemFor(password, user);
   if (problem) return deps.page(ctx, 'reset-password', { title: 'Choose a new password', token, error: problem }, 400);
   const hash = await hashPassword(password);
-  const revoked = await deps.db.transaction().execute(async (trx) => {
+  const reset = await deps.db.transaction().execute(async (trx) => {
     if (!(await consumeEmailToken(trx, token, 'reset_password'))) return undefined;
     await updatePasswordHash(trx, user.id, hash);
-    return revokeEverythingOf(trx, user.id);
+    let passkeysRemoved = 0;
+    if (!user.email_verified) {
+      passkeysRemoved = await deletePasskeysOf(trx, user.id);
+      await removeMfa(trx, user.id);
+      await dropPendingUsername(trx, user.id);
+      await markEmailVerified(trx, user.id, user.email);
+    }
+    return { revoked: await revokeEverythingOf(trx, user.id), passkeysRemoved };
   });
-  if (revoked === undefined) return expired(ctx, deps);
+  if (reset === undefined) return expired(ctx, deps);
+  const { revoked, passkeysRemoved } = reset;
   // The mailed link proved the person holds the address: guesses by others no longer lock them out.
   await deps.rateLimiter.reset('login_account', accountKey(user.id));
   await deps.rateLimiter.reset('login_account_ip', accountIpKey(accountKey(user.id), ctx.ip));
@@ -108,7 +130,7 @@ async function resetWithLink(ctx: Context, deps: SelfServiceDeps, token: string)
     type: 'password.reset',
     userId: user.id,
     ...seenIn(ctx),
-    details: { revoked },
+    details: { revoked, ...(user.email_verified ? {} : { email_verified: true, passkeys_removed: passkeysRemoved }) },
   });
   deps.page(ctx, 'message', {
     title: 'Password changed',

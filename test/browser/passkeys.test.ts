@@ -377,6 +377,64 @@ describe('sign-up with a passkey', () => {
   });
 });
 
+describe("a passkey sign-up with someone else's address", () => {
+  it("is taken over by the address holder's password reset: the passkey goes, the address is verified", async () => {
+    // Mallory signs up as Sophie with Mallory's own passkey, and waits for Sophie to verify.
+    const mallory = await (await browser.newContext()).newPage();
+    await mallory.addInitScript(() => {
+      PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+    });
+    const mallorysKey = await virtualAuthenticator(mallory);
+    await startAuthorization(mallory, notes, app, { scope: 'openid', prompt: 'create' });
+    await mallory.fill('#email', 'sophie@example.test');
+    await mallory.fill('#username', 'sophie');
+    await mallory.fill('#full_name', 'Sophie Germain');
+    await mallory.getByRole('button', { name: 'Sign up with a passkey' }).click();
+    await mallory.waitForURL((u) => u.pathname.endsWith('/signup/passkey'));
+    expect(await mallory.textContent('h1')).toBe('Check your email');
+    const signedUp = auditEvents(tessera.logs()).filter(
+      (e) => e.type === 'passkey.added' && e.details?.during === 'signup',
+    );
+    const pending = { id: signedUp.at(-1)?.userId ?? '' };
+    expect((await tessera.cli(['users', 'show', pending.id])).json()).toMatchObject({
+      email: 'sophie@example.test',
+      email_verified: false,
+      factors: { password: false, passkeys: [{ name: 'Passkey' }] },
+    });
+
+    // Sophie, who holds the address, resets the password with the mailed link.
+    const sophie = await (await browser.newContext()).newPage();
+    await sophie.goto(new URL('/forgot-password', tessera.issuer).href);
+    await sophie.fill('#email', 'sophie@example.test');
+    await sophie.getByRole('button', { name: 'Send link' }).click();
+    const mail = await smtp.waitForMail('sophie@example.test', 'Reset your password');
+    await sophie.goto(smtp.linkIn(mail, '/reset-password'));
+    await sophie.fill('#password', PASSWORD);
+    await sophie.getByRole('button', { name: 'Set password' }).click();
+    expect(await sophie.textContent('main')).toContain('Your password has been changed');
+
+    const shown = (await tessera.cli(['users', 'show', pending.id])).json<Record<string, unknown>>();
+    expect(shown).toMatchObject({
+      email_verified: true,
+      username: null,
+      factors: { password: true, passkeys: [] },
+    });
+    const reset = auditEvents(tessera.logs()).find((e) => e.type === 'password.reset' && e.userId === pending.id);
+    expect(reset?.details).toMatchObject({ email_verified: true, passkeys_removed: 1 });
+
+    // Mallory's passkey signs nobody in; Sophie's password does, with no address left to verify.
+    const window = await windowWith(await mallorysKey.credentials());
+    await startAuthorization(window, notes, app, { scope: 'openid' });
+    await usePasskey(window, 'Sign in with a passkey');
+    expect(await window.getByRole('alert').first().textContent()).toContain('That passkey is not registered here');
+    const started = await startAuthorization(sophie, notes, app, { scope: 'openid' });
+    await enterPassword(sophie, 'sophie@example.test', PASSWORD);
+    await consentIfAsked(sophie);
+    expect(claimsOf(await finishAtClient(sophie, notes, app, started)).sub).toBe(pending.id);
+    for (const p of [mallory, sophie, window]) await p.context().close();
+  });
+});
+
 describe('operators', () => {
   it('see passkeys with tessera users show and the admin API, and remove one there', async () => {
     const { id, account } = await personWithPasskey('liskov');
