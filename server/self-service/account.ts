@@ -231,18 +231,27 @@ export const saveProfile = requireSignIn(async (ctx, deps, who) => {
   const name = fullNameField.safeParse(formField(ctx, 'full_name'));
   const username = usernameField.safeParse(formField(ctx, 'username').trim());
   const errors: Record<string, string> = {};
+  const refuse = () => {
+    // Shown again as typed, so fixing one field does not undo the other.
+    const typed = { ...who.user, name: formField(ctx, 'full_name'), username: formField(ctx, 'username') };
+    return render(ctx, deps, { ...who, user: typed }, 400, { profileErrors: errors });
+  };
+  const taken = 'That username is taken. Try another.';
   if (!name.success) errors.full_name = name.error.issues[0]?.message ?? '';
   if (!username.success) errors.username = username.error.issues[0]?.message ?? '';
   if (username.success) {
     const owner = await findUserByLogin(deps.db, username.data);
-    if (owner && owner.id !== who.user.id) errors.username = 'That username is taken. Try another.';
+    if (owner && owner.id !== who.user.id) errors.username = taken;
   }
-  if (!name.success || !username.success || errors.username) {
-    // Shown again as typed, so fixing one field does not undo the other.
-    const typed = { ...who.user, name: formField(ctx, 'full_name'), username: formField(ctx, 'username') };
-    return render(ctx, deps, { ...who, user: typed }, 400, { profileErrors: errors });
+  if (!name.success || !username.success || errors.username) return refuse();
+  try {
+    await updateProfile(deps.db, who.user.id, { name: name.data, username: username.data });
+  } catch (err) {
+    // Someone else saved the same username since the check: the unique index decided.
+    if ((err as { code?: string }).code !== '23505') throw err;
+    errors.username = taken;
+    return refuse();
   }
-  await updateProfile(deps.db, who.user.id, { name: name.data, username: username.data });
   await deps.audit({ type: 'profile.updated', userId: who.user.id, ...seenIn(ctx) });
   done(ctx, 'profile');
 });

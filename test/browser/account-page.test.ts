@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { openAccount } from '../support/account.ts';
+import { csrfOf } from '../support/form-posts.ts';
 import { launchBrowser, screenshot } from '../support/browser.ts';
 import { type ClientApp, relyingParty, signInThroughPages, startClientApp } from '../support/oidc-flow.ts';
 import { type RunningTessera, startTessera } from '../support/tessera.ts';
@@ -31,7 +32,7 @@ beforeAll(async () => {
       app.redirectUri,
     ])
   ).json();
-  for (const username of ['noor', 'ravi', 'lena', 'omar']) {
+  for (const username of ['noor', 'ravi', 'lena', 'omar', 'iris', 'theo']) {
     const email = `${username}@example.test`;
     (
       await tessera.cli(
@@ -89,6 +90,52 @@ describe('the account page', () => {
     await screenshot(page, 'account-page');
     await page.context().close();
     await (await signInToAccount('noor.h', 'another long and fine passphrase')).context().close();
+  });
+
+  it('tells one of two people saving the same username at once that it is taken, never failing', async () => {
+    const [iris, theo] = await Promise.all([signInToAccount('iris'), signInToAccount('theo')]);
+    const csrf = new Map(await Promise.all([iris, theo].map(async (page) => [page, await csrfOf(page)] as const)));
+    const cookies = new Map(
+      await Promise.all(
+        [iris, theo].map(
+          async (page) =>
+            [
+              page,
+              (await page.context().cookies(tessera.issuer)).map((c) => `${c.name}=${c.value}`).join('; '),
+            ] as const,
+        ),
+      ),
+    );
+    // Straight from this process, not through the browser, whose client sends a few at a time.
+    const save = async (page: typeof iris, username: string) => {
+      const fields = { csrf: csrf.get(page) ?? '', full_name: 'Someone', username };
+      const res = await fetch(new URL('/account/profile', tessera.issuer), {
+        method: 'POST',
+        headers: { cookie: cookies.get(page) ?? '' },
+        body: new URLSearchParams(fields),
+        redirect: 'manual',
+      });
+      return { status: res.status, text: await res.text() };
+    };
+    // 60 names, each sent by both at the same moment: 120 posts in all. A save moves its sender off
+    // the name it had, so a name may go to both in turn; what must never happen is two at once.
+    // On PostgreSQL both checks often pass before either write, and the unique index decides.
+    const names = Array.from({ length: 60 }, (_, i) => `stargazer${i}`);
+    const posts = await Promise.all(names.flatMap((name) => [save(iris, name), save(theo, name)]));
+    for (const post of posts) {
+      expect([303, 400]).toContain(post.status);
+      if (post.status === 400) expect(post.text).toContain('That username is taken.');
+    }
+    const held = await Promise.all(
+      [iris, theo].map(async (page) => {
+        await page.reload();
+        return page.inputValue('#username');
+      }),
+    );
+    expect(names).toEqual(expect.arrayContaining(held));
+    expect(held[0]).not.toBe(held[1]);
+    expect(tessera.logs()).not.toMatch(/"status":5\d\d/);
+    for (const page of [iris, theo]) await page.context().close();
   });
 
   it('signs out another session, after which that session’s refresh token fails', async () => {
