@@ -14,8 +14,8 @@ import { checkEmailToken, consumeEmailToken, oneRequestPerLink } from '../accoun
 import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/passwords.ts';
 import { seenIn } from '../audit/audit.ts';
-import { removeMfa } from '../mfa/factors.ts';
 import { formField, tooManyAttempts } from '../interaction/interaction.ts';
+import { removeMfa } from '../mfa/factors.ts';
 import { accountIpKey, accountKey } from '../rate-limit/login-limits.ts';
 import type { SelfServiceDeps } from './deps.ts';
 import { expiredLink } from './expired-link.ts';

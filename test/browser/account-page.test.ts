@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { openAccount } from '../support/account.ts';
-import { csrfOf } from '../support/form-posts.ts';
 import { launchBrowser, screenshot } from '../support/browser.ts';
+import { csrfOf } from '../support/form-posts.ts';
 import { type ClientApp, relyingParty, signInThroughPages, startClientApp } from '../support/oidc-flow.ts';
 import { type RunningTessera, startTessera } from '../support/tessera.ts';
 
