@@ -171,7 +171,12 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
         allowedPolicy: async (ctx, client, token) =>
           client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client?.clientId,
       },
-      revocation: { enabled: true },
+      // Another client's token is left alone with the same 200 as an unknown one (RFC 7009 §2.2):
+      // the library's own check would tell a confidential caller that the token is live.
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
       // Sender-constrained tokens (RFC 9449) and pushed authorization requests (RFC 9126), for
       // every client; a client registered with require_dpop / require_par must use them.
       dPoP: { enabled: true },

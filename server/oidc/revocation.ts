@@ -9,8 +9,9 @@ import { verifyAccessToken } from '../keys/access-tokens.ts';
  *   oidc-client-ts throw, so an SPA with `revokeTokensOnSignout` never reaches /session/end;
  * - a JWT access token, which the library refuses (`unsupported_token_type`, as it never stores
  *   one), is revoked by marking its `jti` in the records that introspection reads, so
- *   introspection answers inactive from then on. Only the client the token was issued to revokes
- *   it; for any other token the answer is the same 200, as RFC 7009 §2.2 asks.
+ *   introspection answers inactive from then on.
+ * Only the client a token was issued to revokes it, JWT or not; for another client's token the
+ * answer is the same 200 as for an unknown one (RFC 7009 §2.2), so it tells nothing.
  * A resource server that only checks signatures keeps accepting the token until it expires.
  */
 interface Dependencies {

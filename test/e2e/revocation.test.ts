@@ -16,6 +16,7 @@ const REDIRECT = 'http://127.0.0.1:9/callback';
 let tessera: RunningTessera;
 let web: oidc.Configuration;
 let webSecret: { client_id: string; client_secret: string };
+let machineSecret: { client_id: string; client_secret: string };
 let machine: oidc.Configuration;
 
 beforeAll(async () => {
@@ -28,8 +29,8 @@ beforeAll(async () => {
     }>();
   webSecret = await create('--type', 'web', '--redirect-uri', REDIRECT);
   web = await relyingParty(tessera.issuer, webSecret.client_id, webSecret.client_secret);
-  const m = await create('--type', 'machine', '--scope', 'notes:read');
-  machine = await relyingParty(tessera.issuer, m.client_id, m.client_secret);
+  machineSecret = await create('--type', 'machine', '--scope', 'notes:read');
+  machine = await relyingParty(tessera.issuer, machineSecret.client_id, machineSecret.client_secret);
   await createUser(tessera, { username: 'rev', password: 'correct horse battery staple' });
 });
 
@@ -99,10 +100,30 @@ describe('token revocation', () => {
     expect((await oidc.tokenIntrospection(web, jwt)).active).toBe(false);
   });
 
-  it("does nothing to another client's token, with the same 200", async () => {
+  it("does nothing to another client's token, JWT or refresh token, with the same 200 as an unknown one", async () => {
     const { access_token } = await oidc.clientCredentialsGrant(machine, { resource: API });
-    await oidc.tokenRevocation(web, access_token);
+    const { refresh_token = '' } = await signIn();
+    const revokeAs = async (client: { client_id: string; client_secret: string }, token: string) => {
+      const res = await fetch(web.serverMetadata().revocation_endpoint ?? '', {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ token }),
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    // The machine client presents the web client's refresh token, the web client the machine's JWT.
+    const answers = await Promise.all([
+      revokeAs(machineSecret, refresh_token),
+      revokeAs(webSecret, access_token),
+      revokeAs(webSecret, 'no-such-token'),
+    ]);
+    expect(answers).toEqual(Array(3).fill({ status: 200, body: {} }));
     expect((await oidc.tokenIntrospection(machine, access_token)).active).toBe(true);
+    const refreshed = await oidc.refreshTokenGrant(web, refresh_token, { resource: API });
+    expect(refreshed.access_token).toEqual(expect.any(String));
   });
 
   it('revokes a machine JWT under a hundred concurrent revocations, each answered 200', async () => {
