@@ -20,9 +20,20 @@ type Metadata = Record<string, unknown>;
 
 function refusePrivateDestinations(metadata: Metadata) {
   const field = privateDestinationIn(metadata);
-  if (!field) return;
-  const message = `${field} must not point to a private, loopback or local address`;
-  throw field === 'redirect_uris' ? new errors.InvalidRedirectUri(message) : new errors.InvalidClientMetadata(message);
+  if (field) throw refusal(field, `${field} must not point to a private, loopback or local address`);
+  // Codes and logouts go to these in the browser: over plain http anyone on the way could read them.
+  for (const key of ['redirect_uris', 'post_logout_redirect_uris']) {
+    const uris = Array.isArray(metadata[key]) ? (metadata[key] as unknown[]) : [];
+    if (uris.some((uri) => typeof uri === 'string' && URL.parse(uri)?.protocol === 'http:')) {
+      throw refusal(key, `${key} must use https`);
+    }
+  }
+}
+
+// RFC 7591 §3.2.2 names its own error for redirect URIs; the library's has a fixed description.
+function refusal(field: string, message: string) {
+  if (field !== 'redirect_uris') return new errors.InvalidClientMetadata(message);
+  return Object.assign(new errors.InvalidRedirectUri(), { error_description: message });
 }
 
 export function registrationPolicies(db: Db, audit: Audit) {

@@ -44,6 +44,19 @@ async function expectInvalidToken(registration: Promise<unknown>) {
 const MACHINE = { client_name: 'Nightly Export', grant_types: ['client_credentials'], response_types: [] };
 
 describe('dynamic client registration', () => {
+  it('refuses an ID token algorithm Tessera has no key for, and leaves the token usable', async () => {
+    const token = await registrationToken();
+    const web = { client_name: 'Picky', redirect_uris: ['https://app.example.com/callback'] };
+    for (const alg of ['PS256', 'EdDSA', 'HS256']) {
+      await expect(register({ ...web, id_token_signed_response_alg: alg }, token)).rejects.toMatchObject({
+        error: 'invalid_client_metadata',
+        error_description: expect.stringContaining('id_token_signed_response_alg'),
+      });
+    }
+    const registered = (await register({ ...web, id_token_signed_response_alg: 'ES256' }, token)).clientMetadata();
+    expect(registered.id_token_signed_response_alg).toBe('ES256');
+  });
+
   it('registers a client that then gets tokens and manages its registration', async () => {
     const config = await register(MACHINE, await registrationToken());
     const registered = config.clientMetadata();
@@ -127,9 +140,21 @@ describe('dynamic client registration', () => {
     });
     await expect(register({ ...web, redirect_uris: ['https://localhost/callback'] }, token)).rejects.toMatchObject({
       error: 'invalid_redirect_uri',
+      error_description: 'redirect_uris must not point to a private, loopback or local address',
     });
     await expect(
       register({ ...web, backchannel_logout_uri: 'https://[::ffff:10.0.0.7]/logout' }, token),
+    ).rejects.toMatchObject({ error: 'invalid_client_metadata' });
+
+    // Codes go to the redirect URI in the browser: never over plain http.
+    await expect(register({ ...web, redirect_uris: ['http://app.example.com/callback'] }, token)).rejects.toMatchObject(
+      {
+        error: 'invalid_redirect_uri',
+        error_description: 'redirect_uris must use https',
+      },
+    );
+    await expect(
+      register({ ...web, post_logout_redirect_uris: ['http://app.example.com/signed-out'] }, token),
     ).rejects.toMatchObject({ error: 'invalid_client_metadata' });
 
     const config = await register(web, token);
