@@ -11,7 +11,7 @@ import { openApiDocument } from './openapi.ts';
 
 /**
  * /api/admin: every endpoint of ADMIN_ENDPOINTS behind the admin check, JSON bodies up to 64 kB
- * (larger: 413), params, query and body validated by the endpoint's own schemas (bad: 400), and
+ * (larger: 413; another type: 415), params, query and body validated by the endpoint's own schemas (bad: 400), and
  * no NUL character anywhere in them (400).
  * /api/openapi.json: the document generated from the same endpoints, public.
  */
@@ -38,6 +38,8 @@ export function adminApiRouter(
   for (const e of ADMIN_ENDPOINTS) {
     const path = ADMIN_PREFIX + e.path.replace(/\{(\w+)\}/g, ':$1');
     router[e.method](path, auth, json, async (ctx) => {
+      // The parser reads JSON only; a body of another type would pass as no body at all.
+      if (e.body && ctx.is('json', '+json') === false) ctx.throw(415, 'Send the body as application/json.');
       const caller = ctx.state.caller as Caller;
       const result = await (e as Endpoint).handle({
         params: e.params ? parseInput(e.params, ctx.params) : undefined,

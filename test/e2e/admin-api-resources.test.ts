@@ -255,6 +255,28 @@ describe('bad input', () => {
     expect(big.status).toBe(413);
   });
 
+  it('answers 415 to a body that is not JSON, and changes nothing', async () => {
+    const made = await api.call('post', '/api/admin/users', {
+      body: { email: 'typed@example.test', name: 'Typed', password: 'seven quiet herons at the weir' },
+    });
+    expect(made.status).toBe(201);
+    const asForm = await api.call('patch', `/api/admin/users/${made.body.id}`, {
+      raw: 'name=Changed',
+      contentType: 'application/x-www-form-urlencoded',
+    });
+    expect(asForm).toMatchObject({ status: 415, body: { error_description: 'Send the body as application/json.' } });
+    const asText = await api.call('post', '/api/admin/roles', { raw: '{"name":"texty"}', contentType: 'text/plain' });
+    expect(asText.status).toBe(415);
+    expect((await api.call('get', `/api/admin/users/${made.body.id}`)).body.name).toBe('Typed');
+    expect(JSON.stringify((await api.call('get', '/api/admin/roles')).body)).not.toContain('texty');
+    // JSON under a +json type is still JSON.
+    const merge = await api.call('patch', `/api/admin/users/${made.body.id}`, {
+      body: { name: 'Merged' },
+      contentType: 'application/merge-patch+json',
+    });
+    expect(merge.status).toBe(200);
+  });
+
   it('answers 404 for unknown ids and roles', async () => {
     expect((await api.call('patch', '/api/admin/users/nobody', { body: { name: 'X' } })).status).toBe(404);
     expect((await api.call('put', '/api/admin/users/nobody/roles', { body: { roles: [] } })).status).toBe(404);

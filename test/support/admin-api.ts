@@ -18,6 +18,8 @@ export interface CallOptions {
   body?: unknown;
   /** Sent as is, instead of `body`. */
   raw?: string;
+  /** The body's type; JSON unless said. */
+  contentType?: string;
   /** The bearer credential; the admin token unless said; null sends none. */
   as?: string | null;
 }
@@ -60,7 +62,7 @@ export async function startAdminApi(env: Record<string, string> = {}): Promise<A
     const headers: Record<string, string> = as ? { authorization: `Bearer ${as}` } : {};
     let body: string | undefined;
     if (options.raw !== undefined || options.body !== undefined) {
-      headers['content-type'] = 'application/json';
+      headers['content-type'] = options.contentType ?? 'application/json';
       body = options.raw ?? JSON.stringify(options.body);
     }
     const res = await fetch(new URL(path, tessera.issuer), { method: method.toUpperCase(), headers, body });
