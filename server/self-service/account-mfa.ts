@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import { endOtherSessions } from '../accounts/other-sessions.ts';
 import { seenIn } from '../audit/audit.ts';
@@ -12,6 +13,7 @@ import {
   startTotpEnrolment,
   verifySecondFactor,
 } from '../mfa/factors.ts';
+import { FRESH_PROOF_SECONDS } from '../mfa/fresh-proof.ts';
 import { showRecoveryCodes, showTotpSetup } from '../mfa/pages.ts';
 import { type AccountDeps, done, proveFirstFactor, render, requireSignIn } from './account.ts';
 
@@ -19,7 +21,9 @@ import { type AccountDeps, done, proveFirstFactor, render, requireSignIn } from 
  * Two-step verification on /account. Rules this file enforces:
  * - setting it up, new codes and turning it off each need a fresh first-factor proof: the
  *   password typed in that form (an account without one: a sign-in from the last few minutes),
- *   so a session cookie alone changes nothing; a started setup lapses after the same minutes;
+ *   so a session cookie alone changes nothing; a started setup lapses after the same minutes,
+ *   and only the browser that started it sees its key and confirms it (a cookie of its own), so
+ *   a copy of the session cookie cannot take over a setup the owner started;
  * - a TOTP secret counts only once the person has typed a code it produced (setup page);
  * - recovery codes are shown once, in the answer to the post that made them, never again;
  * - new codes need the password; turning it off needs the password and a current code (or a
@@ -43,12 +47,29 @@ const ON_ACCOUNT = {
 const showSetup = (ctx: Context, deps: AccountDeps, enrolment: Enrolment, status = 200, error?: string) =>
   showTotpSetup(ctx, deps.page, enrolment, ON_ACCOUNT, status, error);
 
+const SETUP_COOKIE = 'tessera.mfa_setup';
+const fingerprint = (enrolment: Enrolment) => createHash('sha256').update(enrolment.secret).digest('base64url');
+
+/** The pending setup, if this browser started it. */
+async function setupOfThisBrowser(ctx: Context, deps: AccountDeps, user: { id: string; email: string }) {
+  const enrolment = await pendingEnrolment(deps.db, deps.secrets, user);
+  const started = ctx.cookies.get(SETUP_COOKIE, { signed: true });
+  return enrolment && started === fingerprint(enrolment) ? enrolment : undefined;
+}
+
 export const startMfa = requireSignIn(async (ctx, deps, who) => {
   const { user } = who;
   if (await hasTotp(deps.db, user.id)) return backToAccount(ctx);
   const wrong = await proveFirstFactor(ctx, deps, who, formField(ctx, 'password'));
   if (wrong) return render(ctx, deps, who, wrong.status, { mfaStartError: wrong.error });
-  await startTotpEnrolment(deps.db, deps.secrets, user);
+  const enrolment = await startTotpEnrolment(deps.db, deps.secrets, user);
+  ctx.cookies.set(SETUP_COOKIE, fingerprint(enrolment), {
+    signed: true,
+    httpOnly: true,
+    sameSite: 'lax',
+    path: '/account/mfa',
+    maxAge: FRESH_PROOF_SECONDS * 1000,
+  });
   await deps.audit({ type: 'mfa.enrolment_started', userId: user.id, ...seenIn(ctx) });
   ctx.status = 303;
   ctx.redirect(SETUP_PATH);
@@ -56,19 +77,20 @@ export const startMfa = requireSignIn(async (ctx, deps, who) => {
 
 /** A reload shows the same secret again; a new one is only made by starting over. */
 export const showMfaSetup = requireSignIn(async (ctx, deps, { user }) => {
-  const enrolment = await pendingEnrolment(deps.db, deps.secrets, user);
+  const enrolment = await setupOfThisBrowser(ctx, deps, user);
   if (!enrolment) return backToAccount(ctx);
   showSetup(ctx, deps, enrolment);
 });
 
 export const confirmMfa = requireSignIn(async (ctx, deps, { user, sessionUid }) => {
-  const enrolment = await pendingEnrolment(deps.db, deps.secrets, user);
+  const enrolment = await setupOfThisBrowser(ctx, deps, user);
   if (!enrolment) return backToAccount(ctx);
   const codes = await confirmTotpEnrolment(deps.db, deps.secrets, user.id, formField(ctx, 'code'));
   if (!codes) {
     const error = 'That code is not right. Type the code your app shows now.';
     return showSetup(ctx, deps, enrolment, 400, error);
   }
+  ctx.cookies.set(SETUP_COOKIE, null, { path: '/account/mfa' });
   await deps.audit({ type: 'mfa.enabled', userId: user.id, ...seenIn(ctx) });
   await endOtherSessions(deps, user.id, sessionUid, 'mfa_enabled', seenIn(ctx));
   showRecoveryCodes(ctx, deps.page, codes);

@@ -79,7 +79,7 @@ describe('a stolen session cookie', () => {
     await victim.context().close();
   });
 
-  it('cannot start setup on /account without the password, nor see a key', async () => {
+  it("cannot start setup on /account without the password, nor see or finish the owner's", async () => {
     const victim = await openAccount(browser, tessera.issuer, 'otto', PASSWORD);
     const thief = await withStolenCookies(victim);
     await thief.goto(new URL('/account', tessera.issuer).href);
@@ -95,12 +95,27 @@ describe('a stolen session cookie', () => {
     expect(await thief.locator('#totp-secret').count()).toBe(0);
     expect(await thief.textContent('#mfa-status')).toMatch(/^Off/);
 
-    // The owner types the password and sets it up.
+    // The owner types the password and starts setup.
     await victim.reload();
     await victim.fill('#mfa_start_password', PASSWORD);
     await victim.getByRole('button', { name: 'Set up two-step verification' }).click();
     await victim.waitForURL((u) => u.pathname === '/account/mfa/setup');
     const secret = (await victim.textContent('#totp-secret'))?.trim() ?? '';
+
+    // The copy, taken before, neither sees that setup's key nor confirms it, even with a right code.
+    await thief.goto(new URL('/account/mfa/setup', tessera.issuer).href);
+    expect(new URL(thief.url()).pathname).toBe('/account');
+    expect(await thief.locator('#totp-secret').count()).toBe(0);
+    const confirm = await postForm(thief.context(), new URL('/account/mfa/confirm', tessera.issuer).href, {
+      csrf: await csrfOf(thief),
+      code: await totpCode(secret),
+    });
+    expect(confirm.status()).toBe(303);
+    expect(confirm.headers().location).toBe('/account');
+    await thief.reload();
+    expect(await thief.textContent('#mfa-status')).toMatch(/^Off/);
+
+    // The owner finishes it.
     await victim.fill('#code', await totpCode(secret));
     await victim.getByRole('button', { name: 'Turn on' }).click();
     expect(await victim.textContent('h1')).toBe('Your recovery codes');
