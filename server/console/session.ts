@@ -27,7 +27,8 @@ async function standingOf(ctx: Context, deps: ConsoleDeps): Promise<Standing> {
   const user = session?.accountId ? await findUserWithRoles(deps.db, session.accountId) : undefined;
   if (!session || !user) return { refuse: 'signed_out' };
   if (user.disabled_at || !user.roles.includes(ADMIN_ROLE)) return { refuse: 'not_admin', user };
-  if (!(session.amr ?? []).includes('otp')) return { refuse: 'second_factor', user };
+  // Multi-factor by any means Tessera counts: a code, a passkey, or an upstream trusted for it.
+  if (session.acr !== ACR_MFA) return { refuse: 'second_factor', user };
   return { admin: { user, actor: `user:${user.id}` } };
 }
 

@@ -188,6 +188,30 @@ describe('passkeys', () => {
     await page.context().close();
   });
 
+  it('open the admin console for an admin whose second factor is a passkey', async () => {
+    // One signs in with the passkey alone, the other with a password and the passkey as its second step.
+    for (const [username, withPassword] of [
+      ['shannon', false],
+      ['hedy', true],
+    ] as const) {
+      const { id, account, passkeys } = await personWithPasskey(username);
+      await account.context().close();
+      await tessera.cli(['users', 'set-roles', id, 'admin']);
+      const page = await windowWith(passkeys);
+      await page.goto(new URL('/admin', tessera.issuer).href);
+      if (withPassword) {
+        await enterPassword(page, username, PASSWORD);
+        await page.waitForURL((u) => u.pathname.endsWith('/mfa'));
+        await usePasskey(page, 'Use a passkey');
+      } else {
+        await usePasskey(page, 'Sign in with a passkey');
+      }
+      await page.waitForURL((u) => u.pathname === '/admin');
+      expect(await page.textContent('h1')).toBe('Overview');
+      await page.context().close();
+    }
+  });
+
   it('are removed with the password, and then sign nobody in', async () => {
     const { id, account, passkeys } = await personWithPasskey('turing');
     const item = account.locator('#passkeys li');
