@@ -90,16 +90,28 @@ export async function updateConnectionRow(db: Db, id: string, patch: Updateable<
   return result.numUpdatedRows > 0n;
 }
 
+/** Unlinks every identity linked through the connection; how many there were. */
+export async function deleteIdentitiesOf(db: Db, connectionId: string): Promise<number> {
+  const result = await db.deleteFrom('federated_identities').where('provider', '=', connectionId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
 /** Deletes the connection with its domains and the identities people linked through it. */
 export async function deleteConnectionRow(db: Db, id: string): Promise<boolean> {
-  await db.deleteFrom('federated_identities').where('provider', '=', id).execute();
+  await deleteIdentitiesOf(db, id);
   const result = await db.deleteFrom('connections').where('id', '=', id).executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
 
-/** Creates or replaces the row the environment defines under `id`, enabled. */
+/**
+ * Creates or replaces the row the environment defines under `id`, enabled. Pointed at another
+ * GitHub (another origin), the identities linked through it go: the same numeric id there is
+ * someone else.
+ */
 export async function upsertEnvironmentConnection(db: Db, row: Insertable<ConnectionsTable>): Promise<void> {
   const { id: _id, created_at: _created, ...fields } = row;
+  const before = await db.selectFrom('connections').select('base_url').where('id', '=', row.id).executeTakeFirst();
+  if (before && !sameOrigin(before.base_url, row.base_url ?? null)) await deleteIdentitiesOf(db, row.id);
   await db
     .insertInto('connections')
     .values({ ...row, source: 'environment', enabled: true })
@@ -131,4 +143,9 @@ export async function connectionIdentitiesOf(
     .where('connections.source', '=', 'operator')
     .orderBy('federated_identities.linked_at')
     .execute();
+}
+
+/** Whether two URLs (or their absence) name the same origin. */
+export function sameOrigin(a: string | null, b: string | null): boolean {
+  return (a && URL.parse(a)?.origin) === (b && URL.parse(b)?.origin);
 }

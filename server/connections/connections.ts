@@ -4,9 +4,11 @@ import type { Db } from '../../db/database.ts';
 import {
   type ConnectionWithDomains,
   deleteConnectionRow,
+  deleteIdentitiesOf,
   findConnection,
   insertConnection,
   listConnections,
+  sameOrigin,
   setConnectionDomains,
   updateConnectionRow,
 } from '../../db/repositories/connections.ts';
@@ -202,10 +204,15 @@ export async function updateConnection(
   }
   if (row.type === 'github' && patch.issuer)
     throw new AppError('invalid_input', 'issuer: is for oidc connections only');
-  if (patch.issuer && patch.issuer !== row.issuer) await checkDiscovery(patch.issuer, patch.client_id ?? row.client_id);
+  const newIssuer = patch.issuer !== undefined && patch.issuer !== row.issuer;
+  if (newIssuer) await checkDiscovery(patch.issuer ?? '', patch.client_id ?? row.client_id);
+  // Another issuer, or another GitHub, numbers its people anew: an identity linked through the
+  // old one would sign whoever has its subject at the new one in to someone else's account.
+  const newNamespace = newIssuer || (patch.base_url !== undefined && !sameOrigin(patch.base_url, row.base_url));
   await db
     .transaction()
     .execute(async (trx) => {
+      if (newNamespace) await deleteIdentitiesOf(trx, id);
       if (patch.domains) {
         await refuseTakenDomains(trx, id, patch.domains);
         await setConnectionDomains(trx, id, patch.domains);

@@ -349,6 +349,39 @@ describe('Continue with an upstream connection', () => {
     expect(github.authorizeRequests.at(-1)?.get('redirect_uri')).toBe(connected.redirect_uri);
   });
 
+  it('unlinks its identities when pointed at another issuer, whose same sub is someone else', async () => {
+    const kai = upstreamUser('kai', { sub: 'sub-shared-42' });
+    const first = await signInUpstream(kai);
+    expect(first.email).toBe('kai@acme.example');
+
+    // The operator moves the connection to another provider, where the same sub is a stranger.
+    const other = await startUpstreamProvider();
+    try {
+      await setConnection({ issuer: other.issuer, client_id: other.clientId, client_secret: other.clientSecret });
+      other.allowRedirectUris([`${tessera.issuer}/connections/${connectionId}/callback`]);
+      const stranger = { ...upstreamUser('mallory', { sub: 'sub-shared-42' }), email: 'mallory@elsewhere.example' };
+      other.addUser(stranger);
+      await freshPage();
+      const started = await startAuthorization(page, config, app);
+      await page.getByRole('button', { name: 'Continue with Acme SSO' }).click();
+      await page.waitForURL((u) => u.href.startsWith(other.issuer));
+      await page.fill('input[name=username]', stranger.username);
+      await page.fill('input[name=password]', stranger.password);
+      await page.getByRole('button', { name: 'Sign in upstream' }).click();
+      await consentIfAsked(page);
+      const claims = await claimsAt(started);
+      expect(claims.sub).not.toBe(first.sub);
+      expect(claims.email).toBe('mallory@elsewhere.example');
+    } finally {
+      await setConnection({
+        issuer: upstream.issuer,
+        client_id: upstream.clientId,
+        client_secret: upstream.clientSecret,
+      });
+      await other.close();
+    }
+  });
+
   it('lets one of 100 simultaneous replays of the upstream’s answer through, and no other', async () => {
     const ruth = upstreamUser('ruth');
     upstream.addUser(ruth);
