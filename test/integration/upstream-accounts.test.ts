@@ -3,9 +3,11 @@ import { describe, expect, it } from '@jest/globals';
 import type { Db } from '../../db/database.ts';
 import { findUserById, insertUser } from '../../db/repositories/users.ts';
 import { pendingSignupDeadline } from '../../server/accounts/pending-signups.ts';
+import { syncEnvironmentGitHub } from '../../server/connections/environment-github.ts';
 import type { UpstreamIdentity } from '../../server/federation/upstream.ts';
 import { accountForUpstream } from '../../server/federation/upstream-accounts.ts';
-import { migratedDatabasePerFile } from '../support/database.ts';
+import { createSecrets } from '../../server/secrets.ts';
+import { migratedDatabasePerFile, TEST_SECRET_KEY } from '../support/database.ts';
 
 /**
  * Which account an upstream identity is, by GitHub's linking rules: keyed by (connection, sub);
@@ -49,6 +51,27 @@ describe('accountForUpstream', () => {
     expect(again).toMatchObject({ kind: 'linked', user: { id: first.kind === 'created' ? first.user.id : '' } });
     const other = await accountForUpstream(db, 'conn-b', identity('s1', 'one@a.example'));
     expect(other.kind).toBe('email_taken');
+  });
+
+  it("unlinks the GITHUB_* connection's identities when the variables point at another GitHub", async () => {
+    const secrets = createSecrets(TEST_SECRET_KEY);
+    const at = (baseUrl: string, apiUrl: string) => ({ clientId: 'c', clientSecret: 's', baseUrl, apiUrl });
+    await syncEnvironmentGitHub(db, secrets, at('https://github.com', 'https://api.github.com'));
+    const octo = await accountForUpstream(db, 'github', identity('4242', 'octo@github.example'));
+    expect(octo.kind).toBe('created');
+    const octoId = octo.kind === 'created' ? octo.user.id : '';
+
+    // Restarted with the same GitHub (a new secret, another API spelling): still linked.
+    await syncEnvironmentGitHub(db, secrets, at('https://github.com/', 'https://api.github.com/'));
+    expect(await accountForUpstream(db, 'github', identity('4242', 'x@y.example'))).toMatchObject({
+      kind: 'linked',
+      user: { id: octoId },
+    });
+    // A GitHub Enterprise numbers its people anew: its 4242 is someone else.
+    await syncEnvironmentGitHub(db, secrets, at('https://ghe.acme.example', 'https://ghe.acme.example/api/v3'));
+    const stranger = await accountForUpstream(db, 'github', identity('4242', 'stranger@acme.example'));
+    expect(stranger.kind).toBe('created');
+    expect(stranger.kind === 'created' && stranger.user.id).not.toBe(octoId);
   });
 
   it('does not merge into an account that holds the address, but replaces a sign-up never verified', async () => {
