@@ -140,6 +140,9 @@ export function oidcConfiguration(d: OidcDependencies): Configuration {
       policy: tesseraPrompts(d.mfaWanted),
     },
     fetch: d.fetch,
+    // A client's key set or sector document is a few kB; a larger one is refused while read, not
+    // held in memory whole (the library's default is no limit).
+    fetchResponseBodyLimits: { jwks_uri: 64 * 1024, sector_identifier_uri: 64 * 1024 },
     features: {
       devInteractions: { enabled: false },
       // Off unless DYNAMIC_REGISTRATION: each registration needs an initial access token, which

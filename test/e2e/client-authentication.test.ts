@@ -61,8 +61,16 @@ beforeAll(async () => {
   publicJwk.kid = await calculateJwkThumbprint(publicJwk);
   signingKey = { key: pair.privateKey, kid: publicJwk.kid };
   // The client's own key server, on loopback as internal services are, behind a proxy the test cuts.
-  keysServer = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] }));
+  keysServer = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (req.url !== '/huge.json') {
+      res.end(JSON.stringify({ keys: [publicJwk] }));
+      return;
+    }
+    // Streamed, with no length to refuse it by up front: 4 MB of keys padded with whitespace.
+    res.write(`{"keys":[${JSON.stringify(publicJwk)}]`);
+    for (let i = 0; i < 64; i++) res.write(' '.repeat(64 * 1024));
+    res.end('}');
   });
   await new Promise<void>((resolve) => keysServer.listen(0, '127.0.0.1', resolve));
   keysProxy = await startTcpProxy({ host: '127.0.0.1', port: (keysServer.address() as AddressInfo).port });
@@ -173,6 +181,24 @@ describe('private_key_jwt', () => {
     keysProxy.delay(0);
     expect(answer).toEqual({ status: 401, error: 'invalid_client' });
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('refuses a jwks_uri whose answer is over 64 kB: invalid_client, and the server keeps answering', async () => {
+    const c = await client(
+      '--type',
+      'machine',
+      '--auth-method',
+      'private_key_jwt',
+      '--jwks-uri',
+      `http://127.0.0.1:${keysProxy.port}/huge.json`,
+    );
+    const config = await rp(c.client_id, oidc.PrivateKeyJwt(signingKey));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => refusal(oidc.clientCredentialsGrant(config, { resource: API }))),
+    );
+    expect(answers).toEqual(Array(20).fill({ status: 401, error: 'invalid_client' }));
+    expect((await fetch(new URL('/healthz', tessera.issuer))).status).toBe(200);
+    expect(tessera.logs()).not.toContain('oidc-provider server error');
   });
 
   it('takes one client assertion once, of a hundred sent at once', async () => {
