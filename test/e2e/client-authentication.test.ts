@@ -117,6 +117,13 @@ describe('client secrets', () => {
 });
 
 describe('private_key_jwt', () => {
+  /** A private_key_jwt machine client whose keys are at `path` of its key server, as openid-client signs for it. */
+  async function clientWithKeysAt(path: string) {
+    const jwksUri = `http://127.0.0.1:${keysProxy.port}${path}`;
+    const c = await client('--type', 'machine', '--auth-method', 'private_key_jwt', '--jwks-uri', jwksUri);
+    return rp(c.client_id, oidc.PrivateKeyJwt(signingKey));
+  }
+
   it('with inline keys (--jwks-file): signed assertions work, no secret is made, another key is refused', async () => {
     const file = join(tmpdir(), `jwks-${process.pid}-${Date.now()}.json`);
     await writeFile(file, JSON.stringify({ keys: [publicJwk] }));
@@ -144,15 +151,7 @@ describe('private_key_jwt', () => {
   });
 
   it('with a jwks_uri on loopback: a clear invalid_client while it is down, then recovers', async () => {
-    const c = await client(
-      '--type',
-      'machine',
-      '--auth-method',
-      'private_key_jwt',
-      '--jwks-uri',
-      `http://127.0.0.1:${keysProxy.port}/jwks.json`,
-    );
-    const config = await rp(c.client_id, oidc.PrivateKeyJwt(signingKey));
+    const config = await clientWithKeysAt('/jwks.json');
     keysProxy.refuse();
     expect(await refusal(oidc.clientCredentialsGrant(config, { resource: API }))).toEqual({
       status: 401,
@@ -164,15 +163,7 @@ describe('private_key_jwt', () => {
   });
 
   it('gives up on a jwks_uri that does not answer within the timeout: invalid_client, not a hung request', async () => {
-    const c = await client(
-      '--type',
-      'machine',
-      '--auth-method',
-      'private_key_jwt',
-      '--jwks-uri',
-      `http://127.0.0.1:${keysProxy.port}/slow.json`,
-    );
-    const config = await rp(c.client_id, oidc.PrivateKeyJwt(signingKey));
+    const config = await clientWithKeysAt('/slow.json');
     // Connections kept alive from earlier fetches would skip the delay: drop them first.
     keysProxy.cut();
     keysProxy.delay(15_000);
@@ -184,15 +175,7 @@ describe('private_key_jwt', () => {
   });
 
   it('refuses a jwks_uri whose answer is over 64 kB: invalid_client, and the server keeps answering', async () => {
-    const c = await client(
-      '--type',
-      'machine',
-      '--auth-method',
-      'private_key_jwt',
-      '--jwks-uri',
-      `http://127.0.0.1:${keysProxy.port}/huge.json`,
-    );
-    const config = await rp(c.client_id, oidc.PrivateKeyJwt(signingKey));
+    const config = await clientWithKeysAt('/huge.json');
     const answers = await Promise.all(
       Array.from({ length: 20 }, () => refusal(oidc.clientCredentialsGrant(config, { resource: API }))),
     );
