@@ -55,7 +55,8 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
   await ensureSigningKeys(db, secrets);
   await ensureApi(db, adminAudience(config.issuer), 'Tessera admin API');
-  await syncEnvironmentGitHub(db, secrets, config.github);
+  const unlinked = await syncEnvironmentGitHub(db, secrets, config.github);
+  if (unlinked) logger.warn({ unlinked }, 'GITHUB_BASE_URL names another GitHub: its linked identities were unlinked');
   const catalog = new Catalog(db, secrets, logger);
   await catalog.load();
   const { page, stylesheet } = createPages(config.issuer);

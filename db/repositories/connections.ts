@@ -105,18 +105,27 @@ export async function deleteConnectionRow(db: Db, id: string): Promise<boolean> 
 
 /**
  * Creates or replaces the row the environment defines under `id`, enabled. Pointed at another
- * GitHub (another origin), the identities linked through it go: the same numeric id there is
- * someone else.
+ * GitHub (another origin), the identities linked through it go, in the same transaction: the same
+ * numeric id there is someone else. Answers how many went.
  */
-export async function upsertEnvironmentConnection(db: Db, row: Insertable<ConnectionsTable>): Promise<void> {
+export async function upsertEnvironmentConnection(db: Db, row: Insertable<ConnectionsTable>): Promise<number> {
   const { id: _id, created_at: _created, ...fields } = row;
-  const before = await db.selectFrom('connections').select('base_url').where('id', '=', row.id).executeTakeFirst();
-  if (before && !sameOrigin(before.base_url, row.base_url ?? null)) await deleteIdentitiesOf(db, row.id);
-  await db
-    .insertInto('connections')
-    .values({ ...row, source: 'environment', enabled: true })
-    .onConflict((oc) => oc.column('id').doUpdateSet({ ...fields, enabled: true, updated_at: new Date() }))
-    .execute();
+  return db.transaction().execute(async (trx) => {
+    const before = await trx
+      .selectFrom('connections')
+      .select('base_url')
+      .where('id', '=', row.id)
+      .forUpdate()
+      .executeTakeFirst();
+    const moved = before !== undefined && !sameOrigin(before.base_url, row.base_url ?? null);
+    const unlinked = moved ? await deleteIdentitiesOf(trx, row.id) : 0;
+    await trx
+      .insertInto('connections')
+      .values({ ...row, source: 'environment', enabled: true })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ ...fields, enabled: true, updated_at: new Date() }))
+      .execute();
+    return unlinked;
+  });
 }
 
 /** Disables the row the environment defined under `id` once the environment no longer does. */

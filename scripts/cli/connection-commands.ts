@@ -103,9 +103,10 @@ export const connectionCommands: Record<string, Command> = {
       if (Object.keys(patch).length === 0) {
         throw new AppError('invalid_input', 'nothing to change: give at least one flag');
       }
-      const updated = await updateConnection(db, secrets, issuer, id, patch);
-      await audit({ type: 'connection.updated', ...CLI, details: { id, fields: Object.keys(patch) } });
-      return updated;
+      const { connection, identitiesUnlinked } = await updateConnection(db, secrets, issuer, id, patch);
+      const details = { id, fields: Object.keys(patch), identities_unlinked: identitiesUnlinked };
+      await audit({ type: 'connection.updated', ...CLI, details });
+      return connection;
     },
   },
   'connections list': {

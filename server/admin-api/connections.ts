@@ -77,9 +77,16 @@ export const connectionEndpoints = [
     body: connectionPatch,
     response: connection,
     async handle({ params, body, deps, actor }) {
-      const updated = await updateConnection(deps.db, deps.secrets, deps.issuer, params.id, body);
-      await deps.audit({ type: 'connection.updated', actor, details: { id: params.id, fields: Object.keys(body) } });
-      return updated;
+      const { connection, identitiesUnlinked } = await updateConnection(
+        deps.db,
+        deps.secrets,
+        deps.issuer,
+        params.id,
+        body,
+      );
+      const details = { id: params.id, fields: Object.keys(body), identities_unlinked: identitiesUnlinked };
+      await deps.audit({ type: 'connection.updated', actor, details });
+      return connection;
     },
   }),
   endpoint({

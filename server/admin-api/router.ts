@@ -39,7 +39,7 @@ export function adminApiRouter(
     const path = ADMIN_PREFIX + e.path.replace(/\{(\w+)\}/g, ':$1');
     router[e.method](path, auth, json, async (ctx) => {
       // The parser reads JSON only; a body of another type would pass as no body at all.
-      if (e.body && ctx.is('json', '+json') === false) ctx.throw(415, 'Send the body as application/json.');
+      if (e.body && ctx.is('application/json') === false) ctx.throw(415, 'Send the body as application/json.');
       const caller = ctx.state.caller as Caller;
       const result = await (e as Endpoint).handle({
         params: e.params ? parseInput(e.params, ctx.params) : undefined,

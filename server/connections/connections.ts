@@ -189,14 +189,17 @@ export async function createConnection(
   return describeConnection(await requireConnection(db, id), issuer);
 }
 
-/** Changes the given fields; a new OpenID Connect issuer must answer discovery first. */
+/**
+ * Changes the given fields; a new OpenID Connect issuer must answer discovery first. Answers the
+ * connection and how many identities the change unlinked.
+ */
 export async function updateConnection(
   db: Db,
   secrets: Secrets,
   issuer: string,
   id: string,
   input: ConnectionPatch,
-): Promise<ConnectionView> {
+): Promise<{ connection: ConnectionView; identitiesUnlinked: number }> {
   const patch = parseInput(connectionPatch, input);
   const row = await requireOperatorConnection(db, id);
   if (row.type === 'oidc' && (patch.base_url || patch.api_url)) {
@@ -204,15 +207,16 @@ export async function updateConnection(
   }
   if (row.type === 'github' && patch.issuer)
     throw new AppError('invalid_input', 'issuer: is for oidc connections only');
-  const newIssuer = patch.issuer !== undefined && patch.issuer !== row.issuer;
-  if (newIssuer) await checkDiscovery(patch.issuer ?? '', patch.client_id ?? row.client_id);
+  if (patch.issuer && patch.issuer !== row.issuer) await checkDiscovery(patch.issuer, patch.client_id ?? row.client_id);
   // Another issuer, or another GitHub, numbers its people anew: an identity linked through the
   // old one would sign whoever has its subject at the new one in to someone else's account.
-  const newNamespace = newIssuer || (patch.base_url !== undefined && !sameOrigin(patch.base_url, row.base_url));
-  await db
+  const newNamespace =
+    (patch.issuer !== undefined && URL.parse(patch.issuer)?.href !== URL.parse(row.issuer ?? '')?.href) ||
+    (patch.base_url !== undefined && !sameOrigin(patch.base_url, row.base_url));
+  const identitiesUnlinked = await db
     .transaction()
     .execute(async (trx) => {
-      if (newNamespace) await deleteIdentitiesOf(trx, id);
+      const unlinked = newNamespace ? await deleteIdentitiesOf(trx, id) : 0;
       if (patch.domains) {
         await refuseTakenDomains(trx, id, patch.domains);
         await setConnectionDomains(trx, id, patch.domains);
@@ -223,9 +227,10 @@ export async function updateConnection(
         ...(client_secret !== undefined ? { client_secret_encrypted: secrets.encrypt(client_secret) } : {}),
         ...(scopes ? { scopes: JSON.stringify(scopes) } : {}),
       });
+      return unlinked;
     })
     .catch(conflictOnDuplicate(`a connection named ${patch.name}, or holding one of these domains, already exists`));
-  return describeConnection(await requireConnection(db, id), issuer);
+  return { connection: describeConnection(await requireConnection(db, id), issuer), identitiesUnlinked };
 }
 
 /** Deletes a connection and the identities linked through it: their accounts stay, with their other ways in. */

@@ -8,14 +8,15 @@ import { ENVIRONMENT_GITHUB_ID } from './connections.ts';
  * The GITHUB_* variables define one GitHub connection, written at every start: created or
  * brought up to date while they are set, disabled (not deleted: the identities linked through it
  * stay) once they are not. Its id is 'github', which identities linked before connections
- * existed already carry, and its callback stays /github/callback.
+ * existed already carry, and its callback stays /github/callback. Answers how many identities a
+ * move to another GitHub unlinked.
  */
-export async function syncEnvironmentGitHub(db: Db, secrets: Secrets, github: Config['github']): Promise<void> {
+export async function syncEnvironmentGitHub(db: Db, secrets: Secrets, github: Config['github']): Promise<number> {
   if (!github) {
     await disableEnvironmentConnection(db, ENVIRONMENT_GITHUB_ID);
-    return;
+    return 0;
   }
-  await upsertEnvironmentConnection(db, {
+  return upsertEnvironmentConnection(db, {
     id: ENVIRONMENT_GITHUB_ID,
     type: 'github',
     name: 'GitHub',

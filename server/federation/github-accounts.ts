@@ -8,6 +8,7 @@ import {
 } from '../../db/repositories/federated-identities.ts';
 import { deletePendingSignup, findUserById, findUserByLogin, insertUser } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
+import { isPendingSignup } from '../accounts/pending-signups.ts';
 import { USERNAME_PATTERN } from '../accounts/signup.ts';
 import type { GitHubProfile } from './github.ts';
 
@@ -44,8 +45,6 @@ export async function accountForGitHub(db: Db, profile: GitHubProfile, attempt =
   if (attempt === 3) throw new Error('could not settle the account for a GitHub identity');
   return accountForGitHub(db, profile, attempt + 1);
 }
-
-const isPendingSignup = (user: User) => !user.email_verified && user.pending_until !== null;
 
 /**
  * A new account with GitHub's verified address and no password, and its identity, together or

@@ -8,6 +8,7 @@ import {
 } from '../../db/repositories/federated-identities.ts';
 import { deletePendingSignup, findUserById, findUserByLogin, insertUser } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
+import { isPendingSignup } from '../accounts/pending-signups.ts';
 import { USERNAME_PATTERN } from '../accounts/signup.ts';
 import type { UpstreamIdentity } from './upstream.ts';
 
@@ -43,7 +44,7 @@ export async function accountForUpstream(
   }
   if (!identity.email || !identity.emailVerified) return { kind: 'no_verified_email' };
   const owner = await findUserByLogin(db, identity.email);
-  const squatter = owner && !owner.email_verified && owner.pending_until !== null ? owner.id : undefined;
+  const squatter = owner && isPendingSignup(owner) ? owner.id : undefined;
   if (owner && !squatter) {
     const elsewhere = await identityOfUser(db, owner.id, connectionId);
     return { kind: 'email_taken', user: owner, linkedElsewhere: !!elsewhere };

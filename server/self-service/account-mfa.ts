@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import { endOtherSessions } from '../accounts/other-sessions.ts';
 import { seenIn } from '../audit/audit.ts';
@@ -15,6 +14,7 @@ import {
 } from '../mfa/factors.ts';
 import { FRESH_PROOF_SECONDS } from '../mfa/fresh-proof.ts';
 import { showRecoveryCodes, showTotpSetup } from '../mfa/pages.ts';
+import { sha256 } from '../secrets.ts';
 import { type AccountDeps, done, proveFirstFactor, render, requireSignIn } from './account.ts';
 
 /**
@@ -48,7 +48,7 @@ const showSetup = (ctx: Context, deps: AccountDeps, enrolment: Enrolment, status
   showTotpSetup(ctx, deps.page, enrolment, ON_ACCOUNT, status, error);
 
 const SETUP_COOKIE = 'tessera.mfa_setup';
-const fingerprint = (enrolment: Enrolment) => createHash('sha256').update(enrolment.secret).digest('base64url');
+const fingerprint = (enrolment: Enrolment) => sha256(enrolment.secret);
 
 /** The pending setup, if this browser started it. */
 async function setupOfThisBrowser(ctx: Context, deps: AccountDeps, user: { id: string; email: string }) {

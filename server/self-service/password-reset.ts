@@ -13,6 +13,7 @@ import { queueResetMail } from '../accounts/account-mail.ts';
 import { checkEmailToken, consumeEmailToken, oneRequestPerLink } from '../accounts/email-tokens.ts';
 import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/passwords.ts';
+import { isPendingSignup } from '../accounts/pending-signups.ts';
 import { seenIn } from '../audit/audit.ts';
 import { formField, tooManyAttempts } from '../interaction/interaction.ts';
 import { removeMfa } from '../mfa/factors.ts';
@@ -29,11 +30,12 @@ import { expiredLink } from './expired-link.ts';
  * the sessions are one transaction: a database failing half-way leaves the old password, sessions
  * and link as they were, never a new password with the old sessions still alive.
  *
- * On a sign-up whose address was never verified, the link is the first proof of who holds the
- * address, and whoever signed up with it may be someone else who added their own passkey to wait
- * for the owner to verify it. So the same transaction removes the account's passkeys, second
- * factor and the username it asked for, and marks the address verified: the account is the address
- * holder's, with their password.
+ * The link proves who holds the address, so an address not verified yet counts as verified. On a
+ * self-service sign-up never verified it is the first such proof, and whoever signed up may be
+ * someone else who added their own passkey to wait for the owner to verify the address. So the
+ * same transaction also removes that sign-up's passkeys, second factor and the username it asked
+ * for: the account is the address holder's, with their password. (An account an operator made or
+ * imported keeps its factors: the operator vouched for it.)
  */
 const email = z.email().max(254);
 
@@ -112,17 +114,17 @@ async function resetWithLink(ctx: Context, deps: SelfServiceDeps, token: string)
   const reset = await deps.db.transaction().execute(async (trx) => {
     if (!(await consumeEmailToken(trx, token, 'reset_password'))) return undefined;
     await updatePasswordHash(trx, user.id, hash);
-    let passkeysRemoved = 0;
-    if (!user.email_verified) {
-      passkeysRemoved = await deletePasskeysOf(trx, user.id);
+    let claimed: { passkeys_removed: number } | undefined;
+    if (isPendingSignup(user)) {
+      claimed = { passkeys_removed: await deletePasskeysOf(trx, user.id) };
       await removeMfa(trx, user.id);
       await dropPendingUsername(trx, user.id);
-      await markEmailVerified(trx, user.id, user.email);
     }
-    return { revoked: await revokeEverythingOf(trx, user.id), passkeysRemoved };
+    if (!user.email_verified) await markEmailVerified(trx, user.id, user.email);
+    return { revoked: await revokeEverythingOf(trx, user.id), claimed };
   });
   if (reset === undefined) return expired(ctx, deps);
-  const { revoked, passkeysRemoved } = reset;
+  const { revoked, claimed } = reset;
   // The mailed link proved the person holds the address: guesses by others no longer lock them out.
   await deps.rateLimiter.reset('login_account', accountKey(user.id));
   await deps.rateLimiter.reset('login_account_ip', accountIpKey(accountKey(user.id), ctx.ip));
@@ -130,7 +132,7 @@ async function resetWithLink(ctx: Context, deps: SelfServiceDeps, token: string)
     type: 'password.reset',
     userId: user.id,
     ...seenIn(ctx),
-    details: { revoked, ...(user.email_verified ? {} : { email_verified: true, passkeys_removed: passkeysRemoved }) },
+    details: { revoked, ...(user.email_verified ? {} : { email_verified: true }), ...claimed },
   });
   deps.page(ctx, 'message', {
     title: 'Password changed',

@@ -358,6 +358,10 @@ describe('Continue with an upstream connection', () => {
     const other = await startUpstreamProvider();
     try {
       await setConnection({ issuer: other.issuer, client_id: other.clientId, client_secret: other.clientSecret });
+      const [moved] = await auditEvents('connection.updated');
+      const details = (moved?.details ?? {}) as { fields?: string[]; identities_unlinked?: number };
+      expect(details.fields).toContain('issuer');
+      expect(details.identities_unlinked).toBeGreaterThan(0);
       other.allowRedirectUris([`${tessera.issuer}/connections/${connectionId}/callback`]);
       const stranger = { ...upstreamUser('mallory', { sub: 'sub-shared-42' }), email: 'mallory@elsewhere.example' };
       other.addUser(stranger);

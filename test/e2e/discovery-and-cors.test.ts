@@ -72,7 +72,7 @@ describe('discovery', () => {
       expect.arrayContaining(['sub', 'email', 'email_verified', 'name', 'preferred_username', 'roles', 'amr']),
     );
     // Only what Tessera has signing keys for (the library leaves out algorithms no key has).
-    expect(d.id_token_signing_alg_values_supported).toEqual(['ES256', 'RS256']);
+    expect([...(d.id_token_signing_alg_values_supported as string[])].sort()).toEqual(['ES256', 'RS256']);
   });
 
   // Each secret method and private_key_jwt is driven in client-authentication.test.ts.
