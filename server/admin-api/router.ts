@@ -11,8 +11,8 @@ import { openApiDocument } from './openapi.ts';
 
 /**
  * /api/admin: every endpoint of ADMIN_ENDPOINTS behind the admin check, JSON bodies up to 64 kB
- * (larger: 413; another type: 415), params, query and body validated by the endpoint's own schemas (bad: 400), and
- * no NUL character anywhere in them (400).
+ * (larger: 413; another type: 415), params, query and body validated by the endpoint's own
+ * schemas (bad: 400), and no NUL character anywhere in them (400).
  * /api/openapi.json: the document generated from the same endpoints, public.
  */
 const ADMIN_PREFIX = '/api/admin';
