@@ -38,6 +38,20 @@ interface Options {
 export const CONNECT_TIMEOUT_MS = 3_000;
 export const STATEMENT_TIMEOUT_MS = 5_000;
 
+/**
+ * Runs a write again when PostgreSQL ended it to break a deadlock (40P01), as PostgreSQL advises.
+ * Two rows trading values of a unique column at once each wait on the other's index entry.
+ */
+export async function retryingDeadlocks<T>(write: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code !== '40P01' || attempt >= attempts) throw err;
+    }
+  }
+}
+
 // pg connects to a Unix socket at `${host}/.s.PGSQL.${port}`, so the server puts PGlite's there.
 const SOCKET_PORT = 5432;
 export const socketPath = (dataDir: string) => join(dataDir, `.s.PGSQL.${SOCKET_PORT}`);

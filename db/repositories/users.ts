@@ -1,5 +1,5 @@
 import { type ExpressionBuilder, sql } from 'kysely';
-import type { Db } from '../database.ts';
+import { type Db, retryingDeadlocks } from '../database.ts';
 import { preparedQuery } from '../prepared-query.ts';
 import type { NewUser, Schema, User } from '../schema.ts';
 
@@ -132,18 +132,23 @@ export async function listUsersPage(
   return { rows: found as UserWithRoles[], total: Number(total.n) };
 }
 
-/** Changes what an operator may change of a user; false when there is no such user. */
+/**
+ * Changes what an operator may change of a user; false when there is no such user. Two usernames
+ * swapped at once deadlock, so the write may go again.
+ */
 export async function updateUser(
   db: Db,
   id: string,
   patch: { name?: string | null; username?: string | null; email_verified?: boolean },
 ): Promise<boolean> {
   const verified = patch.email_verified ? { pending_until: null } : {};
-  const result = await db
-    .updateTable('users')
-    .set({ ...patch, ...verified, updated_at: new Date() })
-    .where('id', '=', id)
-    .executeTakeFirst();
+  const result = await retryingDeadlocks(() =>
+    db
+      .updateTable('users')
+      .set({ ...patch, ...verified, updated_at: new Date() })
+      .where('id', '=', id)
+      .executeTakeFirst(),
+  );
   return result.numUpdatedRows > 0n;
 }
 
@@ -158,12 +163,15 @@ export async function markEmailVerified(db: Db, id: string, email: string): Prom
   return result.numUpdatedRows > 0n;
 }
 
+/** Two people swapping usernames at once deadlock; the one PostgreSQL stops goes again. */
 export async function updateProfile(db: Db, id: string, profile: { name: string; username: string }): Promise<void> {
-  await db
-    .updateTable('users')
-    .set({ ...profile, updated_at: new Date() })
-    .where('id', '=', id)
-    .execute();
+  await retryingDeadlocks(() =>
+    db
+      .updateTable('users')
+      .set({ ...profile, updated_at: new Date() })
+      .where('id', '=', id)
+      .execute(),
+  );
 }
 
 /** Deletes the user; their roles and mailed links go with them (foreign keys cascade). */

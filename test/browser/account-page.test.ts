@@ -119,7 +119,8 @@ describe('the account page', () => {
     };
     // 60 names, each sent by both at the same moment: 120 posts in all. A save moves its sender off
     // the name it had, so a name may go to both in turn; what must never happen is two at once.
-    // On PostgreSQL both checks often pass before either write, and the unique index decides.
+    // On PostgreSQL both checks often pass before either write, and the unique index decides; two
+    // people trading names at once deadlock there, and the one PostgreSQL stops must go again.
     const names = Array.from({ length: 60 }, (_, i) => `stargazer${i}`);
     const posts = await Promise.all(names.flatMap((name) => [save(iris, name), save(theo, name)]));
     for (const post of posts) {
