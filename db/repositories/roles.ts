@@ -22,6 +22,23 @@ export async function resolveRoleNames(db: Db, names: string[]) {
   return { ids: rows.map((r) => r.id), missing: names.filter((n) => !found.has(n)) };
 }
 
+/**
+ * How many enabled users hold the role. With `lock`, the role's row is locked first (for update,
+ * until the transaction ends), so transactions counting it run one after another.
+ */
+export async function countEnabledHolders(db: Db, roleName: string, options: { lock?: boolean } = {}) {
+  if (options.lock) await db.selectFrom('roles').select('id').where('name', '=', roleName).forUpdate().execute();
+  const { n } = await db
+    .selectFrom('user_roles')
+    .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+    .innerJoin('users', 'users.id', 'user_roles.user_id')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('roles.name', '=', roleName)
+    .where('users.disabled_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
 export async function userRoleNames(db: Db, userId: string): Promise<string[]> {
   const rows = await db
     .selectFrom('user_roles')

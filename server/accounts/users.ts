@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { revokeEverythingOf } from '../../adapters/account-artifacts.ts';
+import { inTransaction } from '../../adapters/session-logouts.ts';
 import type { Db } from '../../db/database.ts';
 import { setUserRoles, userRoleNames } from '../../db/repositories/roles.ts';
 import {
@@ -96,7 +97,7 @@ export async function insertAccount(
 
 export async function setRolesOfUser(db: Db, userId: string, names: string[]): Promise<UserView> {
   const parsed = parseInput(z.array(roleName), names);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const user = await findUserById(trx, userId);
     if (!user) throw new AppError('not_found', `user ${userId} does not exist`);
     const roleIds = await existingRoleIds(trx, parsed);

@@ -16,6 +16,7 @@ import { AppError, conflictOnDuplicate } from '../errors.ts';
 import { hasTotp, removeMfa } from '../mfa/factors.ts';
 import { roleName } from '../roles/roles.ts';
 import { endpoint } from './endpoint.ts';
+import { keepingAnAdmin } from './last-admin.ts';
 import { idParam, paged, pageQuery } from './shapes.ts';
 
 /**
@@ -139,7 +140,7 @@ export const userEndpoints = [
     params: idParam,
     response: user,
     async handle({ params, deps, actor }) {
-      const revoked = await disableUser(deps.db, params.id);
+      const revoked = await keepingAnAdmin(deps.db, (trx) => disableUser(trx, params.id));
       await deps.audit({ type: 'user.disabled', actor, userId: params.id, details: { revoked } });
       return requireUser(deps.db, params.id);
     },
@@ -168,8 +169,11 @@ export const userEndpoints = [
     status: 204,
     async handle({ params, deps, actor }) {
       const found = await requireUser(deps.db, params.id);
-      const revoked = await revokeEverythingOf(deps.db, params.id);
-      await deleteUser(deps.db, params.id);
+      const revoked = await keepingAnAdmin(deps.db, async (trx) => {
+        const ended = await revokeEverythingOf(trx, params.id);
+        await deleteUser(trx, params.id);
+        return ended;
+      });
       await deps.audit({ type: 'user.deleted', actor, userId: params.id, details: { roles: found.roles, revoked } });
     },
   }),
@@ -183,7 +187,7 @@ export const userEndpoints = [
     response: user,
     async handle({ params, body, deps, actor }) {
       const before = await requireUser(deps.db, params.id);
-      const after = await setRolesOfUser(deps.db, params.id, body.roles);
+      const after = await keepingAnAdmin(deps.db, (trx) => setRolesOfUser(trx, params.id, body.roles));
       await deps.audit({
         type: 'user.roles_changed',
         actor,

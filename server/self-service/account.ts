@@ -16,7 +16,9 @@ import { endOtherSessions } from '../accounts/other-sessions.ts';
 import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword, verifyPassword } from '../accounts/passwords.ts';
 import { fullNameField, usernameField } from '../accounts/signup.ts';
+import { keepingAnAdmin } from '../admin-api/last-admin.ts';
 import { seenIn } from '../audit/audit.ts';
+import { AppError } from '../errors.ts';
 import { formField, type InteractionDeps, tooManyAttempts } from '../interaction/interaction.ts';
 import { hasTotp, recoveryCodesLeft } from '../mfa/factors.ts';
 import { isFresh } from '../mfa/fresh-proof.ts';
@@ -279,8 +281,17 @@ export const changePassword = requireSignIn(async (ctx, deps, who) => {
 export const deleteAccount = requireSignIn(async (ctx, deps, who) => {
   const wrong = await checkPassword(ctx, deps, who, formField(ctx, 'password'));
   if (wrong) return render(ctx, deps, who, wrong.status, { deleteError: wrong.error });
-  await revokeEverythingOf(deps.db, who.user.id);
-  await deleteUser(deps.db, who.user.id);
+  try {
+    await keepingAnAdmin(deps.db, async (trx) => {
+      await revokeEverythingOf(trx, who.user.id);
+      await deleteUser(trx, who.user.id);
+    });
+  } catch (err) {
+    if (!(err instanceof AppError && err.code === 'conflict')) throw err;
+    const deleteError =
+      'You are the only administrator. Give someone else the admin role before you delete your account.';
+    return render(ctx, deps, who, 409, { deleteError });
+  }
   await deps.audit({ type: 'account.deleted', userId: who.user.id, ...seenIn(ctx) });
   deps.page(ctx, 'message', {
     title: 'Account deleted',

@@ -17,6 +17,7 @@ let tessera: RunningTessera;
 let browser: Browser;
 let app: ClientApp;
 let web: { client_id: string; client_secret: string };
+const userIds = new Map<string, string>();
 
 beforeAll(async () => {
   [tessera, browser, app] = await Promise.all([startTessera(), launchBrowser(), startClientApp()]);
@@ -34,12 +35,13 @@ beforeAll(async () => {
   ).json();
   for (const username of ['noor', 'ravi', 'lena', 'omar', 'iris', 'theo']) {
     const email = `${username}@example.test`;
-    (
+    const created = (
       await tessera.cli(
         ['users', 'create', '--email', email, '--username', username, '--name', username, '--password-stdin'],
         PASSWORD,
       )
-    ).json();
+    ).json<{ id: string }>();
+    userIds.set(username, created.id);
   }
 });
 
@@ -177,6 +179,13 @@ describe('the account page', () => {
     await page.fill('#delete_password', 'wrong');
     await page.getByRole('button', { name: 'Delete account' }).click();
     expect(await page.getByRole('alert').textContent()).toContain('Your current password is not right.');
+    // The only admin may not leave nobody able to sign in to the console.
+    const omar = userIds.get('omar') ?? '';
+    expect((await tessera.cli(['users', 'set-roles', omar, 'admin'])).code).toBe(0);
+    await page.fill('#delete_password', PASSWORD);
+    await page.getByRole('button', { name: 'Delete account' }).click();
+    expect(await page.getByRole('alert').textContent()).toContain('You are the only administrator.');
+    expect((await tessera.cli(['users', 'set-roles', omar])).code).toBe(0);
     await page.fill('#delete_password', PASSWORD);
     await page.getByRole('button', { name: 'Delete account' }).click();
     expect(await page.textContent('h1')).toBe('Your account has been deleted');

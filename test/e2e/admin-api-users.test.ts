@@ -112,6 +112,52 @@ describe('users', () => {
   });
 });
 
+describe('the last admin', () => {
+  type Listed = { id: string; roles: string[]; disabled: boolean };
+  const enabledAdmins = async () =>
+    ((await api.call('get', '/api/admin/users?limit=100')).body.items as Listed[]).filter(
+      (u) => u.roles.includes('admin') && !u.disabled,
+    );
+
+  it('stays, however many requests take the role, disable or delete admins at the same moment', async () => {
+    for (let i = 1; i <= 8; i++) await createUser(`root${i}@example.test`, { roles: ['admin'] });
+    const admins = await enabledAdmins();
+    expect(admins.length).toBeGreaterThanOrEqual(8);
+    const removals = [
+      (id: string) => api.call('put', `/api/admin/users/${id}/roles`, { body: { roles: [] } }),
+      (id: string) => api.call('post', `/api/admin/users/${id}/disable`),
+      (id: string) => api.call('delete', `/api/admin/users/${id}`),
+    ];
+    const answers = await Promise.all(
+      Array.from({ length: 120 }, (_, i) => {
+        const target = admins[i % admins.length]?.id ?? '';
+        const remove = removals[Math.floor(i / admins.length) % removals.length];
+        return remove?.(target);
+      }),
+    );
+    for (const answer of answers) {
+      expect([200, 204, 404, 409]).toContain(answer?.status);
+      if (answer?.status === 409)
+        expect(answer.body.error_description).toContain('no enabled user with the admin role');
+    }
+    expect(answers.filter((a) => a?.status === 409).length).toBeGreaterThan(0);
+    // Each admin but one was removed by whichever request came first while another was left.
+    const [last, ...others] = await enabledAdmins();
+    expect(others).toEqual([]);
+    expect(admins.map((a) => a.id)).toContain(last?.id);
+
+    for (const remove of removals) {
+      expect(await remove(last?.id ?? '')).toMatchObject({ status: 409, body: { error: 'conflict' } });
+    }
+    expect((await enabledAdmins()).map((a) => a.id)).toEqual([last?.id]);
+
+    // With the role given to someone else first, the last one may go.
+    const successor = await createUser('successor@example.test', { roles: ['admin'] });
+    expect((await api.call('post', `/api/admin/users/${last?.id}/disable`)).status).toBe(200);
+    expect((await enabledAdmins()).map((a) => a.id)).toEqual([successor.id]);
+  });
+});
+
 describe('audit events', () => {
   it('filters by time, pages newest first, and rejects bad dates', async () => {
     const future = new Date(Date.now() + 3_600_000).toISOString();
