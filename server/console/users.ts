@@ -98,8 +98,13 @@ export function userPages(deps: ConsoleDeps) {
       const [run, note] = actions[name];
       return async (ctx: Context) => {
         const id = String(ctx.params.id);
-        await run(ctx, adminOf(ctx), { params: { id } });
-        doneTo(ctx, `/admin/users/${encodeURIComponent(id)}`, note);
+        await orShowAgain(
+          async () => {
+            await run(ctx, adminOf(ctx), { params: { id } });
+            doneTo(ctx, `/admin/users/${encodeURIComponent(id)}`, note);
+          },
+          (error, status) => showUser(ctx, error, status),
+        );
       };
     },
 
@@ -121,8 +126,13 @@ export function userPages(deps: ConsoleDeps) {
     },
 
     async remove(ctx: Context) {
-      await remove(ctx, adminOf(ctx), { params: { id: String(ctx.params.id) } });
-      doneTo(ctx, '/admin/users', 'user-deleted');
+      await orShowAgain(
+        async () => {
+          await remove(ctx, adminOf(ctx), { params: { id: String(ctx.params.id) } });
+          doneTo(ctx, '/admin/users', 'user-deleted');
+        },
+        (error, status) => showUser(ctx, error, status),
+      );
     },
   };
 

@@ -153,6 +153,19 @@ describe('signing in to the console', () => {
     expect(await admin.getByRole('status').textContent()).toContain('The roles were saved');
     expect((await page.goto(at('/admin')))?.status()).toBe(403);
     await page.context().close();
+
+    // Root is the only admin left: taking its role, disabling or deleting it would lock everyone out.
+    const lastAdmin = 'no enabled user with the admin role';
+    await openUser('root@example.test');
+    await admin.getByRole('checkbox', { name: 'admin' }).uncheck();
+    await admin.getByRole('button', { name: 'Save roles' }).click();
+    expect(await admin.getByRole('alert').textContent()).toContain(lastAdmin);
+    await admin.getByRole('button', { name: 'Disable' }).click();
+    expect(await admin.getByRole('alert').textContent()).toContain(lastAdmin);
+    await admin.getByRole('link', { name: 'Delete user…' }).click();
+    await admin.getByRole('button', { name: 'Delete root@example.test' }).click();
+    expect(await admin.getByRole('alert').textContent()).toContain(lastAdmin);
+    expect(await admin.getByRole('checkbox', { name: 'admin' }).isChecked()).toBe(true);
   });
 });
 
