@@ -49,9 +49,6 @@ export interface SignedIn {
   loginTs: number;
 }
 
-/** How recent a sign-in must be for a change that stands in for the password (see changePassword). */
-const RECENT_SIGN_IN_SECONDS = 10 * 60;
-
 const DONE: Record<string, string> = {
   profile: 'Your profile was saved.',
   password: 'Your password was changed. Every other session was signed out.',
@@ -259,11 +256,11 @@ export const saveProfile = requireSignIn(async (ctx, deps, who) => {
 });
 
 export const changePassword = requireSignIn(async (ctx, deps, who) => {
-  // An account made through GitHub has no password yet; its session is what proves who this is.
   // The first password of an account made through GitHub has no current one to check; a sign-in
-  // from the last minutes stands in for it, so an old forgotten session cannot add a way in.
+  // from the last 5 minutes (as for every change of how the account signs in) stands in for it,
+  // so an old forgotten session cannot add a way in.
   const first = !who.user.password_hash;
-  if (first && Date.now() / 1000 - who.loginTs > RECENT_SIGN_IN_SECONDS) {
+  if (first && !isFresh(who.loginTs)) {
     return render(ctx, deps, who, 403, { signInAgain: true });
   }
   const wrong = first ? undefined : await checkPassword(ctx, deps, who, formField(ctx, 'current_password'));
