@@ -53,6 +53,7 @@ export const apiEndpoints = [
     summary: 'Register an API; its access tokens are JWTs',
     body: apiInput,
     status: 201,
+    location: (created) => `/apis/${created.id}`,
     response: api,
     async handle({ body, deps, actor }) {
       const created = await createApi(deps.db, body).catch(

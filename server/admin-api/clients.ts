@@ -65,6 +65,7 @@ export const clientEndpoints = [
     summary: 'Create a client; a web or machine client’s secret is in this answer only',
     body: clientInput,
     status: 201,
+    location: (created) => `/clients/${created.client_id}`,
     response: client.extend({ client_secret: z.string().optional() }),
     async handle({ body, deps, actor }) {
       const created = await createClient(deps.db, deps.secrets, body);

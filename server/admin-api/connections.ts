@@ -52,6 +52,7 @@ export const connectionEndpoints = [
     summary: 'Connect an upstream OpenID Provider (its issuer must answer discovery) or GitHub',
     body: connectionInput,
     status: 201,
+    location: (created) => `/connections/${created.id}`,
     response: connection,
     async handle({ body, deps, actor }) {
       const created = await createConnection(deps.db, deps.secrets, deps.issuer, body);

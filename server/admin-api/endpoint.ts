@@ -45,6 +45,8 @@ export interface Endpoint<P = unknown, Q = unknown, B = unknown> {
   /** 200 unless said; 204 answers no body. */
   status?: 200 | 201 | 202 | 204;
   response?: z.ZodType;
+  /** For a 201: where the created resource is read, below /api/admin (its `Location`). */
+  location?: (created: { id?: unknown; client_id?: unknown }) => string;
   handle(input: EndpointInput<P, Q, B>): Promise<unknown>;
 }
 

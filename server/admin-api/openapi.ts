@@ -28,7 +28,13 @@ export function openApiDocument(endpoints: Endpoint[], issuer: string, prefix: s
     const ok =
       e.status === 204
         ? { description: 'Done.' }
-        : { description: 'Done.', content: { 'application/json': { schema: e.response ?? z.unknown() } } };
+        : {
+            description: 'Done.',
+            content: { 'application/json': { schema: e.response ?? z.unknown() } },
+            ...(e.location && {
+              headers: { Location: { description: 'Where the new resource is read.', schema: { type: 'string' } } },
+            }),
+          };
     paths[prefix + e.path] = {
       ...paths[prefix + e.path],
       [e.method]: {

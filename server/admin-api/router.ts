@@ -51,6 +51,7 @@ export function adminApiRouter(
         deps,
       });
       ctx.status = e.status ?? 200;
+      if (e.location) ctx.set('Location', ADMIN_PREFIX + e.location(result as Parameters<typeof e.location>[0]));
       if (ctx.status !== 204) ctx.body = result;
     });
   }

@@ -70,6 +70,7 @@ export const userEndpoints = [
     summary: 'Create a user (their email counts as verified)',
     body: userInput,
     status: 201,
+    location: (created) => `/users/${created.id}`,
     response: user,
     async handle({ body, deps, actor }) {
       const created = await createUser(deps.db, body).catch(
@@ -86,6 +87,7 @@ export const userEndpoints = [
     summary: 'Invite a user: an account without a password, and a mail with a single-use link to choose one',
     body: invitationInput,
     status: 201,
+    location: (created) => `/users/${created.id}`,
     response: user,
     async handle({ body, deps, actor }) {
       const created = await inviteUser(deps.db, body).catch(

@@ -58,6 +58,7 @@ describe('the OpenAPI document', () => {
         expect(op.responses['403']).toBeDefined();
       }
     }
+    expect(doc.paths['/api/admin/users'].post.responses['201'].headers.Location).toBeDefined();
   });
 });
 

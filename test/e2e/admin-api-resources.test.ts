@@ -26,7 +26,9 @@ describe('clients', () => {
     });
     const id = created.body.client_id as string;
 
-    const shown = await api.call('get', `/api/admin/clients/${id}`);
+    // Where the new client is read, as its Location says.
+    expect(created.headers.get('location')).toBe(`/api/admin/clients/${id}`);
+    const shown = await api.call('get', created.headers.get('location') ?? '');
     expect(shown.body).not.toHaveProperty('client_secret');
     const listed = await api.call('get', '/api/admin/clients');
     expect(listed.body.map((c: { client_id: string }) => c.client_id)).toContain(id);
@@ -187,6 +189,7 @@ describe('apis', () => {
     const body = { audience: 'https://reports.example.test', scopes: ['reports:read'] };
     const created = await api.call('post', '/api/admin/apis', { body });
     expect(created).toMatchObject({ status: 201, body: { ...body, access_token_ttl: 600 } });
+    expect((await api.call('get', created.headers.get('location') ?? '')).body).toEqual(created.body);
     expect((await api.call('post', '/api/admin/apis', { body })).status).toBe(409);
 
     const patched = await api.call('patch', `/api/admin/apis/${created.body.id}`, {

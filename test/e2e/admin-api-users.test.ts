@@ -17,6 +17,7 @@ afterAll(async () => {
 async function createUser(email: string, extra: Record<string, unknown> = {}) {
   const res = await api.call('post', '/api/admin/users', { body: { email, password: PASSWORD, ...extra } });
   expect(res.status).toBe(201);
+  expect(res.headers.get('location')).toBe(`/api/admin/users/${res.body.id}`);
   return res.body as { id: string; email: string; username: string | null; roles: string[] };
 }
 
