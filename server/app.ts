@@ -1,5 +1,5 @@
 import Koa from 'koa';
-import { adminApiRouter } from './admin-api/router.ts';
+import { adminApiMethods, adminApiRouter } from './admin-api/router.ts';
 import { createUpstreams } from './connections/upstreams.ts';
 import { consoleRouter } from './console/router.ts';
 import type { Deps } from './deps.ts';
@@ -74,6 +74,7 @@ export function createApp(deps: Deps): Koa {
   app.use(routesBySegment(gitHubCallbackRouter(deps)));
   app.use(routesBySegment(connectionCallbackRouter(deps)));
   app.use(routesBySegment(adminApi));
+  app.use(adminApiMethods(adminApi));
   app.use(routesBySegment(adminConsole));
   app.use(deps.oidc.middleware);
   app.use(notFound(deps.page));

@@ -106,6 +106,30 @@ describe('authorization of every operation', () => {
   });
 });
 
+describe('a method a path does not have', () => {
+  it('answers 405 naming the methods it has, before asking who calls', async () => {
+    const paths = Object.entries(doc.paths as Record<string, Record<string, unknown>>);
+    // GET /users/invitations is GET /users/{id} for a user of that id: served, not a 405.
+    const served = (method: string, concrete: string) =>
+      paths.some(
+        ([path, item]) => method in item && new RegExp(`^${path.replace(/\{\w+\}/g, '[^/]+')}$`).test(concrete),
+      );
+    for (const [path, item] of paths) {
+      const has = Object.keys(item).filter((m) => METHODS.includes(m));
+      const concrete = path.replaceAll('{id}', 'no-such-id-42');
+      for (const method of METHODS.filter((m) => !served(m, concrete))) {
+        const res = await api.call(method, concrete, { as: null });
+        expect({ method, path, status: res.status }).toEqual({ method, path, status: 405 });
+        expect(res.body).toMatchObject({ error: 'method_not_allowed' });
+        const allow = (res.headers.get('allow') ?? '').split(', ');
+        for (const m of has) expect(allow).toContain(m.toUpperCase());
+        expect(allow).not.toContain(method.toUpperCase());
+      }
+    }
+    expect((await api.call('get', '/api/admin/no-such-thing', { as: null })).status).toBe(404);
+  });
+});
+
 describe('the server', () => {
   it('never answered with a 5xx during these tests', () => {
     expect(api.tessera.logs()).toMatch(/"status":4\d\d/);
