@@ -9,7 +9,8 @@ export default {
     ],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  // `*.postgres.test.ts` put a PostgreSQL server behind a proxy they control: the embedded run has none.
+  // `*.postgres.test.ts` need PostgreSQL itself (a server behind a proxy they control, or transactions
+  // that truly overlap): the embedded run has neither.
   testPathIgnorePatterns: process.env.DATABASE_URL
     ? ['/node_modules/']
     : ['/node_modules/', '\\.postgres\\.test\\.ts$'],

@@ -40,7 +40,8 @@ export const STATEMENT_TIMEOUT_MS = 5_000;
 
 /**
  * Runs a write again when PostgreSQL ended it to break a deadlock (40P01), as PostgreSQL advises.
- * Two rows trading values of a unique column at once each wait on the other's index entry.
+ * Two rows trading values of a unique column at once each wait on the other's index entry. For
+ * a statement of its own only: inside a transaction the deadlock has already aborted the rest.
  */
 export async function retryingDeadlocks<T>(write: () => Promise<T>, attempts = 3): Promise<T> {
   for (let attempt = 1; ; attempt++) {

@@ -23,11 +23,13 @@ export async function resolveRoleNames(db: Db, names: string[]) {
 }
 
 /**
- * How many enabled users hold the role. With `lock`, the role's row is locked first (for update,
- * until the transaction ends), so transactions counting it run one after another.
+ * How many enabled users hold the role, not counting sign-ups never verified (they are deleted
+ * when they expire). With `lock`, the role's row is locked first, until the transaction ends, so
+ * transactions counting it run one after another; the lock (no key update) lets rows naming the
+ * role be inserted meanwhile.
  */
 export async function countEnabledHolders(db: Db, roleName: string, options: { lock?: boolean } = {}) {
-  if (options.lock) await db.selectFrom('roles').select('id').where('name', '=', roleName).forUpdate().execute();
+  if (options.lock) await db.selectFrom('roles').select('id').where('name', '=', roleName).forNoKeyUpdate().execute();
   const { n } = await db
     .selectFrom('user_roles')
     .innerJoin('roles', 'roles.id', 'user_roles.role_id')
@@ -35,6 +37,7 @@ export async function countEnabledHolders(db: Db, roleName: string, options: { l
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .where('roles.name', '=', roleName)
     .where('users.disabled_at', 'is', null)
+    .where((eb) => eb.or([eb('users.email_verified', '=', true), eb('users.pending_until', 'is', null)]))
     .executeTakeFirstOrThrow();
   return Number(n);
 }

@@ -37,6 +37,7 @@ export const roleEndpoints = [
       requires_mfa: z.boolean().optional(),
     }),
     status: 201,
+    location: (created) => `/roles/${created.id}`,
     response: role,
     async handle({ body, deps, actor }) {
       const created = await createRole(deps.db, body);

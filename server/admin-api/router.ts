@@ -66,9 +66,9 @@ export function adminApiMethods(router: Router): ReturnType<Router['allowedMetho
   const allowed = router.allowedMethods();
   return async (ctx, next) => {
     // Other routers leave what they matched in the same place: only the admin API's paths count.
-    if (!ctx.path.startsWith(`${ADMIN_PREFIX}/`)) return next();
+    if (!ctx.path.toLowerCase().startsWith(`${ADMIN_PREFIX}/`)) return next();
     await allowed(ctx, next);
-    if (ctx.status === 405 || ctx.status === 501) {
+    if (ctx.status === 405) {
       const methods = ctx.response.get('Allow');
       ctx.body = {
         error: 'method_not_allowed',
