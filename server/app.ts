@@ -1,5 +1,5 @@
 import Koa from 'koa';
-import { adminApiMethods, adminApiRouter } from './admin-api/router.ts';
+import { adminApiRouter } from './admin-api/router.ts';
 import { createUpstreams } from './connections/upstreams.ts';
 import { consoleRouter } from './console/router.ts';
 import type { Deps } from './deps.ts';
@@ -9,7 +9,7 @@ import { GITHUB_CALLBACK_PATH } from './federation/github-flow.ts';
 import { gitHubCallbackRouter } from './federation/router.ts';
 import { healthRouter } from './http/health.ts';
 import { pageScriptsRouter } from './http/page-scripts.ts';
-import { notFound, requestContext } from './http/request-context.ts';
+import { methodNotAllowed, notFound, requestContext } from './http/request-context.ts';
 import { routesBySegment } from './http/routes-by-segment.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { interactionRouter } from './interaction/router.ts';
@@ -69,12 +69,12 @@ export function createApp(deps: Deps): Koa {
   app.use(routesBySegment(health));
   app.use(routesBySegment(pageScriptsRouter()));
   app.use(routesBySegment(interactions));
-  app.use(interactions.allowedMethods());
+  // Every router's matches land in one list, so this one answers a wrong method for all of them.
+  app.use(methodNotAllowed(interactions, deps.page));
   app.use(routesBySegment(selfService));
   app.use(routesBySegment(gitHubCallbackRouter(deps)));
   app.use(routesBySegment(connectionCallbackRouter(deps)));
   app.use(routesBySegment(adminApi));
-  app.use(adminApiMethods(adminApi));
   app.use(routesBySegment(adminConsole));
   app.use(deps.oidc.middleware);
   app.use(notFound(deps.page));

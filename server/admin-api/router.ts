@@ -57,23 +57,3 @@ export function adminApiRouter(
   }
   return router;
 }
-
-/**
- * Goes after the admin API's routes: a path it serves asked with a method it does not have is a
- * 405 naming the methods in `Allow` (RFC 9110), in the same JSON as its other errors, not a 404.
- */
-export function adminApiMethods(router: Router): ReturnType<Router['allowedMethods']> {
-  const allowed = router.allowedMethods();
-  return async (ctx, next) => {
-    // Other routers leave what they matched in the same place: only the admin API's paths count.
-    if (!ctx.path.toLowerCase().startsWith(`${ADMIN_PREFIX}/`)) return next();
-    await allowed(ctx, next);
-    if (ctx.status === 405) {
-      const methods = ctx.response.get('Allow');
-      ctx.body = {
-        error: 'method_not_allowed',
-        error_description: `${ctx.method} is not allowed here: use ${methods}.`,
-      };
-    }
-  };
-}

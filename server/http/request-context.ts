@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { errors } from 'oidc-provider';
 import { AppError } from '../errors.ts';
@@ -121,6 +122,25 @@ function headingFor(status: number): string {
   if (status === 404) return 'Page not found';
   if (status >= 500) return 'Something went wrong';
   return 'This request cannot be completed';
+}
+
+/**
+ * Wraps everything after the routers: a path a route serves, asked with a method it does not
+ * have, is a 405 naming the methods it has in `Allow` (RFC 9110), in the shape the caller asked
+ * for, not the 404 of a path that does not exist.
+ */
+export function methodNotAllowed(router: Router, page: Page): ReturnType<Router['allowedMethods']> {
+  const allowed = router.allowedMethods();
+  return async (ctx, next) => {
+    await allowed(ctx, next);
+    if (ctx.status !== 405) return;
+    const message = `This address does not take ${ctx.method}: use ${ctx.response.get('Allow')}.`;
+    if (wantsPage(ctx)) {
+      page(ctx, 'error', { title: 'Not allowed', heading: headingFor(405), message }, 405);
+    } else {
+      ctx.body = { error: 'method_not_allowed', error_description: message };
+    }
+  };
 }
 
 /** Nothing matched: a 404 in the shape the caller asked for. */

@@ -92,6 +92,17 @@ describe('every response', () => {
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(await page.text()).toContain('Page not found');
   });
+
+  it('answers a method a path does not take with 405 and the ones it does, as JSON or as a page', async () => {
+    const at = new URL('/account', tessera.issuer);
+    const page = await fetch(at, { method: 'PUT', headers: { accept: 'text/html' } });
+    expect(page.status).toBe(405);
+    expect(page.headers.get('allow')).toContain('GET');
+    expect(await page.text()).toContain('This address does not take PUT');
+    const json = await fetch(at, { method: 'DELETE', headers: { accept: 'application/json' } });
+    expect(json.status).toBe(405);
+    expect(await json.json()).toMatchObject({ error: 'method_not_allowed' });
+  });
 });
 
 describe('an https issuer', () => {
