@@ -38,17 +38,19 @@ interface Options {
 export const CONNECT_TIMEOUT_MS = 3_000;
 export const STATEMENT_TIMEOUT_MS = 5_000;
 
+const DEADLOCK_ATTEMPTS = 3;
+
 /**
  * Runs a write again when PostgreSQL ended it to break a deadlock (40P01), as PostgreSQL advises.
  * Two rows trading values of a unique column at once each wait on the other's index entry. For
  * a statement of its own only: inside a transaction the deadlock has already aborted the rest.
  */
-export async function retryingDeadlocks<T>(write: () => Promise<T>, attempts = 3): Promise<T> {
+export async function retryingDeadlocks<T>(write: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();
     } catch (err) {
-      if ((err as { code?: unknown } | null)?.code !== '40P01' || attempt >= attempts) throw err;
+      if ((err as { code?: unknown } | null)?.code !== '40P01' || attempt >= DEADLOCK_ATTEMPTS) throw err;
     }
   }
 }

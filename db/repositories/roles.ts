@@ -1,4 +1,5 @@
 import type { Db } from '../database.ts';
+import { pendingSignup } from './users.ts';
 
 const ROLE_COLUMNS = ['id', 'name', 'description', 'requires_mfa'] as const;
 
@@ -31,13 +32,20 @@ export async function resolveRoleNames(db: Db, names: string[]) {
 export async function countEnabledHolders(db: Db, roleName: string, options: { lock?: boolean } = {}) {
   if (options.lock) await db.selectFrom('roles').select('id').where('name', '=', roleName).forNoKeyUpdate().execute();
   const { n } = await db
-    .selectFrom('user_roles')
-    .innerJoin('roles', 'roles.id', 'user_roles.role_id')
-    .innerJoin('users', 'users.id', 'user_roles.user_id')
+    .selectFrom('users')
     .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('roles.name', '=', roleName)
     .where('users.disabled_at', 'is', null)
-    .where((eb) => eb.or([eb('users.email_verified', '=', true), eb('users.pending_until', 'is', null)]))
+    .where((eb) => eb.not(pendingSignup(eb)))
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('user_roles')
+          .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+          .select('user_roles.user_id')
+          .whereRef('user_roles.user_id', '=', 'users.id')
+          .where('roles.name', '=', roleName),
+      ),
+    )
     .executeTakeFirstOrThrow();
   return Number(n);
 }

@@ -198,14 +198,13 @@ export async function dropPendingUsername(db: Db, id: string): Promise<void> {
   await db.updateTable('users').set({ pending_username: null }).where('id', '=', id).execute();
 }
 
+/** A self-service sign-up never verified, as a condition on `users` (isPendingSignup in SQL). */
+export const pendingSignup = (eb: ExpressionBuilder<Schema, 'users'>) =>
+  eb.and([eb('users.email_verified', '=', false), eb('users.pending_until', 'is not', null)]);
+
 /** Deletes a sign-up that is still pending (never verified); false when it is not (or is gone). */
 export async function deletePendingSignup(db: Db, id: string): Promise<boolean> {
-  const result = await db
-    .deleteFrom('users')
-    .where('id', '=', id)
-    .where('email_verified', '=', false)
-    .where('pending_until', 'is not', null)
-    .executeTakeFirst();
+  const result = await db.deleteFrom('users').where('id', '=', id).where(pendingSignup).executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
 

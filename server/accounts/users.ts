@@ -5,6 +5,7 @@ import { inTransaction } from '../../adapters/session-logouts.ts';
 import type { Db } from '../../db/database.ts';
 import { setUserRoles, userRoleNames } from '../../db/repositories/roles.ts';
 import {
+  deleteUser,
   findUserById,
   findUserByLogin,
   insertUser,
@@ -128,6 +129,15 @@ export async function checkPassword(db: Db, user: User | undefined, password: st
   if (user.password_imported_at || needsRehash(user.password_hash))
     await updatePasswordHash(db, user.id, await hashPassword(password));
   return user;
+}
+
+/** Ends every session and grant a user holds, then deletes the user; returns how many artifacts went. */
+export function deleteUserAndSessions(db: Db, userId: string): Promise<number> {
+  return inTransaction(db, async (trx) => {
+    const revoked = await revokeEverythingOf(trx, userId);
+    await deleteUser(trx, userId);
+    return revoked;
+  });
 }
 
 /** Disables a user and ends every session and grant they hold; the CLI and the admin API both call this. */

@@ -15,12 +15,16 @@ export function keepingAnAdmin<T>(db: Db, change: (trx: Db) => Promise<T>): Prom
   return inTransaction(db, async (trx) => {
     const before = await countEnabledHolders(trx, ADMIN_ROLE, { lock: true });
     const result = await change(trx);
-    if (before > 0 && (await countEnabledHolders(trx, ADMIN_ROLE)) === 0) {
-      throw new AppError(
-        'conflict',
-        'that would leave no enabled user with the admin role to sign in to the console: give the role to another user first',
-      );
-    }
+    if (before > 0 && (await countEnabledHolders(trx, ADMIN_ROLE)) === 0) throw new LastAdminError();
     return result;
   });
+}
+
+export class LastAdminError extends AppError {
+  constructor() {
+    super(
+      'conflict',
+      'that would leave no enabled user with the admin role to sign in to the console: give the role to another user first',
+    );
+  }
 }

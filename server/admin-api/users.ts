@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { revokeEverythingOf } from '../../adapters/account-artifacts.ts';
 import type { Db } from '../../db/database.ts';
 import {
-  deleteUser,
   findUserByLogin,
   findUserWithRoles,
   listUsersPage,
@@ -11,7 +10,14 @@ import {
 } from '../../db/repositories/users.ts';
 import { queueResetMail } from '../accounts/account-mail.ts';
 import { invitationInput, inviteUser } from '../accounts/invitations.ts';
-import { createUser, describeUser, disableUser, setRolesOfUser, userInput } from '../accounts/users.ts';
+import {
+  createUser,
+  deleteUserAndSessions,
+  describeUser,
+  disableUser,
+  setRolesOfUser,
+  userInput,
+} from '../accounts/users.ts';
 import { AppError, conflictOnDuplicate } from '../errors.ts';
 import { hasTotp, removeMfa } from '../mfa/factors.ts';
 import { roleName } from '../roles/roles.ts';
@@ -171,11 +177,7 @@ export const userEndpoints = [
     status: 204,
     async handle({ params, deps, actor }) {
       const found = await requireUser(deps.db, params.id);
-      const revoked = await keepingAnAdmin(deps.db, async (trx) => {
-        const ended = await revokeEverythingOf(trx, params.id);
-        await deleteUser(trx, params.id);
-        return ended;
-      });
+      const revoked = await keepingAnAdmin(deps.db, (trx) => deleteUserAndSessions(trx, params.id));
       await deps.audit({ type: 'user.deleted', actor, userId: params.id, details: { roles: found.roles, revoked } });
     },
   }),

@@ -8,7 +8,7 @@ import { orShowAgain, pageNumber, text, values } from './form.ts';
 import { operationsOf } from './operations.ts';
 import { paging } from './paging.ts';
 import { adminOf } from './session.ts';
-import { doneTo, view } from './view.ts';
+import { doneTo, type Note, view } from './view.ts';
 
 /**
  * /admin/users: search and page through users, invite one (an account without a password and a
@@ -85,12 +85,11 @@ export function userPages(deps: ConsoleDeps) {
 
     async setRoles(ctx: Context) {
       const id = String(ctx.params.id);
-      await orShowAgain(
-        async () => {
-          await setRoles(ctx, adminOf(ctx), { params: { id }, body: { roles: values(ctx, 'roles') } });
-          doneTo(ctx, `/admin/users/${encodeURIComponent(id)}`, 'roles-saved');
-        },
-        (error, status) => showUser(ctx, error, status),
+      await changeUser(
+        ctx,
+        () => setRoles(ctx, adminOf(ctx), { params: { id }, body: { roles: values(ctx, 'roles') } }),
+        `/admin/users/${encodeURIComponent(id)}`,
+        'roles-saved',
       );
     },
 
@@ -98,12 +97,11 @@ export function userPages(deps: ConsoleDeps) {
       const [run, note] = actions[name];
       return async (ctx: Context) => {
         const id = String(ctx.params.id);
-        await orShowAgain(
-          async () => {
-            await run(ctx, adminOf(ctx), { params: { id } });
-            doneTo(ctx, `/admin/users/${encodeURIComponent(id)}`, note);
-          },
-          (error, status) => showUser(ctx, error, status),
+        await changeUser(
+          ctx,
+          () => run(ctx, adminOf(ctx), { params: { id } }),
+          `/admin/users/${encodeURIComponent(id)}`,
+          note,
         );
       };
     },
@@ -126,15 +124,25 @@ export function userPages(deps: ConsoleDeps) {
     },
 
     async remove(ctx: Context) {
-      await orShowAgain(
-        async () => {
-          await remove(ctx, adminOf(ctx), { params: { id: String(ctx.params.id) } });
-          doneTo(ctx, '/admin/users', 'user-deleted');
-        },
-        (error, status) => showUser(ctx, error, status),
+      await changeUser(
+        ctx,
+        () => remove(ctx, adminOf(ctx), { params: { id: String(ctx.params.id) } }),
+        '/admin/users',
+        'user-deleted',
       );
     },
   };
+
+  /** Makes an operator's change, then goes to `to` saying `note`; a refusal shows the user's page again with why. */
+  async function changeUser(ctx: Context, change: () => Promise<unknown>, to: string, note: Note) {
+    await orShowAgain(
+      async () => {
+        await change();
+        doneTo(ctx, to, note);
+      },
+      (error, status) => showUser(ctx, error, status),
+    );
+  }
 
   async function showUser(ctx: Context, error?: string, status = 200) {
     const admin = adminOf(ctx);

@@ -1,24 +1,18 @@
 import type { Context } from 'koa';
-import { listArtifactsOf, revokeEverythingOf } from '../../adapters/account-artifacts.ts';
+import { listArtifactsOf } from '../../adapters/account-artifacts.ts';
 import { artifactKey } from '../../adapters/artifact-key.ts';
 import { connectionIdentitiesOf } from '../../db/repositories/connections.ts';
 import { identityOfUser } from '../../db/repositories/federated-identities.ts';
 import { listPasskeysOf } from '../../db/repositories/passkeys.ts';
-import {
-  deleteUser,
-  findUserById,
-  findUserByLogin,
-  updatePasswordHash,
-  updateProfile,
-} from '../../db/repositories/users.ts';
+import { findUserById, findUserByLogin, updatePasswordHash, updateProfile } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
 import { endOtherSessions } from '../accounts/other-sessions.ts';
 import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword, verifyPassword } from '../accounts/passwords.ts';
 import { fullNameField, usernameField } from '../accounts/signup.ts';
-import { keepingAnAdmin } from '../admin-api/last-admin.ts';
+import { deleteUserAndSessions } from '../accounts/users.ts';
+import { keepingAnAdmin, LastAdminError } from '../admin-api/last-admin.ts';
 import { seenIn } from '../audit/audit.ts';
-import { AppError } from '../errors.ts';
 import { formField, type InteractionDeps, tooManyAttempts } from '../interaction/interaction.ts';
 import { hasTotp, recoveryCodesLeft } from '../mfa/factors.ts';
 import { isFresh } from '../mfa/fresh-proof.ts';
@@ -279,12 +273,9 @@ export const deleteAccount = requireSignIn(async (ctx, deps, who) => {
   const wrong = await checkPassword(ctx, deps, who, formField(ctx, 'password'));
   if (wrong) return render(ctx, deps, who, wrong.status, { deleteError: wrong.error });
   try {
-    await keepingAnAdmin(deps.db, async (trx) => {
-      await revokeEverythingOf(trx, who.user.id);
-      await deleteUser(trx, who.user.id);
-    });
+    await keepingAnAdmin(deps.db, (trx) => deleteUserAndSessions(trx, who.user.id));
   } catch (err) {
-    if (!(err instanceof AppError && err.code === 'conflict')) throw err;
+    if (!(err instanceof LastAdminError)) throw err;
     const deleteError =
       'You are the only administrator. Give someone else the admin role before you delete your account.';
     return render(ctx, deps, who, 409, { deleteError });
