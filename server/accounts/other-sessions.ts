@@ -4,7 +4,8 @@ import type { Audit } from '../audit/audit.ts';
 
 /**
  * After a change to how an account signs in (a password set or changed, two-step verification
- * turned on or off, new recovery codes, GitHub linked or unlinked, a passkey added or removed), every other session and grant of the
+ * turned on or off, new recovery codes, GitHub or another connection linked, GitHub unlinked, a
+ * passkey added or removed), wherever it was made, every other session and grant of the
  * account ends, with the tokens issued from them: whoever else holds one may be the reason for
  * the change. The session that made the change stays, and so do the grants it holds.
  */
@@ -16,6 +17,7 @@ export type SignInChange =
   | 'recovery_codes_regenerated'
   | 'github_linked'
   | 'github_unlinked'
+  | 'upstream_linked'
   | 'passkey_added'
   | 'passkey_removed';
 

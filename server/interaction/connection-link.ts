@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { endOtherSessions } from '../accounts/other-sessions.ts';
 import { seenIn } from '../audit/audit.ts';
 import { linkUpstream } from '../federation/upstream-accounts.ts';
 import { showUpstreamFailure } from '../federation/upstream-failures.ts';
@@ -7,7 +8,8 @@ import type { FirstStep } from './sign-in-state.ts';
 
 /**
  * At the end of a sign-in that proved an account's password after "Continue with NAME" found its
- * address taken: the upstream identity is linked to that account. False, with the failure page
+ * address taken: the upstream identity is linked to that account, and, as after any new way in,
+ * the account's other sessions end. False, with the failure page
  * shown, when the identity or the account's slot for the connection was taken meanwhile.
  */
 export async function linkUpstreamAtSignIn(
@@ -25,7 +27,10 @@ export async function linkUpstreamAtSignIn(
     ...seenIn(ctx),
     details: { connection_id: link.connectionId, ...(linked ? { during: 'login' } : { reason: 'already_linked' }) },
   });
-  if (linked) return true;
+  if (linked) {
+    await endOtherSessions(deps, userId, interaction.session?.uid, 'upstream_linked', seenIn(ctx));
+    return true;
+  }
   const name = (await deps.upstreams.open(link.connectionId))?.connection.name ?? 'the sign-in service';
   showUpstreamFailure(ctx, deps.page, 'already_linked', name, {
     href: `/interaction/${interaction.uid}/login`,

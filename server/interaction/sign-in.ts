@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { findUserById } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
+import { endOtherSessions } from '../accounts/other-sessions.ts';
 import { seenIn } from '../audit/audit.ts';
 import { linkGitHub } from '../federation/github-accounts.ts';
 import { showGitHubFailure } from '../federation/github-failures.ts';
@@ -24,8 +25,9 @@ import type { FirstStep } from './sign-in-state.ts';
  *   2. second factor   second-factor.ts (TOTP or recovery code), passkey-second-factor.ts (a
  *                      passkey), when secondFactorWanted says so
  *   3. enrolment       enrolment.ts, when MFA is demanded and the account has no factor yet
- *   4. finish          finishSignIn: link a pending identity, record amr/acr, audit, and hand the
- *                      login to oidc-provider
+ *   4. finish          finishSignIn: link a pending identity (ending the account's other
+ *                      sessions, as linking on /account does), record amr/acr, audit, and hand
+ *                      the login to oidc-provider
  *   5. consent         consent.ts, the provider's next prompt
  *
  * Steps never import each other: they import this file, interaction.ts, sign-in-state.ts and the
@@ -105,6 +107,7 @@ export async function finishSignIn(
       details: linked ? { github_id: first.link.id, during: 'login' } : { reason: 'already_linked' },
     });
     if (!linked) return showGitHubFailure(ctx, deps.page, 'already_linked', backToLogin(interaction.uid));
+    await endOtherSessions(deps, userId, interaction.session?.uid, 'github_linked', seenIn(ctx));
   }
   if (first.upstreamLink && !(await linkUpstreamAtSignIn(ctx, deps, interaction, userId, first.upstreamLink))) return;
   const login = loginResult(userId, first.methods, second, first.multiFactor);

@@ -177,6 +177,8 @@ describe('Continue with an upstream connection', () => {
     const local = await createUser(tessera, { username: 'grace', password: PASSWORD, email: 'grace@acme.example' });
     const grace = upstreamUser('grace', { sub: 'sub-grace-upstream' });
     upstream.addUser(grace);
+    // Signed in elsewhere (by username: her address would go to Acme SSO by itself).
+    const elsewhere = await openAccount(browser, tessera.issuer, 'grace', PASSWORD);
     await freshPage();
     const started = await startAuthorization(page, config, app);
     await throughUpstream(grace);
@@ -188,9 +190,18 @@ describe('Continue with an upstream connection', () => {
     expect(claims).toMatchObject({ sub: local.id, amr: ['fed', 'pwd'] });
     expect((await auditEvents('upstream.linked')).map((e) => e.user_id)).toContain(local.id);
 
+    // A new way in ends the account's other sessions, as linking on /account does; this browser stays.
+    await elsewhere.reload();
+    expect(await elsewhere.textContent('h1')).toBe('Sign in to manage your account');
+    await elsewhere.context().close();
+    const ended = (await auditEvents('sessions.others_ended')).filter((e) => e.user_id === local.id);
+    expect(ended.map((e) => (e.details as { after: string }).after)).toEqual(['upstream_linked']);
+    await page.goto(new URL('/account', tessera.issuer).href);
+    expect(await page.textContent('h1')).toBe('Your account');
+
     expect((await signInUpstream(grace)).sub).toBe(local.id);
 
-    // The account page lists it (by username: her address would go to Acme SSO by itself).
+    // The account page lists it.
     const account = await openAccount(browser, tessera.issuer, 'grace', PASSWORD);
     expect(await account.textContent('#connections-list')).toContain('Continue with Acme SSO signs you in as grace');
     await account.context().close();

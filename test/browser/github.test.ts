@@ -179,6 +179,7 @@ describe('Continue with GitHub', () => {
   it('links an existing account only after its password, then signs in to it directly', async () => {
     const [ada] = await userId('ada@example.test');
     const adaAtGitHub: GitHubUser = gitHubUser(1815, 'lovelace', 'ada@example.test', 'Ada Lovelace');
+    const elsewhere = await openAccount(browser, tessera.issuer, 'ada', PASSWORD);
     const started = await backFromGitHub(adaAtGitHub);
     expect(await page.textContent('h1')).toBe('Sign in');
     expect(await page.textContent('#github-link')).toContain('An account with ada@example.test already exists');
@@ -197,6 +198,14 @@ describe('Continue with GitHub', () => {
     const linking = await claimsAt(started);
     expect(linking).toMatchObject({ sub: ada, amr: ['fed', 'pwd'] });
     expect((await auditEvents('github.linked')).map((e) => e.user_id)).toEqual([ada]);
+    // A new way in ends the account's other sessions, as linking on /account does; this browser stays.
+    await elsewhere.reload();
+    expect(await elsewhere.textContent('h1')).toBe('Sign in to manage your account');
+    await elsewhere.context().close();
+    const ended = (await auditEvents('sessions.others_ended')).filter((e) => e.user_id === ada);
+    expect(ended.map((e) => (e.details as { after: string }).after)).toEqual(['github_linked']);
+    await page.goto(new URL('/account', tessera.issuer).href);
+    expect(await page.textContent('h1')).toBe('Your account');
 
     await context.clearCookies();
     const later = await signInWithGitHub(adaAtGitHub);
