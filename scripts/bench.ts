@@ -9,6 +9,7 @@ import { BenchError } from './bench/errors.ts';
 import { generateLargeData, LARGE, type SweepFigures, timeSweep } from './bench/large-data.ts';
 import { type LoadOptions, type Measurement, measureInWorker } from './bench/load.ts';
 import { watchLoopDelay } from './bench/loop-delay.ts';
+import { readMachineCpu, spentSince } from './bench/machine-cpu.ts';
 import { type IdleMemory, measureIdleMemory } from './bench/memory.ts';
 import { createBenchDatabase } from './bench/postgres.ts';
 import { figures, formatTable, percent, type Round, ratioOf, summarizeScenario } from './bench/report.ts';
@@ -231,11 +232,13 @@ async function measureOnce(scenario: Scenario, target: Target, options: Options)
   collectGarbage();
   // The server of an in-process target runs on this thread's event loop (the load on a worker's).
   const loop = target.inProcess ? watchLoopDelay() : undefined;
+  const machineBefore = await readMachineCpu();
   const cpuBefore = process.threadCpuUsage();
   const processesBefore = await target.cpuMs?.();
   const measurement = await measureInWorker(plan, options, options.signal);
   const cpu = process.threadCpuUsage(cpuBefore);
   const processesMs = processesBefore === undefined ? undefined : ((await target.cpuMs?.()) ?? 0) - processesBefore;
+  const machineAfter = await readMachineCpu();
   const loopDelayP99Ms = loop?.stop();
   if (measurement.errors) {
     throw new BenchError(
@@ -244,12 +247,15 @@ async function measureOnce(scenario: Scenario, target: Target, options: Options)
   }
   // Every request sent, warm-up included, at the measured rate: the server's CPU time spread over them.
   const sent = Math.max(1, measurement.requestsPerSecond * ((options.warmupMs + options.durationMs) / 1000));
-  if (processesMs !== undefined) return { ...measurement, cpuMsPerRequest: processesMs / sent };
-  if (loopDelayP99Ms === undefined) return measurement;
+  // Its own CPU: its processes' when it runs apart, this thread's when it runs here.
+  const ownMs = processesMs ?? (loop ? (cpu.user + cpu.system) / 1000 : undefined);
+  const spent = machineBefore && machineAfter ? spentSince(machineBefore, machineAfter) : undefined;
   return {
     ...measurement,
-    loopDelayP99Ms,
-    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / sent,
+    ...(loopDelayP99Ms !== undefined ? { loopDelayP99Ms } : {}),
+    ...(ownMs !== undefined ? { cpuMsPerRequest: ownMs / sent } : {}),
+    ...(spent ? { machineMsPerRequest: spent.busyMs / sent } : {}),
+    ...(spent && target.inPostgres ? { postgresMsPerRequest: spent.postgresMs / sent } : {}),
   };
 }
 

@@ -26,6 +26,7 @@ export async function startBare(): Promise<Target> {
       label: 'bare oidc-provider',
       origin: listener.origin,
       inProcess: true,
+      inPostgres: false,
       machine: { id: fixture.machine.client_id, secret: secrets.decrypt(fixture.machine.secret_encrypted ?? '') },
       web: { id: fixture.web.client_id, secret: secrets.decrypt(fixture.web.secret_encrypted ?? '') },
       mintRefreshToken: () => mintRefreshToken(provider, fixture.web.client_id, fixture.user.id),

@@ -38,6 +38,10 @@ export interface Measurement {
   cpuMsPerRequest?: number;
   /** CPU time the load worker spent per request: what it takes from the cores the servers share. */
   loadCpuMsPerRequest: number;
+  /** Busy CPU time of the whole machine per request (server, load, PostgreSQL and all else; Linux). */
+  machineMsPerRequest?: number;
+  /** PostgreSQL's share of it, for a server that keeps its state there. */
+  postgresMsPerRequest?: number;
 }
 
 /**

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BenchError } from './errors.ts';
 import { freeLoopbackPort } from './listener.ts';
+import { processCpu } from './machine-cpu.ts';
 
 /**
  * Tessera as `npm start` runs it, in a process of its own, on a free port. Its log goes to a file
@@ -93,17 +94,10 @@ async function residentBytesOfTree(pid: number): Promise<number> {
   return sizes.reduce((a, b) => a + b, 0);
 }
 
-/** utime + stime of a process and its direct children, from /proc (Linux; clock ticks of 10 ms). */
+/** utime + stime of a process and its direct children, from /proc (Linux). */
 async function cpuMsOfTree(pid: number): Promise<number> {
   const children = await childrenOf(pid);
-  const times = await Promise.all(
-    [pid, ...children].map(async (id) => {
-      const stat = await readFile(`/proc/${id}/stat`, 'utf8').catch(() => '');
-      // The fields after the command name, which is in parentheses and may hold spaces.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
-    }),
-  );
+  const times = await Promise.all([pid, ...children].map(async (id) => (await processCpu(id))?.ms ?? 0));
   return times.reduce((a, b) => a + b, 0);
 }
 

@@ -25,6 +25,8 @@ export interface Summary {
   /** Of the server's event loop, when it ran in the bench's process. */
   loopDelayP99Ms?: number;
   cpuMsPerRequest?: number;
+  machineMsPerRequest?: number;
+  postgresMsPerRequest?: number;
 }
 
 export interface ScenarioSummary {
@@ -81,7 +83,7 @@ export function formatTable(summaries: ScenarioSummary[], labels: { baseline: st
         .trimEnd(),
     ),
     '',
-    "req/s (complete sign-ins/s for password_login) and latencies in ms: medians over the rounds; ratio: median of the rounds' Tessera/bare throughput; loop: p99 event-loop delay of the server; cpu: its thread's CPU ms per request",
+    "req/s (complete sign-ins/s for password_login) and latencies in ms: medians over the rounds; ratio: median of the rounds' Tessera/bare throughput; loop: p99 event-loop delay of the server; cpu: its thread's CPU ms per request (its processes' for WORKERS=2); pg: PostgreSQL's CPU ms per request; machine: busy CPU ms per request of the whole machine (server, load, PostgreSQL), which bounds the rate when the cores are shared",
   ].join('\n');
 }
 
@@ -100,14 +102,19 @@ export const ratioOf = (round: Round) =>
   round.baseline ? round.tessera.requestsPerSecond / round.baseline.requestsPerSecond : Number.NaN;
 
 function summarize(measurements: Measurement[]): Summary {
-  const delays = measurements.flatMap((m) => (m.loopDelayP99Ms !== undefined ? [m.loopDelayP99Ms] : []));
-  const cpu = measurements.flatMap((m) => (m.cpuMsPerRequest !== undefined ? [m.cpuMsPerRequest] : []));
+  // The median of an optional figure over the measurements that have it.
+  const medianOf = (figure: 'loopDelayP99Ms' | 'cpuMsPerRequest' | 'machineMsPerRequest' | 'postgresMsPerRequest') => {
+    const values = measurements.flatMap((m) => (m[figure] !== undefined ? [m[figure]] : []));
+    return values.length ? { [figure]: median(values) } : {};
+  };
   return {
     requestsPerSecond: median(measurements.map((m) => m.requestsPerSecond)),
     p50Ms: median(measurements.map((m) => m.p50Ms)),
     p99Ms: median(measurements.map((m) => m.p99Ms)),
-    ...(delays.length ? { loopDelayP99Ms: median(delays) } : {}),
-    ...(cpu.length ? { cpuMsPerRequest: median(cpu) } : {}),
+    ...medianOf('loopDelayP99Ms'),
+    ...medianOf('cpuMsPerRequest'),
+    ...medianOf('machineMsPerRequest'),
+    ...medianOf('postgresMsPerRequest'),
   };
 }
 
@@ -122,7 +129,9 @@ function median(values: number[]): number {
 export function figures(m: Summary): string {
   const loop = m.loopDelayP99Ms !== undefined ? `  loop ${m.loopDelayP99Ms.toFixed(1)}` : '';
   const cpu = m.cpuMsPerRequest !== undefined ? `  cpu ${m.cpuMsPerRequest.toFixed(2)}` : '';
-  return `${Math.round(m.requestsPerSecond)} req/s  p50 ${m.p50Ms.toFixed(1)}  p99 ${m.p99Ms.toFixed(1)}${loop}${cpu}`;
+  const pg = m.postgresMsPerRequest !== undefined ? `  pg ${m.postgresMsPerRequest.toFixed(2)}` : '';
+  const machine = m.machineMsPerRequest !== undefined ? `  machine ${m.machineMsPerRequest.toFixed(2)}` : '';
+  return `${Math.round(m.requestsPerSecond)} req/s  p50 ${m.p50Ms.toFixed(1)}  p99 ${m.p99Ms.toFixed(1)}${loop}${cpu}${pg}${machine}`;
 }
 
 export const percent = (ratio: number) => `${(ratio * 100).toFixed(1)}%`;

@@ -35,6 +35,8 @@ export interface Target {
   readonly people?: { login: string; password: string }[];
   /** Whether the server runs on this process's event loop, whose delay the bench then measures. */
   readonly inProcess: boolean;
+  /** Whether it keeps its state in PostgreSQL, whose CPU time the bench then reports. */
+  readonly inPostgres: boolean;
   /** For a server in processes of its own: the CPU time they have used so far, in milliseconds. */
   cpuMs?(): Promise<number>;
   close(): Promise<void>;

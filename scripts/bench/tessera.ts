@@ -52,6 +52,7 @@ export async function startTessera(databaseUrl: string, people: number): Promise
       secretKey,
       db: running.db,
       inProcess: true,
+      inPostgres: true,
       machine,
       web,
       people: signInWith,

@@ -18,6 +18,7 @@ export async function startWorkers(databaseUrl: string, tessera: InProcessTesser
     label: 'Tessera (Postgres, WORKERS=2)',
     origin: node.origin,
     inProcess: false,
+    inPostgres: true,
     machine: tessera.machine,
     web: tessera.web,
     mintRefreshToken: () => Promise.reject(new Error('refresh tokens are minted on the in-process Tessera')),
