@@ -3,7 +3,7 @@ import type * as oidc from 'openid-client';
 import type { Browser, Page, Response } from 'playwright-core';
 import { type FakeGitHub, startFakeGitHub } from '../fixtures/fake-github.ts';
 import { startUpstreamProvider, type UpstreamProvider, type UpstreamUser } from '../fixtures/upstream-provider.ts';
-import { openAccount } from '../support/account.ts';
+import { openAccount, signInToAccount } from '../support/account.ts';
 import { screenshot } from '../support/browser.ts';
 import { browserSuitePerFile, createClient, createUser } from '../support/browser-suite.ts';
 import { cookieJar, csrfIn } from '../support/form-client.ts';
@@ -177,10 +177,12 @@ describe('Continue with an upstream connection', () => {
     const local = await createUser(tessera, { username: 'grace', password: PASSWORD, email: 'grace@acme.example' });
     const grace = upstreamUser('grace', { sub: 'sub-grace-upstream' });
     upstream.addUser(grace);
-    // Signed in elsewhere (by username: her address would go to Acme SSO by itself).
+    // Signed in elsewhere, and in this browser, whose session the link keeps (by username: her
+    // address would go to Acme SSO by itself).
     const elsewhere = await openAccount(browser, tessera.issuer, 'grace', PASSWORD);
     await freshPage();
-    const started = await startAuthorization(page, config, app);
+    await signInToAccount(page, tessera.issuer, 'grace', PASSWORD);
+    const started = await startAuthorization(page, config, app, { prompt: 'login' });
     await throughUpstream(grace);
     expect(await page.textContent('#connection-link')).toContain('link your Acme SSO account');
     expect(await page.inputValue('#login')).toBe('grace@acme.example');

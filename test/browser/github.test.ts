@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type FakeGitHub, type GitHubUser, githubEnv, OCTOCAT, startFakeGitHub } from '../fixtures/fake-github.ts';
-import { enrolTotp, openAccount, totpCode } from '../support/account.ts';
+import { enrolTotp, openAccount, signInToAccount, totpCode } from '../support/account.ts';
 import { freshPagePerTest, screenshot } from '../support/browser.ts';
 import { browserSuitePerFile } from '../support/browser-suite.ts';
 import {
@@ -180,7 +180,9 @@ describe('Continue with GitHub', () => {
     const [ada] = await userId('ada@example.test');
     const adaAtGitHub: GitHubUser = gitHubUser(1815, 'lovelace', 'ada@example.test', 'Ada Lovelace');
     const elsewhere = await openAccount(browser, tessera.issuer, 'ada', PASSWORD);
-    const started = await backFromGitHub(adaAtGitHub);
+    // This browser is signed in as Ada too: the link keeps its session.
+    await signInToAccount(page, tessera.issuer, 'ada', PASSWORD);
+    const started = await backFromGitHub(adaAtGitHub, { prompt: 'login' });
     expect(await page.textContent('h1')).toBe('Sign in');
     expect(await page.textContent('#github-link')).toContain('An account with ada@example.test already exists');
     expect(await page.inputValue('#login')).toBe('ada@example.test');

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { totpCode } from '../support/account.ts';
 import { formClient } from '../support/form-client.ts';
 import { startTestSmtp, type TestSmtp } from '../support/smtp.ts';
 import { auditEvents, type RunningTessera, startTessera } from '../support/tessera.ts';
@@ -14,6 +15,7 @@ import { auditEvents, type RunningTessera, startTessera } from '../support/tesse
  */
 const PASSWORD = 'amber lanterns drift over the harbour';
 const TOTP_SECRET = 'LBYTGTDNLI4HMS3QGJJHIWJXO5HGGNCC';
+const REDIRECT_URI = 'https://app.imported.test/callback';
 
 let smtp: TestSmtp;
 let tessera: RunningTessera;
@@ -57,6 +59,23 @@ async function resetPassword(email: string, password: string) {
   expect(await answer.text()).toContain('Your password has been changed');
 }
 
+/** Signs in through the pages up to the second factor, enters `code`, and answers the page it leads to. */
+async function signInWithCode(login: string, password: string, code: string) {
+  const browser = formClient();
+  const spa = (
+    await tessera.cli(['clients', 'create', '--name', 'Harbour App', '--type', 'spa', '--redirect-uri', REDIRECT_URI])
+  ).json<{ client_id: string }>();
+  const interaction = await browser.authorize(tessera.issuer, spa.client_id, REDIRECT_URI);
+  const loggedIn = await browser.submit(interaction, `${interaction.pathname}/login`, { login, password });
+  expect(loggedIn.status).toBe(303);
+  const mfa = new URL(loggedIn.headers.get('location') ?? '', tessera.issuer);
+  const asked = await (await browser.get(mfa)).text();
+  expect(asked).toContain('Two-step verification');
+  const answered = await browser.submit(mfa, mfa, { code });
+  expect(answered.status).toBe(303);
+  return (await browser.get(new URL(answered.headers.get('location') ?? '', tessera.issuer))).text();
+}
+
 describe('a password reset on an imported account whose address was never verified', () => {
   it('verifies the address and keeps the username and the authenticator app', async () => {
     const id = await importUser({
@@ -83,5 +102,8 @@ describe('a password reset on an imported account whose address was never verifi
     const reset = auditEvents(tessera.logs()).find((e) => e.type === 'password.reset' && e.userId === id);
     expect(reset?.details).toMatchObject({ email_verified: true });
     expect(reset?.details).not.toHaveProperty('passkeys_removed');
+
+    // Signing in with the new password still asks for the code of the app set up before.
+    expect(await signInWithCode('noor', PASSWORD, await totpCode(TOTP_SECRET))).toContain('Harbour App');
   });
 });

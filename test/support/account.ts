@@ -8,6 +8,12 @@ import type { Browser, Page } from 'playwright-core';
  */
 export async function openAccount(browser: Browser, issuer: string, login: string, password: string): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
+  await signInToAccount(page, issuer, login, password);
+  return page;
+}
+
+/** Signs `page`'s browser in on /account. */
+export async function signInToAccount(page: Page, issuer: string, login: string, password: string): Promise<void> {
   await page.goto(new URL('/account', issuer).href);
   expect(await page.textContent('h1')).toBe('Sign in to manage your account');
   await page.getByRole('link', { name: 'Sign in', exact: true }).click();
@@ -16,7 +22,6 @@ export async function openAccount(browser: Browser, issuer: string, login: strin
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL((u) => u.pathname === '/account');
   expect(await page.textContent('h1')).toBe('Your account');
-  return page;
 }
 
 /**
