@@ -1,12 +1,7 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
+import { type Db, inTransaction } from '../db/database.ts';
 import { artifactKey } from './artifact-key.ts';
-import {
-  deletedSessionPayload,
-  inTransaction,
-  queueLogoutsOfDeleted,
-  queueLogoutsOfSessions,
-} from './session-logouts.ts';
+import { deletedSessionPayload, queueLogoutsOfDeleted, queueLogoutsOfSessions } from './session-logouts.ts';
 
 /**
  * One user's sessions and grants, as the account page lists and ends them, and as all of them end
@@ -64,7 +59,7 @@ export async function revokeAllExceptSession(
   accountId: string,
   keepSessionUid: string | undefined,
 ): Promise<number> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const kept = keepSessionUid
       ? await trx
           .selectFrom('oidc_payloads')

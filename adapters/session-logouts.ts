@@ -35,8 +35,3 @@ function logoutTargetsOf(accountId: string, session: unknown): LogoutTarget[] {
     typeof sid === 'string' ? [{ client_id: clientId, account_id: accountId, sid }] : [],
   );
 }
-
-/** Runs `work` in the caller's transaction, or in a new one. */
-export function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
-  return db.isTransaction ? work(db) : db.transaction().execute(work);
-}

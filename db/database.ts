@@ -38,6 +38,11 @@ interface Options {
 export const CONNECT_TIMEOUT_MS = 3_000;
 export const STATEMENT_TIMEOUT_MS = 5_000;
 
+/** Runs `work` in the caller's transaction, or in a new one. */
+export function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}
+
 const DEADLOCK_ATTEMPTS = 3;
 
 /**

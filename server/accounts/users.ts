@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { revokeEverythingOf } from '../../adapters/account-artifacts.ts';
-import { inTransaction } from '../../adapters/session-logouts.ts';
-import type { Db } from '../../db/database.ts';
+import { type Db, inTransaction } from '../../db/database.ts';
 import { setUserRoles, userRoleNames } from '../../db/repositories/roles.ts';
 import {
   deleteUser,

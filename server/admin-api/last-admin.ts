@@ -1,5 +1,4 @@
-import { inTransaction } from '../../adapters/session-logouts.ts';
-import type { Db } from '../../db/database.ts';
+import { type Db, inTransaction } from '../../db/database.ts';
 import { countEnabledHolders } from '../../db/repositories/roles.ts';
 import { AppError } from '../errors.ts';
 import { ADMIN_ROLE } from './auth.ts';

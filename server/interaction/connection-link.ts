@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { endOtherSessions } from '../accounts/other-sessions.ts';
+import { changeEndingOtherSessions } from '../accounts/other-sessions.ts';
 import { seenIn } from '../audit/audit.ts';
 import { linkUpstream } from '../federation/upstream-accounts.ts';
 import { showUpstreamFailure } from '../federation/upstream-failures.ts';
@@ -8,9 +8,9 @@ import type { FirstStep } from './sign-in-state.ts';
 
 /**
  * At the end of a sign-in that proved an account's password after "Continue with NAME" found its
- * address taken: the upstream identity is linked to that account, and, as after any new way in,
- * the account's other sessions end. False, with the failure page
- * shown, when the identity or the account's slot for the connection was taken meanwhile.
+ * address taken: the upstream identity is linked to that account and, as after any new way in,
+ * the account's other sessions end. False, with the failure page shown, when the identity or the
+ * account's slot for the connection was taken meanwhile.
  */
 export async function linkUpstreamAtSignIn(
   ctx: Context,
@@ -19,18 +19,30 @@ export async function linkUpstreamAtSignIn(
   userId: string,
   link: NonNullable<FirstStep['upstreamLink']>,
 ): Promise<boolean> {
-  const linked = await linkUpstream(deps.db, userId, link);
-  await deps.audit({
-    type: linked ? 'upstream.linked' : 'upstream.failed',
+  const clientId = String(interaction.params.client_id);
+  const seen = seenIn(ctx);
+  const linked = await changeEndingOtherSessions(deps, {
     userId,
-    clientId: String(interaction.params.client_id),
-    ...seenIn(ctx),
-    details: { connection_id: link.connectionId, ...(linked ? { during: 'login' } : { reason: 'already_linked' }) },
+    keepSessionUid: interaction.session?.uid,
+    change: 'upstream_linked',
+    seen,
+    make: (trx) => linkUpstream(trx, userId, link),
+    audited: {
+      type: 'upstream.linked',
+      userId,
+      clientId,
+      ...seen,
+      details: { connection_id: link.connectionId, during: 'login' },
+    },
   });
-  if (linked) {
-    await endOtherSessions(deps, userId, interaction.session?.uid, 'upstream_linked', seenIn(ctx));
-    return true;
-  }
+  if (linked) return true;
+  await deps.audit({
+    type: 'upstream.failed',
+    userId,
+    clientId,
+    ...seen,
+    details: { connection_id: link.connectionId, reason: 'already_linked' },
+  });
   const name = (await deps.upstreams.open(link.connectionId))?.connection.name ?? 'the sign-in service';
   showUpstreamFailure(ctx, deps.page, 'already_linked', name, {
     href: `/interaction/${interaction.uid}/login`,

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { endOtherSessions } from '../accounts/other-sessions.ts';
+import { changeEndingOtherSessions } from '../accounts/other-sessions.ts';
 import { seenIn } from '../audit/audit.ts';
 import { confirmTotpEnrolment, pendingEnrolment } from '../mfa/factors.ts';
 import { showRecoveryCodes } from '../mfa/pages.ts';
@@ -27,7 +27,14 @@ export async function submitEnrolment(ctx: Context, deps: InteractionDeps) {
   const user = await stageUser(deps, interaction);
   if (!state || !user) return showCode(ctx, deps, interaction, 400, FIRST_FACTOR_FIRST);
   if (!(await enrolmentOf(deps, interaction, user))) return showCode(ctx, deps, interaction, 400, START_AGAIN);
-  const codes = await confirmTotpEnrolment(deps.db, deps.secrets, user.id, formField(ctx, 'code'));
+  const codes = await changeEndingOtherSessions(deps, {
+    userId: user.id,
+    keepSessionUid: interaction.session?.uid,
+    change: 'mfa_enabled',
+    seen: seenIn(ctx),
+    make: async (trx) => (await confirmTotpEnrolment(trx, deps.secrets, user.id, formField(ctx, 'code'))) ?? false,
+    audited: { type: 'mfa.enabled', userId: user.id, ...seenIn(ctx), details: { during: 'login' } },
+  });
   if (!codes) {
     const enrolment = await pendingEnrolment(deps.db, deps.secrets, user);
     if (!enrolment) return showCode(ctx, deps, interaction, 400, START_AGAIN);
@@ -41,8 +48,6 @@ export async function submitEnrolment(ctx: Context, deps: InteractionDeps) {
     );
   }
   await rememberOnInteraction(ctx, deps, { mfa: { ...state, enrolled: true } });
-  await deps.audit({ type: 'mfa.enabled', userId: user.id, ...seenIn(ctx), details: { during: 'login' } });
-  await endOtherSessions(deps, user.id, interaction.session?.uid, 'mfa_enabled', seenIn(ctx));
   showRecoveryCodes(ctx, deps.page, codes, `/interaction/${interaction.uid}/mfa/continue`);
 }
 

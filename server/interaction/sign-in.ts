@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { findUserById } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
-import { endOtherSessions } from '../accounts/other-sessions.ts';
+import { changeEndingOtherSessions } from '../accounts/other-sessions.ts';
 import { seenIn } from '../audit/audit.ts';
 import { linkGitHub } from '../federation/github-accounts.ts';
 import { showGitHubFailure } from '../federation/github-failures.ts';
@@ -97,21 +97,31 @@ export async function finishSignIn(
 ) {
   const { userId } = first;
   const clientId = String(interaction.params.client_id);
-  if (first.link) {
-    const linked = await linkGitHub(deps.db, userId, first.link);
-    await deps.audit({
-      type: linked ? 'github.linked' : 'github.failed',
+  const seen = seenIn(ctx);
+  const profile = first.link;
+  if (profile) {
+    const linked = await changeEndingOtherSessions(deps, {
       userId,
-      clientId,
-      ...seenIn(ctx),
-      details: linked ? { github_id: first.link.id, during: 'login' } : { reason: 'already_linked' },
+      keepSessionUid: interaction.session?.uid,
+      change: 'github_linked',
+      seen,
+      make: (trx) => linkGitHub(trx, userId, profile),
+      audited: {
+        type: 'github.linked',
+        userId,
+        clientId,
+        ...seen,
+        details: { github_id: profile.id, during: 'login' },
+      },
     });
-    if (!linked) return showGitHubFailure(ctx, deps.page, 'already_linked', backToLogin(interaction.uid));
-    await endOtherSessions(deps, userId, interaction.session?.uid, 'github_linked', seenIn(ctx));
+    if (!linked) {
+      await deps.audit({ type: 'github.failed', userId, clientId, ...seen, details: { reason: 'already_linked' } });
+      return showGitHubFailure(ctx, deps.page, 'already_linked', backToLogin(interaction.uid));
+    }
   }
   if (first.upstreamLink && !(await linkUpstreamAtSignIn(ctx, deps, interaction, userId, first.upstreamLink))) return;
   const login = loginResult(userId, first.methods, second, first.multiFactor);
-  await deps.audit({ type: 'login.succeeded', userId, clientId, ...seenIn(ctx), details: { amr: login.amr } });
+  await deps.audit({ type: 'login.succeeded', userId, clientId, ...seen, details: { amr: login.amr } });
   const create = interaction.prompt.name === 'create' ? { create: {} } : {};
   // This browser is now known for the account: its password attempts get a limit of their own.
   rememberDevice(ctx, deps.secrets, userId, deps.issuer.startsWith('https:'));

@@ -1,5 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import type { Db } from '../../db/database.ts';
+import { type Db, inTransaction } from '../../db/database.ts';
 import {
   clientRequiresMfa,
   confirmTotpFactor,
@@ -165,8 +165,3 @@ const normaliseRecoveryCode = (code: string) => code.toLowerCase().replace(/[\s-
 
 // The user id salts the hash, so one table of precomputed hashes cannot serve every account.
 const hashRecoveryCode = (userId: string, normalised: string) => sha256(`${userId}:${normalised}`);
-
-/** Runs `fn` in a transaction, or in the caller's when `db` already is one. */
-function inTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
-  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
-}

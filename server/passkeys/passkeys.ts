@@ -156,16 +156,8 @@ export async function verifyRegistration(
   };
 }
 
-/** Checks the browser's answer to registrationOptions and keeps the new passkey of `userId` under `name`. */
-export async function registerPasskey(
-  db: Db,
-  rp: RelyingParty,
-  userId: string,
-  boundTo: string,
-  posted: string,
-  name: string,
-): Promise<PasskeyRow> {
-  const row = await verifyRegistration(db, rp, userId, boundTo, posted, name);
+/** Keeps a new passkey of `userId` that verifyRegistration accepted; 'taken' when its credential is kept already. */
+export async function keepPasskey(db: Db, userId: string, row: NewPasskey): Promise<PasskeyRow> {
   if (!(await insertPasskey(db, { ...row, user_id: userId }))) throw new PasskeyError('taken');
   const saved = await findPasskeyByCredentialId(db, row.credential_id);
   if (!saved) throw new PasskeyError('taken');

@@ -1,5 +1,5 @@
 import { deleteIdentity } from '../../db/repositories/federated-identities.ts';
-import { endOtherSessions } from '../accounts/other-sessions.ts';
+import { changeEndingOtherSessions } from '../accounts/other-sessions.ts';
 import { seenIn } from '../audit/audit.ts';
 import { GitHubError } from '../federation/github.ts';
 import { linkGitHub } from '../federation/github-accounts.ts';
@@ -33,9 +33,15 @@ export const finishGitHubLink = requireSignIn(async (ctx, deps, who) => {
   try {
     // Bound to the account that started it: signing in as someone else meanwhile voids it.
     const profile = await finishGitHub(ctx, deps, RETURN_TO, who.user.id);
-    if (!(await linkGitHub(deps.db, who.user.id, profile))) return refuse('already_linked');
-    await deps.audit({ type: 'github.linked', ...audited, details: { github_id: profile.id, during: 'account' } });
-    await endOtherSessions(deps, who.user.id, who.sessionUid, 'github_linked', seenIn(ctx));
+    const linked = await changeEndingOtherSessions(deps, {
+      userId: who.user.id,
+      keepSessionUid: who.sessionUid,
+      change: 'github_linked',
+      seen: seenIn(ctx),
+      make: (trx) => linkGitHub(trx, who.user.id, profile),
+      audited: { type: 'github.linked', ...audited, details: { github_id: profile.id, during: 'account' } },
+    });
+    if (!linked) return refuse('already_linked');
     done(ctx, 'github-linked');
   } catch (err) {
     if (!(err instanceof GitHubError)) throw err;
@@ -52,9 +58,13 @@ export const unlinkGitHub = requireSignIn(async (ctx, deps, who) => {
   }
   const wrong = await proveFirstFactor(ctx, deps, who, formField(ctx, 'password'));
   if (wrong) return render(ctx, deps, who, wrong.status, { githubError: wrong.error });
-  if (await deleteIdentity(deps.db, who.user.id, 'github')) {
-    await deps.audit({ type: 'github.unlinked', userId: who.user.id, ...seenIn(ctx) });
-    await endOtherSessions(deps, who.user.id, who.sessionUid, 'github_unlinked', seenIn(ctx));
-  }
+  await changeEndingOtherSessions(deps, {
+    userId: who.user.id,
+    keepSessionUid: who.sessionUid,
+    change: 'github_unlinked',
+    seen: seenIn(ctx),
+    make: (trx) => deleteIdentity(trx, who.user.id, 'github'),
+    audited: { type: 'github.unlinked', userId: who.user.id, ...seenIn(ctx) },
+  });
   done(ctx, 'github-unlinked');
 });

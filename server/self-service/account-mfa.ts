@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { endOtherSessions } from '../accounts/other-sessions.ts';
+import { changeEndingOtherSessions } from '../accounts/other-sessions.ts';
 import { seenIn } from '../audit/audit.ts';
 import { formField, tooManyAttempts } from '../interaction/interaction.ts';
 import {
@@ -85,14 +85,19 @@ export const showMfaSetup = requireSignIn(async (ctx, deps, { user }) => {
 export const confirmMfa = requireSignIn(async (ctx, deps, { user, sessionUid }) => {
   const enrolment = await setupOfThisBrowser(ctx, deps, user);
   if (!enrolment) return backToAccount(ctx);
-  const codes = await confirmTotpEnrolment(deps.db, deps.secrets, user.id, formField(ctx, 'code'));
+  const codes = await changeEndingOtherSessions(deps, {
+    userId: user.id,
+    keepSessionUid: sessionUid,
+    change: 'mfa_enabled',
+    seen: seenIn(ctx),
+    make: async (trx) => (await confirmTotpEnrolment(trx, deps.secrets, user.id, formField(ctx, 'code'))) ?? false,
+    audited: { type: 'mfa.enabled', userId: user.id, ...seenIn(ctx) },
+  });
   if (!codes) {
     const error = 'That code is not right. Type the code your app shows now.';
     return showSetup(ctx, deps, enrolment, 400, error);
   }
   ctx.cookies.set(SETUP_COOKIE, null, { path: '/account/mfa' });
-  await deps.audit({ type: 'mfa.enabled', userId: user.id, ...seenIn(ctx) });
-  await endOtherSessions(deps, user.id, sessionUid, 'mfa_enabled', seenIn(ctx));
   showRecoveryCodes(ctx, deps.page, codes);
 });
 
@@ -100,9 +105,15 @@ export const newRecoveryCodes = requireSignIn(async (ctx, deps, who) => {
   if (!(await hasTotp(deps.db, who.user.id))) return backToAccount(ctx);
   const wrong = await proveFirstFactor(ctx, deps, who, formField(ctx, 'password'));
   if (wrong) return render(ctx, deps, who, wrong.status, { mfaCodesError: wrong.error });
-  const codes = await regenerateRecoveryCodes(deps.db, who.user.id);
-  await deps.audit({ type: 'mfa.recovery_codes_regenerated', userId: who.user.id, ...seenIn(ctx) });
-  await endOtherSessions(deps, who.user.id, who.sessionUid, 'recovery_codes_regenerated', seenIn(ctx));
+  const codes = await changeEndingOtherSessions(deps, {
+    userId: who.user.id,
+    keepSessionUid: who.sessionUid,
+    change: 'recovery_codes_regenerated',
+    seen: seenIn(ctx),
+    make: (trx) => regenerateRecoveryCodes(trx, who.user.id),
+    audited: { type: 'mfa.recovery_codes_regenerated', userId: who.user.id, ...seenIn(ctx) },
+  });
+  if (!codes) return backToAccount(ctx);
   showRecoveryCodes(ctx, deps.page, codes);
 });
 
@@ -122,8 +133,16 @@ export const disableMfa = requireSignIn(async (ctx, deps, who) => {
     return refuse('code', 400, 'That code is not right. Type the code your app shows now, or a recovery code.');
   }
   await limit.succeeded();
-  await removeMfa(deps.db, user.id);
-  await deps.audit({ type: 'mfa.disabled', userId: user.id, ...seenIn(ctx), details: { with: used } });
-  await endOtherSessions(deps, user.id, who.sessionUid, 'mfa_disabled', seenIn(ctx));
+  await changeEndingOtherSessions(deps, {
+    userId: user.id,
+    keepSessionUid: who.sessionUid,
+    change: 'mfa_disabled',
+    seen: seenIn(ctx),
+    make: async (trx) => {
+      await removeMfa(trx, user.id);
+      return true;
+    },
+    audited: { type: 'mfa.disabled', userId: user.id, ...seenIn(ctx), details: { with: used } },
+  });
   done(ctx, 'mfa-off');
 });

@@ -1,13 +1,13 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { deletePasskey } from '../../db/repositories/passkeys.ts';
-import { endOtherSessions } from '../accounts/other-sessions.ts';
+import { changeEndingOtherSessions } from '../accounts/other-sessions.ts';
 import { seenIn } from '../audit/audit.ts';
 import { formField } from '../interaction/interaction.ts';
 import { passkeyOptionsAllowed } from '../interaction/passkey-options-limit.ts';
 import { boundToSession } from '../passkeys/challenges.ts';
 import { PASSKEY_FAILURES, PasskeyError } from '../passkeys/passkey-error.ts';
-import { registerPasskey, registrationOptions } from '../passkeys/passkeys.ts';
+import { keepPasskey, registrationOptions, verifyRegistration } from '../passkeys/passkeys.ts';
 import { relyingPartyOf } from '../passkeys/relying-party.ts';
 import { done, proveFirstFactor, render, requireSignIn } from './account.ts';
 
@@ -46,7 +46,8 @@ export const addPasskey = requireSignIn(async (ctx, deps, who) => {
   const name = passkeyName.safeParse(formField(ctx, 'name'));
   if (!name.success) return render(ctx, deps, who, 400, { passkeyError: 'Use a name of at most 64 characters.' });
   try {
-    const passkey = await registerPasskey(
+    // The challenge is spent here, outside the change: a refused passkey still used it up.
+    const verified = await verifyRegistration(
       deps.db,
       relyingPartyOf(deps.issuer),
       user.id,
@@ -54,11 +55,18 @@ export const addPasskey = requireSignIn(async (ctx, deps, who) => {
       formField(ctx, 'response'),
       name.data,
     );
-    await deps.audit({
-      type: 'passkey.added',
+    await changeEndingOtherSessions(deps, {
       userId: user.id,
-      ...seenIn(ctx),
-      details: { passkey_id: passkey.id, aaguid: passkey.aaguid, device_type: passkey.device_type },
+      keepSessionUid: sessionUid,
+      change: 'passkey_added',
+      seen: seenIn(ctx),
+      make: (trx) => keepPasskey(trx, user.id, verified),
+      audited: (passkey) => ({
+        type: 'passkey.added',
+        userId: user.id,
+        ...seenIn(ctx),
+        details: { passkey_id: passkey.id, aaguid: passkey.aaguid, device_type: passkey.device_type },
+      }),
     });
   } catch (err) {
     if (!(err instanceof PasskeyError)) throw err;
@@ -70,7 +78,6 @@ export const addPasskey = requireSignIn(async (ctx, deps, who) => {
     });
     return render(ctx, deps, who, 400, { passkeyError: PASSKEY_FAILURES[err.reason] });
   }
-  await endOtherSessions(deps, user.id, sessionUid, 'passkey_added', seenIn(ctx));
   done(ctx, 'passkey-added');
 });
 
@@ -80,15 +87,16 @@ export const removePasskey = requireSignIn(async (ctx: Context, deps, who) => {
   const wrong = await proveFirstFactor(ctx, deps, who, formField(ctx, 'password'));
   if (wrong) return render(ctx, deps, who, wrong.status, { passkeyError: wrong.error });
   const id = String(ctx.params.id);
-  if (!(await deletePasskey(deps.db, user.id, id))) {
+  const removed = await changeEndingOtherSessions(deps, {
+    userId: user.id,
+    keepSessionUid: sessionUid,
+    change: 'passkey_removed',
+    seen: seenIn(ctx),
+    make: (trx) => deletePasskey(trx, user.id, id),
+    audited: { type: 'passkey.removed', userId: user.id, ...seenIn(ctx), details: { passkey_id: id, by: 'self' } },
+  });
+  if (!removed) {
     return render(ctx, deps, who, 404, { passkeyError: 'That passkey is not on your account any more.' });
   }
-  await deps.audit({
-    type: 'passkey.removed',
-    userId: user.id,
-    ...seenIn(ctx),
-    details: { passkey_id: id, by: 'self' },
-  });
-  await endOtherSessions(deps, user.id, sessionUid, 'passkey_removed', seenIn(ctx));
   done(ctx, 'passkey-removed');
 });

@@ -6,7 +6,7 @@ import { identityOfUser } from '../../db/repositories/federated-identities.ts';
 import { listPasskeysOf } from '../../db/repositories/passkeys.ts';
 import { findUserById, findUserByLogin, updatePasswordHash, updateProfile } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
-import { endOtherSessions } from '../accounts/other-sessions.ts';
+import { changeEndingOtherSessions } from '../accounts/other-sessions.ts';
 import { passwordProblemFor } from '../accounts/password-policy.ts';
 import { hashPassword, verifyPassword } from '../accounts/passwords.ts';
 import { fullNameField, usernameField } from '../accounts/signup.ts';
@@ -263,9 +263,18 @@ export const changePassword = requireSignIn(async (ctx, deps, who) => {
   const { user } = who;
   const problem = await passwordProblemFor(password, user);
   if (problem) return render(ctx, deps, who, 400, { passwordError: problem });
-  await updatePasswordHash(deps.db, user.id, await hashPassword(password));
-  await deps.audit({ type: first ? 'password.set' : 'password.changed', userId: user.id, ...seenIn(ctx) });
-  await endOtherSessions(deps, user.id, who.sessionUid, first ? 'password_set' : 'password_changed', seenIn(ctx));
+  const hash = await hashPassword(password);
+  await changeEndingOtherSessions(deps, {
+    userId: user.id,
+    keepSessionUid: who.sessionUid,
+    change: first ? 'password_set' : 'password_changed',
+    seen: seenIn(ctx),
+    make: async (trx) => {
+      await updatePasswordHash(trx, user.id, hash);
+      return true;
+    },
+    audited: { type: first ? 'password.set' : 'password.changed', userId: user.id, ...seenIn(ctx) },
+  });
   done(ctx, first ? 'password-set' : 'password');
 });
 

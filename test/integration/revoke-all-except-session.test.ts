@@ -1,13 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
+import { sql } from 'kysely';
 import { revokeAllExceptSession } from '../../adapters/account-artifacts.ts';
 import type { Db } from '../../db/database.ts';
+import type { AuditEventInput } from '../../db/repositories/audit-events.ts';
+import { findUserById, insertUser, updatePasswordHash } from '../../db/repositories/users.ts';
+import { changeEndingOtherSessions } from '../../server/accounts/other-sessions.ts';
 import { adapterPerFile, newId, type PayloadAdapterClass, samplePayload } from '../support/adapter-fixtures.ts';
 
 /**
  * Ending everything of one account but the session that made a change: its other sessions,
  * grants and tokens go; the kept session (named by its uid, not its stored id), the grants it
  * holds and their tokens stay; another account's rows are never touched. Read back through the
- * adapter, so the test holds whatever form the adapter stores ids in.
+ * adapter, so the test holds whatever form the adapter stores ids in. And a change to how an
+ * account signs in is made in the same transaction that ends the other sessions: both or neither.
  */
 const HOUR = 3600;
 
@@ -89,5 +94,84 @@ describe('revokeAllExceptSession', () => {
     expect(await alive(grace)).toEqual([true, true, true, true]);
     await revokeAllExceptSession(db, 'grace', undefined);
     expect(await alive(grace)).toEqual([false, false, false, false]);
+  });
+});
+
+describe('changeEndingOtherSessions', () => {
+  async function account(name: string) {
+    return insertUser(db, { id: newId(name), email: `${newId(name)}@example.test`, name, email_verified: true });
+  }
+
+  /** The change as the password form makes it, and the audit events it writes, in order. */
+  function newPassword(userId: string, keepSessionUid: string, then?: (trx: Db) => Promise<unknown>) {
+    const events: AuditEventInput[] = [];
+    const change = changeEndingOtherSessions(
+      {
+        db,
+        audit: async (event) => {
+          events.push(event);
+        },
+      },
+      {
+        userId,
+        keepSessionUid,
+        change: 'password_changed',
+        seen: {},
+        make: async (trx) => {
+          await updatePasswordHash(trx, userId, 'a new hash');
+          await then?.(trx);
+          return true;
+        },
+        audited: { type: 'password.changed', userId },
+      },
+    );
+    return { change, events };
+  }
+
+  it('makes the change and ends the other sessions, then audits both in that order', async () => {
+    const user = await account('ines');
+    const [current, other] = await Promise.all([signedIn(user.id), signedIn(user.id)]);
+    const { change, events } = newPassword(user.id, current.uid);
+    expect(await change).toBe(true);
+    expect((await findUserById(db, user.id))?.password_hash).toBe('a new hash');
+    expect(await alive(current)).toEqual([true, true, true, true]);
+    expect(await alive(other)).toEqual([false, false, false, false]);
+    expect(events.map((e) => [e.type, e.details])).toEqual([
+      ['password.changed', undefined],
+      ['sessions.others_ended', { after: 'password_changed', revoked: 4 }],
+    ]);
+  });
+
+  it('leaves the change unmade when the other sessions cannot be ended', async () => {
+    const user = await account('joao');
+    const [current, other] = await Promise.all([signedIn(user.id), signedIn(user.id)]);
+    // After the change, the transaction loses sight of the tables: ending the sessions fails.
+    const { change, events } = newPassword(user.id, current.uid, (trx) =>
+      sql`set local search_path to nothing_here`.execute(trx),
+    );
+    await expect(change).rejects.toThrow(/oidc_payloads/);
+    expect((await findUserById(db, user.id))?.password_hash).toBeNull();
+    expect(await alive(other)).toEqual([true, true, true, true]);
+    expect(events).toEqual([]);
+  });
+
+  it('ends no session when no change was made', async () => {
+    const user = await account('kim');
+    const [current, other] = await Promise.all([signedIn(user.id), signedIn(user.id)]);
+    const events: AuditEventInput[] = [];
+    const made = await changeEndingOtherSessions(
+      { db, audit: async (event) => void events.push(event) },
+      {
+        userId: user.id,
+        keepSessionUid: current.uid,
+        change: 'passkey_removed',
+        seen: {},
+        make: async () => false,
+        audited: { type: 'passkey.removed', userId: user.id },
+      },
+    );
+    expect(made).toBe(false);
+    expect(await alive(other)).toEqual([true, true, true, true]);
+    expect(events).toEqual([]);
   });
 });
