@@ -9,7 +9,7 @@ import { BenchError } from './bench/errors.ts';
 import { generateLargeData, LARGE, type SweepFigures, timeSweep } from './bench/large-data.ts';
 import { type LoadOptions, type Measurement, measureInWorker } from './bench/load.ts';
 import { watchLoopDelay } from './bench/loop-delay.ts';
-import { readMachineCpu, spentSince } from './bench/machine-cpu.ts';
+import { machineCpuAfter, machineCpuBefore, spentSince } from './bench/machine-cpu.ts';
 import { type IdleMemory, measureIdleMemory } from './bench/memory.ts';
 import { createBenchDatabase } from './bench/postgres.ts';
 import { figures, formatTable, percent, type Round, ratioOf, summarizeScenario } from './bench/report.ts';
@@ -232,13 +232,13 @@ async function measureOnce(scenario: Scenario, target: Target, options: Options)
   collectGarbage();
   // The server of an in-process target runs on this thread's event loop (the load on a worker's).
   const loop = target.inProcess ? watchLoopDelay() : undefined;
-  const machineBefore = await readMachineCpu();
+  const machineBefore = await machineCpuBefore();
   const cpuBefore = process.threadCpuUsage();
   const processesBefore = await target.cpuMs?.();
   const measurement = await measureInWorker(plan, options, options.signal);
   const cpu = process.threadCpuUsage(cpuBefore);
   const processesMs = processesBefore === undefined ? undefined : ((await target.cpuMs?.()) ?? 0) - processesBefore;
-  const machineAfter = await readMachineCpu();
+  const machineAfter = await machineCpuAfter();
   const loopDelayP99Ms = loop?.stop();
   if (measurement.errors) {
     throw new BenchError(
@@ -254,8 +254,8 @@ async function measureOnce(scenario: Scenario, target: Target, options: Options)
     ...measurement,
     ...(loopDelayP99Ms !== undefined ? { loopDelayP99Ms } : {}),
     ...(ownMs !== undefined ? { cpuMsPerRequest: ownMs / sent } : {}),
-    ...(spent ? { machineMsPerRequest: spent.busyMs / sent } : {}),
-    ...(spent && target.inPostgres ? { postgresMsPerRequest: spent.postgresMs / sent } : {}),
+    ...(spent ? { machineMsPerRequest: spent.busyMs / sent, machineBusyShare: spent.busyShare } : {}),
+    ...(spent?.postgresMs !== undefined && target.inPostgres ? { postgresMsPerRequest: spent.postgresMs / sent } : {}),
   };
 }
 

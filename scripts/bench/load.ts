@@ -40,6 +40,8 @@ export interface Measurement {
   loadCpuMsPerRequest: number;
   /** Busy CPU time of the whole machine per request (server, load, PostgreSQL and all else; Linux). */
   machineMsPerRequest?: number;
+  /** The share of the cores' time the machine was busy meanwhile, 0 to 1. */
+  machineBusyShare?: number;
   /** PostgreSQL's share of it, for a server that keeps its state there. */
   postgresMsPerRequest?: number;
 }

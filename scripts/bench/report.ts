@@ -26,6 +26,7 @@ export interface Summary {
   loopDelayP99Ms?: number;
   cpuMsPerRequest?: number;
   machineMsPerRequest?: number;
+  machineBusyShare?: number;
   postgresMsPerRequest?: number;
 }
 
@@ -83,7 +84,7 @@ export function formatTable(summaries: ScenarioSummary[], labels: { baseline: st
         .trimEnd(),
     ),
     '',
-    "req/s (complete sign-ins/s for password_login) and latencies in ms: medians over the rounds; ratio: median of the rounds' Tessera/bare throughput; loop: p99 event-loop delay of the server; cpu: its thread's CPU ms per request (its processes' for WORKERS=2); pg: PostgreSQL's CPU ms per request; machine: busy CPU ms per request of the whole machine (server, load, PostgreSQL), which bounds the rate when the cores are shared",
+    "req/s (complete sign-ins/s for password_login) and latencies in ms: medians over the rounds; ratio: median of the rounds' Tessera/bare throughput; loop: p99 event-loop delay of the server; cpu: its thread's CPU ms per request (its processes' for WORKERS=2); pg: CPU ms per request of the PostgreSQL processes on this machine; machine: busy CPU ms per request of the whole machine (server, load, PostgreSQL, kernel, anything else running; warm-up and the load worker's start included) and the share of the cores' time it was busy: the rate is at most cores × 1000 × that share / machine",
   ].join('\n');
 }
 
@@ -103,7 +104,9 @@ export const ratioOf = (round: Round) =>
 
 function summarize(measurements: Measurement[]): Summary {
   // The median of an optional figure over the measurements that have it.
-  const medianOf = (figure: 'loopDelayP99Ms' | 'cpuMsPerRequest' | 'machineMsPerRequest' | 'postgresMsPerRequest') => {
+  const medianOf = (
+    figure: 'loopDelayP99Ms' | 'cpuMsPerRequest' | 'machineMsPerRequest' | 'machineBusyShare' | 'postgresMsPerRequest',
+  ) => {
     const values = measurements.flatMap((m) => (m[figure] !== undefined ? [m[figure]] : []));
     return values.length ? { [figure]: median(values) } : {};
   };
@@ -114,6 +117,7 @@ function summarize(measurements: Measurement[]): Summary {
     ...medianOf('loopDelayP99Ms'),
     ...medianOf('cpuMsPerRequest'),
     ...medianOf('machineMsPerRequest'),
+    ...medianOf('machineBusyShare'),
     ...medianOf('postgresMsPerRequest'),
   };
 }
@@ -130,7 +134,10 @@ export function figures(m: Summary): string {
   const loop = m.loopDelayP99Ms !== undefined ? `  loop ${m.loopDelayP99Ms.toFixed(1)}` : '';
   const cpu = m.cpuMsPerRequest !== undefined ? `  cpu ${m.cpuMsPerRequest.toFixed(2)}` : '';
   const pg = m.postgresMsPerRequest !== undefined ? `  pg ${m.postgresMsPerRequest.toFixed(2)}` : '';
-  const machine = m.machineMsPerRequest !== undefined ? `  machine ${m.machineMsPerRequest.toFixed(2)}` : '';
+  const machine =
+    m.machineMsPerRequest !== undefined
+      ? `  machine ${m.machineMsPerRequest.toFixed(2)} (${Math.round((m.machineBusyShare ?? Number.NaN) * 100)}% busy)`
+      : '';
   return `${Math.round(m.requestsPerSecond)} req/s  p50 ${m.p50Ms.toFixed(1)}  p99 ${m.p99Ms.toFixed(1)}${loop}${cpu}${pg}${machine}`;
 }
 
