@@ -4,8 +4,7 @@ import { seenIn } from '../audit/audit.ts';
 import { UpstreamError } from '../federation/upstream.ts';
 import { showUpstreamFailure, type UpstreamRefusal } from '../federation/upstream-failures.ts';
 import { startUpstream } from '../federation/upstream-flow.ts';
-import type { Interaction, InteractionDeps } from './interaction.ts';
-import { backToLogin } from './sign-in.ts';
+import { backToLogin, type Interaction, type InteractionDeps } from './interaction.ts';
 import { signInStateOf } from './sign-in-state.ts';
 
 /**

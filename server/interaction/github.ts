@@ -5,9 +5,15 @@ import { accountForGitHub } from '../federation/github-accounts.ts';
 import { GITHUB_REFUSALS, type GitHubRefusal, showGitHubFailure } from '../federation/github-failures.ts';
 import { finishGitHub, startGitHub } from '../federation/github-flow.ts';
 import { nowInSeconds } from '../mfa/fresh-proof.ts';
-import { type InteractionDeps, loadInteraction, rememberOnInteraction, SIGN_IN_PROMPTS } from './interaction.ts';
+import {
+  backToLogin,
+  type InteractionDeps,
+  loadInteraction,
+  rememberOnInteraction,
+  SIGN_IN_PROMPTS,
+} from './interaction.ts';
 import { showLogin } from './login-page.ts';
-import { backToLogin, continueSignIn } from './sign-in.ts';
+import { continueSignIn } from './sign-in.ts';
 import type { SignInState } from './sign-in-state.ts';
 
 /**

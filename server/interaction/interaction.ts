@@ -30,6 +30,9 @@ const loaded = new WeakMap<Context, Interaction>();
 /** The prompts a sign-in step serves: `login`, and `create` when the person started at sign-up. */
 export const SIGN_IN_PROMPTS = ['login', 'create'];
 
+/** The way back from a sign-in's failure page. */
+export const backToLogin = (uid: string) => ({ href: `/interaction/${uid}/login`, text: 'Back to sign in' });
+
 /**
  * The interaction this request continues, checked against the uid in the URL and, when a step
  * names them, the prompts it serves: a form posted to the wrong step is refused, not obeyed.

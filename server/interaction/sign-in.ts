@@ -1,16 +1,13 @@
 import type { Context } from 'koa';
 import { findUserById } from '../../db/repositories/users.ts';
 import type { User } from '../../db/schema.ts';
-import { changeEndingOtherSessions } from '../accounts/other-sessions.ts';
 import { seenIn } from '../audit/audit.ts';
-import { linkGitHub } from '../federation/github-accounts.ts';
-import { showGitHubFailure } from '../federation/github-failures.ts';
 import { startTotpEnrolment } from '../mfa/factors.ts';
 import { isFresh } from '../mfa/fresh-proof.ts';
 import { secondFactorWanted } from '../mfa/second-factor-wanted.ts';
 import { type FirstFactor, loginResult, type SecondFactor } from '../oidc/acr.ts';
 import { rememberDevice } from '../rate-limit/known-device.ts';
-import { linkUpstreamAtSignIn } from './connection-link.ts';
+import { linkAtSignIn } from './connection-link.ts';
 import { finishInteraction, type Interaction, type InteractionDeps, rememberOnInteraction } from './interaction.ts';
 import type { FirstStep } from './sign-in-state.ts';
 
@@ -44,8 +41,6 @@ import type { FirstStep } from './sign-in-state.ts';
  * Enrolment needs the first factor proved in this interaction, minutes ago: a session alone (a
  * step-up) is sent back to the login page first, so a stolen cookie cannot add a factor.
  */
-
-export const backToLogin = (uid: string) => ({ href: `/interaction/${uid}/login`, text: 'Back to sign in' });
 
 /**
  * After the first factor (or, for step-up, the existing session): a second factor, enrolment, or
@@ -97,31 +92,9 @@ export async function finishSignIn(
 ) {
   const { userId } = first;
   const clientId = String(interaction.params.client_id);
-  const seen = seenIn(ctx);
-  const profile = first.link;
-  if (profile) {
-    const linked = await changeEndingOtherSessions(deps, {
-      userId,
-      keepSessionUid: interaction.session?.uid,
-      change: 'github_linked',
-      seen,
-      make: (trx) => linkGitHub(trx, userId, profile),
-      audited: {
-        type: 'github.linked',
-        userId,
-        clientId,
-        ...seen,
-        details: { github_id: profile.id, during: 'login' },
-      },
-    });
-    if (!linked) {
-      await deps.audit({ type: 'github.failed', userId, clientId, ...seen, details: { reason: 'already_linked' } });
-      return showGitHubFailure(ctx, deps.page, 'already_linked', backToLogin(interaction.uid));
-    }
-  }
-  if (first.upstreamLink && !(await linkUpstreamAtSignIn(ctx, deps, interaction, userId, first.upstreamLink))) return;
+  if (!(await linkAtSignIn(ctx, deps, interaction, first))) return;
   const login = loginResult(userId, first.methods, second, first.multiFactor);
-  await deps.audit({ type: 'login.succeeded', userId, clientId, ...seen, details: { amr: login.amr } });
+  await deps.audit({ type: 'login.succeeded', userId, clientId, ...seenIn(ctx), details: { amr: login.amr } });
   const create = interaction.prompt.name === 'create' ? { create: {} } : {};
   // This browser is now known for the account: its password attempts get a limit of their own.
   rememberDevice(ctx, deps.secrets, userId, deps.issuer.startsWith('https:'));
