@@ -22,6 +22,17 @@ export async function upsertPendingTotp(db: Db, userId: string, secretEncrypted:
   return row !== undefined;
 }
 
+/** Locks the account's TOTP factor row until the transaction ends; whether it is confirmed, or undefined without one. */
+export async function lockTotpFactor(db: Db, userId: string): Promise<{ confirmed: boolean } | undefined> {
+  const row = await db
+    .selectFrom('totp_factors')
+    .select('confirmed_at')
+    .where('user_id', '=', userId)
+    .forUpdate()
+    .executeTakeFirst();
+  return row && { confirmed: row.confirmed_at !== null };
+}
+
 export async function findTotpFactor(db: Db, userId: string) {
   return db
     .selectFrom('totp_factors')

@@ -1,5 +1,5 @@
 import { revokeEverythingOf } from '../../adapters/account-artifacts.ts';
-import type { Db } from '../../db/database.ts';
+import { type Db, inTransaction } from '../../db/database.ts';
 import { identitiesOfUser } from '../../db/repositories/federated-identities.ts';
 import { findTotpFactor } from '../../db/repositories/mfa.ts';
 import { deletePasskey, listPasskeysOf } from '../../db/repositories/passkeys.ts';
@@ -90,8 +90,10 @@ export async function showUser(
  */
 export async function removePasskeyOfUser(db: Db, userId: string, passkeyId: string): Promise<{ revoked: number }> {
   await requireUser(db, userId);
-  if (!(await deletePasskey(db, userId, passkeyId))) {
-    throw new AppError('not_found', `user ${userId} has no passkey ${passkeyId}`);
-  }
-  return { revoked: await revokeEverythingOf(db, userId) };
+  return inTransaction(db, async (trx) => {
+    if (!(await deletePasskey(trx, userId, passkeyId))) {
+      throw new AppError('not_found', `user ${userId} has no passkey ${passkeyId}`);
+    }
+    return { revoked: await revokeEverythingOf(trx, userId) };
+  });
 }

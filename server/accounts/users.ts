@@ -8,6 +8,7 @@ import {
   findUserById,
   findUserByLogin,
   insertUser,
+  lockUser,
   setUserDisabled,
   updatePasswordHash,
 } from '../../db/repositories/users.ts';
@@ -133,6 +134,9 @@ export async function checkPassword(db: Db, user: User | undefined, password: st
 /** Ends every session and grant a user holds, then deletes the user; returns how many artifacts went. */
 export function deleteUserAndSessions(db: Db, userId: string): Promise<number> {
   return inTransaction(db, async (trx) => {
+    // The user's row first, as a change of how they sign in locks it before their sessions: the
+    // other order could deadlock with one.
+    await lockUser(trx, userId);
     const revoked = await revokeEverythingOf(trx, userId);
     await deleteUser(trx, userId);
     return revoked;
@@ -141,6 +145,8 @@ export function deleteUserAndSessions(db: Db, userId: string): Promise<number> {
 
 /** Disables a user and ends every session and grant they hold; the CLI and the admin API both call this. */
 export async function disableUser(db: Db, userId: string): Promise<number> {
-  if (!(await setUserDisabled(db, userId, true))) throw new AppError('not_found', `user ${userId} does not exist`);
-  return revokeEverythingOf(db, userId);
+  return inTransaction(db, async (trx) => {
+    if (!(await setUserDisabled(trx, userId, true))) throw new AppError('not_found', `user ${userId} does not exist`);
+    return revokeEverythingOf(trx, userId);
+  });
 }

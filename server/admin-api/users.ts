@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { revokeEverythingOf } from '../../adapters/account-artifacts.ts';
-import type { Db } from '../../db/database.ts';
+import { type Db, inTransaction } from '../../db/database.ts';
 import {
   findUserByLogin,
   findUserWithRoles,
@@ -240,8 +240,10 @@ export const userEndpoints = [
     async handle({ params, deps, actor }) {
       await requireUser(deps.db, params.id);
       const hadTotp = await hasTotp(deps.db, params.id);
-      await removeMfa(deps.db, params.id);
-      const revoked = await revokeEverythingOf(deps.db, params.id);
+      const revoked = await inTransaction(deps.db, async (trx) => {
+        await removeMfa(trx, params.id);
+        return revokeEverythingOf(trx, params.id);
+      });
       await deps.audit({ type: 'mfa.reset', actor, userId: params.id, details: { had_totp: hadTotp, revoked } });
       return requireUser(deps.db, params.id);
     },

@@ -7,6 +7,7 @@ import {
   deleteRecoveryCodes,
   deleteTotpFactor,
   findTotpFactor,
+  lockTotpFactor,
   mfaStanding,
   replaceRecoveryCodes,
   spendRecoveryCode,
@@ -110,12 +111,13 @@ export async function verifySecondFactor(
   return (await spendRecoveryCode(db, userId, hashRecoveryCode(userId, recovery))) ? 'recovery' : undefined;
 }
 
-/** A new set of recovery codes (plain text, shown once); the old set stops working. */
-export async function regenerateRecoveryCodes(db: Db, userId: string): Promise<string[]> {
-  if (!(await hasTotp(db, userId))) {
-    throw new AppError('conflict', 'Set up an authenticator app before creating recovery codes.');
-  }
-  return inTransaction(db, (trx) => issueRecoveryCodes(trx, userId));
+/** A new set of recovery codes (plain text, shown once), the old set no longer working; false without an authenticator app. */
+export async function regenerateRecoveryCodes(db: Db, userId: string): Promise<string[] | false> {
+  return inTransaction(db, async (trx) => {
+    // Locked: two sets made at once would each replace only the codes the other had not committed.
+    if (!(await lockTotpFactor(trx, userId))?.confirmed) return false;
+    return issueRecoveryCodes(trx, userId);
+  });
 }
 
 /** Removes the TOTP factor and every recovery code. */
