@@ -136,7 +136,13 @@ describe('the account page', () => {
         return page.inputValue('#username');
       }),
     );
-    expect(names).toEqual(expect.arrayContaining(held));
+    // Each holds a name the page said was saved for them, or their own when none was: on the
+    // embedded database, which runs the posts one by one, Iris's (sent first) may win every time.
+    for (const [who, original] of ['iris', 'theo'].entries()) {
+      const saved = names.filter((_, i) => posts[2 * i + who]?.status === 303);
+      expect(saved.length > 0 ? saved : [original]).toContain(held[who]);
+    }
+    expect(posts.some((post) => post.status === 303)).toBe(true);
     expect(held[0]).not.toBe(held[1]);
     expect(
       tessera
