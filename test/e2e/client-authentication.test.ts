@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -55,7 +55,11 @@ async function refusal(request: Promise<unknown>): Promise<{ status: number; err
   };
 }
 
+/** This file's key files (--jwks-file), removed when it ends. */
+let keyFiles = '';
+
 beforeAll(async () => {
+  keyFiles = await mkdtemp(join(tmpdir(), 'tessera-jwks-'));
   const pair = await generateKeyPair('ES256', { extractable: true });
   publicJwk = { ...(await exportJWK(pair.publicKey)), alg: 'ES256', use: 'sig' };
   publicJwk.kid = await calculateJwkThumbprint(publicJwk);
@@ -83,6 +87,7 @@ afterAll(async () => {
   await tessera?.dispose();
   await keysProxy?.close();
   await new Promise((resolve) => keysServer?.close(resolve));
+  if (keyFiles) await rm(keyFiles, { recursive: true, force: true });
 });
 
 describe('discovery', () => {
@@ -125,7 +130,7 @@ describe('private_key_jwt', () => {
   }
 
   it('with inline keys (--jwks-file): signed assertions work, no secret is made, another key is refused', async () => {
-    const file = join(tmpdir(), `jwks-${process.pid}-${Date.now()}.json`);
+    const file = join(keyFiles, 'jwks.json');
     await writeFile(file, JSON.stringify({ keys: [publicJwk] }));
     const c = await client('--type', 'machine', '--auth-method', 'private_key_jwt', '--jwks-file', file);
     expect(c.client_secret).toBeUndefined();
@@ -185,7 +190,7 @@ describe('private_key_jwt', () => {
   });
 
   it('takes one client assertion once, of a hundred sent at once', async () => {
-    const file = join(tmpdir(), `jwks-burst-${process.pid}-${Date.now()}.json`);
+    const file = join(keyFiles, 'jwks-burst.json');
     await writeFile(file, JSON.stringify({ keys: [publicJwk] }));
     const c = await client('--type', 'machine', '--auth-method', 'private_key_jwt', '--jwks-file', file);
     const assertion = await new SignJWT({})
@@ -307,7 +312,7 @@ describe('bad input', () => {
       expect(result.stderr).toContain(message);
       expect(result.stderr).not.toContain('    at ');
     }
-    const file = join(tmpdir(), `jwks-private-${process.pid}.json`);
+    const file = join(keyFiles, 'jwks-private.json');
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     await writeFile(file, JSON.stringify({ keys: [await exportJWK(privateKey)] }));
     const leaked = await tessera.cli([
@@ -328,7 +333,7 @@ describe('bad input', () => {
   });
 
   it('clients update switches the method: to a secret method it hands out a new secret once', async () => {
-    const file = join(tmpdir(), `jwks-update-${process.pid}.json`);
+    const file = join(keyFiles, 'jwks-update.json');
     await writeFile(file, JSON.stringify({ keys: [publicJwk] }));
     const c = await client('--type', 'machine', '--auth-method', 'private_key_jwt', '--jwks-file', file);
     const updated = (
