@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { openAccount } from '../support/account.ts';
 import { launchBrowser, screenshot } from '../support/browser.ts';
-import { csrfOf } from '../support/form-posts.ts';
+import { csrfOf, postForm } from '../support/form-posts.ts';
 import { type ClientApp, relyingParty, signInThroughPages, startClientApp } from '../support/oidc-flow.ts';
 import { type RunningTessera, startTessera } from '../support/tessera.ts';
 
@@ -97,27 +97,11 @@ describe('the account page', () => {
   it('tells one of two people saving the same username at once that it is taken, never a 500', async () => {
     const [iris, theo] = await Promise.all([signInToAccount('iris'), signInToAccount('theo')]);
     const csrf = new Map(await Promise.all([iris, theo].map(async (page) => [page, await csrfOf(page)] as const)));
-    const cookies = new Map(
-      await Promise.all(
-        [iris, theo].map(
-          async (page) =>
-            [
-              page,
-              (await page.context().cookies(tessera.issuer)).map((c) => `${c.name}=${c.value}`).join('; '),
-            ] as const,
-        ),
-      ),
-    );
     // Straight from this process, not through the browser, whose client sends a few at a time.
     const save = async (page: typeof iris, username: string) => {
       const fields = { csrf: csrf.get(page) ?? '', full_name: 'Someone', username };
-      const res = await fetch(new URL('/account/profile', tessera.issuer), {
-        method: 'POST',
-        headers: { cookie: cookies.get(page) ?? '' },
-        body: new URLSearchParams(fields),
-        redirect: 'manual',
-      });
-      return { status: res.status, retryAfter: res.headers.get('retry-after'), text: await res.text() };
+      const res = await postForm(page.context(), new URL('/account/profile', tessera.issuer).href, fields);
+      return { status: res.status(), retryAfter: res.headers()['retry-after'], text: await res.text() };
     };
     // 60 names, each sent by both at the same moment: 120 posts in all. A save moves its sender off
     // the name it had, so a name may go to both in turn; what must never happen is two at once.

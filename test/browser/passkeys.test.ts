@@ -5,6 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { openAccount } from '../support/account.ts';
 import { screenshot } from '../support/browser.ts';
 import { browserSuitePerFile, createClient, createUser } from '../support/browser-suite.ts';
+import { cookieHeader } from '../support/form-posts.ts';
 import {
   type ClientApp,
   consentIfAsked,
@@ -105,8 +106,7 @@ async function heldBack(page: Page, path: RegExp): Promise<{ url: string; body: 
   await aborted;
   await page.unroute(path);
   if (!posted) throw new Error(`the page posted nothing to ${path}`);
-  const cookie = (await page.context().cookies(posted.url)).map((c) => `${c.name}=${c.value}`).join('; ');
-  return { ...posted, cookie };
+  return { ...posted, cookie: await cookieHeader(page.context(), posted.url) };
 }
 
 const claimsOf = (tokens: { id_token?: string }) => decodeJwt(tokens.id_token ?? '');

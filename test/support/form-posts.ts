@@ -14,6 +14,11 @@ export async function csrfOf(page: Page): Promise<string> {
   return token;
 }
 
+/** The Cookie header the context's browser would send to `url`. */
+export async function cookieHeader(context: BrowserContext, url: string): Promise<string> {
+  return (await context.cookies(url)).map((c) => `${c.name}=${c.value}`).join('; ');
+}
+
 /** A post's answer, read in full, in the shape of Playwright's responses. */
 export interface FormAnswer {
   status(): number;
@@ -33,11 +38,10 @@ export async function postForm(
   fields: Record<string, string>,
   address?: string,
 ): Promise<FormAnswer> {
-  const cookie = (await context.cookies(url)).map((c) => `${c.name}=${c.value}`).join('; ');
   const res = await fetch(url, {
     method: 'POST',
     body: new URLSearchParams(fields),
-    headers: { cookie, ...(address ? { 'x-forwarded-for': address } : {}) },
+    headers: { cookie: await cookieHeader(context, url), ...(address ? { 'x-forwarded-for': address } : {}) },
     redirect: 'manual',
   });
   const headers = Object.fromEntries(res.headers);
